@@ -1,0 +1,1 @@
+"""Ledger storage: typed SQLAlchemy 2 models, engine/session set-up, migrations."""

@@ -1,0 +1,1 @@
+"""Use cases shared by Telegram, the console and the CLI: plain values in, domain errors out."""

@@ -1,0 +1,69 @@
+"""Plain values that cross the engine's boundary in both directions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+ChatType = Literal["private", "group"]
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A photo or document that came with a message (evidence, or a ledger to import)."""
+
+    kind: Literal["photo", "document"]
+    file_id: str | None = None
+    file_name: str | None = None
+    data: bytes | None = None  # filled by the transport when the engine needs the bytes
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One thing a person did: sent text (``text``) or pressed a button (``callback_data``).
+
+    ``sender_id`` is the Telegram user id (the console uses the demo user's id or a
+    negative stand-in). ``addressed`` is true in a group when the message is a command,
+    mentions the bot or replies to it; private messages are always addressed.
+    """
+
+    sender_id: int
+    chat_id: int
+    chat_type: ChatType = "private"
+    text: str = ""
+    message_id: int | None = None
+    callback_data: str | None = None
+    attachment: Attachment | None = None
+    addressed: bool = True
+    unsupported: str | None = None  # sticker / voice / location / contact ...
+    sender_name: str | None = None
+    source: Literal["telegram", "console", "test"] = "telegram"
+
+
+@dataclass(frozen=True)
+class Button:
+    text: str
+    data: str  # callback data, at most 64 bytes
+
+
+@dataclass(frozen=True)
+class OutgoingFile:
+    kind: Literal["photo", "document"]
+    file_name: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A message to send to ``chat_id`` (None: the chat the incoming came from).
+
+    ``edit`` asks the transport to edit the message whose button was pressed instead of
+    sending a new one. Text is plain (the transport sends it without a parse mode).
+    """
+
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    file: OutgoingFile | None = None
+    chat_id: int | None = None
+    edit: bool = False
+    meta: dict = field(default_factory=dict, compare=False)
