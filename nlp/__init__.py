@@ -1,0 +1,1 @@
+"""Pure text -> structured intent. No Telegram, no database session in here."""
