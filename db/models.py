@@ -213,6 +213,10 @@ class InboxUpdate(Base):
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
     outcome: Mapped[str | None] = mapped_column(String(32))
+    # Replies produced by handling the update, stored in the same transaction as its effect
+    # and sent afterwards, so that a crash between commit and send loses no reply.
+    replies: Mapped[list | None] = mapped_column(JSON)
+    replied_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class Subscription(Base):

@@ -43,6 +43,8 @@ def upgrade() -> None:
     sa.Column('received_at', sa.DateTime(), nullable=False),
     sa.Column('done_at', sa.DateTime(), nullable=True),
     sa.Column('outcome', sa.String(length=32), nullable=True),
+    sa.Column('replies', sa.JSON(), nullable=True),
+    sa.Column('replied_at', sa.DateTime(), nullable=True),
     sa.PrimaryKeyConstraint('update_id', name=op.f('pk_inbox_update'))
     )
     with op.batch_alter_table('inbox_update', schema=None) as batch_op:

@@ -1,0 +1,37 @@
+"""What a command handler inside the engine gets: the transaction, the sender, the clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from db.models import User
+from nlp.workdays import WorkCalendar
+from services.conversation.messages import Incoming
+from settings import Settings
+
+
+@dataclass
+class CommandContext:
+    """Passed to every engine command function ``(ctx, args: str) -> list[Reply]``.
+
+    ``session`` is the one transaction of this incoming message: commit happens after the
+    function returns, rollback if it raises. ``now`` is aware, in the county's time zone.
+    """
+
+    session: Session
+    user: User
+    incoming: Incoming
+    settings: Settings
+    calendar: WorkCalendar
+    now: dt.datetime
+
+    @property
+    def today(self) -> dt.date:
+        return self.now.date()
+
+    @property
+    def in_group(self) -> bool:
+        return self.incoming.chat_type == "group"
