@@ -7,12 +7,25 @@ invite, users, check, backup, migrate. See ``python bot.py --help``.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import importlib
 import logging
+import os
+import socket
 import sys
+import uuid
+from typing import TYPE_CHECKING
 
 from cli import COMMAND_MODULES
-from settings import ConfigError
+from settings import ConfigError, Settings
+
+if TYPE_CHECKING:  # the Telegram stack is imported only by the commands that run the bot
+    from telegram.ext import Application, BaseRateLimiter
+
+    from db.session import Database
+    from services.conversation.engine import ConversationEngine
+
+log = logging.getLogger("gongjian.bot")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,6 +40,138 @@ def build_parser() -> argparse.ArgumentParser:
     for module_name in COMMAND_MODULES:
         importlib.import_module(module_name).add_parser(subparsers)
     return parser
+
+
+def build_application(
+    settings: Settings,
+    database: Database,
+    engine: ConversationEngine,
+    *,
+    rate_limiter: BaseRateLimiter | None = None,
+) -> Application:
+    """The PTB Application around ``engine``: Bot API URLs, county time zone, rate limiter,
+    the shared Runtime in bot_data, and every handler (handlers.register).
+
+    There is no Updater: updates come from the durable inbox (:func:`run_application`).
+    ``rate_limiter`` replaces the default AIORateLimiter (benchmarks lift Telegram's 30/s).
+    """
+    from telegram.ext import AIORateLimiter, ApplicationBuilder, Defaults
+
+    import handlers
+    from handlers.runtime import RUNTIME_KEY, Runtime
+    from nlp.workdays import calendar_from_settings
+
+    telegram = settings.telegram
+    app = (
+        ApplicationBuilder()
+        .token(telegram.token)
+        .base_url(telegram.base_url)
+        .base_file_url(telegram.base_file_url)
+        .defaults(Defaults(tzinfo=settings.county.tz))
+        .rate_limiter(rate_limiter or AIORateLimiter(max_retries=telegram.rate_limit_max_retries))
+        .updater(None)
+        .post_init(_post_init)
+        .build()
+    )
+    app.bot_data[RUNTIME_KEY] = Runtime(
+        settings=settings,
+        database=database,
+        engine=engine,
+        calendar=calendar_from_settings(settings),
+        instance_id=f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}",
+    )
+    handlers.register(app)
+    return app
+
+
+async def _post_init(app: Application) -> None:
+    """After getMe: tell the engine its username, build the parser, set the command menu."""
+    from telegram import BotCommand
+
+    from handlers.backoff import with_backoff
+    from handlers.runtime import RUNTIME_KEY
+    from services.conversation.commands import BOT_COMMANDS
+
+    runtime = app.bot_data[RUNTIME_KEY]
+    runtime.engine.bot_username = app.bot.username
+    await asyncio.to_thread(runtime.engine.warm_up)  # jieba + gazetteer: seconds, once
+    commands = [BotCommand(name, description) for name, description in BOT_COMMANDS]
+    telegram = runtime.settings.telegram
+    await with_backoff(
+        "setMyCommands",
+        lambda: app.bot.set_my_commands(commands),
+        retries=telegram.startup_retries,
+        backoff_seconds=telegram.startup_backoff_seconds,
+    )
+
+
+async def run_application(
+    app: Application,
+    *,
+    stop: asyncio.Event,
+    ready: asyncio.Event | None = None,
+    retry_seconds: float = 0.5,
+) -> None:
+    """Run ``app`` until ``stop`` is set: start-up with retries, drain the inbox, then long
+    polling (or the webhook when configured), each update journaled before it is confirmed.
+
+    ``retry_seconds`` is the first wait after a passing fault (doubling up to a cap).
+    """
+    from handlers.backoff import with_backoff
+    from handlers.inbox_pump import PUMP_KEY, InboxPump
+    from handlers.polling import ALLOWED_UPDATES, poll_updates
+    from handlers.runtime import RUNTIME_KEY
+    from handlers.webhook import start_webhook_server, stop_webhook_server
+    from services import inbox
+
+    runtime = app.bot_data[RUNTIME_KEY]
+    telegram = runtime.settings.telegram
+    retrying = {"retries": telegram.startup_retries, "backoff_seconds": telegram.startup_backoff_seconds}
+    try:
+        await with_backoff("getMe", app.initialize, **retrying)
+    except BaseException:
+        await app.bot.shutdown()  # close the HTTP pools the failed start-up opened
+        raise
+    pump = InboxPump(app, runtime.database, retry_base_seconds=retry_seconds)
+    app.bot_data[PUMP_KEY] = pump
+    poller: asyncio.Task | None = None
+    server = None
+    try:
+        await app.post_init(app)
+        await app.start()  # the JobQueue (digests, reminders); updates do not come through it
+        await asyncio.to_thread(inbox.prune, runtime.database)
+        await pump.drain()  # what a crash left behind goes first, in order per chat
+        webhook = telegram.webhook
+        if webhook.url:
+            server = start_webhook_server(webhook, runtime.database, pump)
+            await with_backoff(
+                "setWebhook",
+                lambda: app.bot.set_webhook(
+                    webhook.url, allowed_updates=ALLOWED_UPDATES, secret_token=webhook.secret_token
+                ),
+                **retrying,
+            )
+        else:
+            await with_backoff("deleteWebhook", lambda: app.bot.delete_webhook(drop_pending_updates=False), **retrying)
+            poller = asyncio.create_task(poll_updates(app.bot, runtime.database, pump, backoff_seconds=retry_seconds), name="getUpdates")
+        log.info("bot @%s running (%s)", app.bot.username, "webhook" if webhook.url else "long polling")
+        if ready is not None:
+            ready.set()
+        stopping = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait({stopping, *([poller] if poller else [])}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if poller in done:
+            poller.result()  # polling only ends by itself on a rejected token: raise it
+    finally:
+        if poller is not None:
+            poller.cancel()
+            await asyncio.gather(poller, return_exceptions=True)
+        if server is not None:
+            await stop_webhook_server(server)
+        await pump.stop()
+        if app.running:
+            await app.stop()
+        await app.shutdown()
 
 
 def main(argv: list[str] | None = None) -> int:

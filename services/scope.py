@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from db.models import Household, Issue, Township, User, Village
-from db.vocab import CATEGORIES, Role
+from db.vocab import CATEGORIES, ROLE_LABELS, Role
 from services.errors import InvalidInput
 
 COUNTY_WIDE_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.LEADER})
@@ -140,7 +140,8 @@ def may_see_household(user: User, township: str, village: str, chat_type: str) -
 def write_refusal(user: User) -> str:
     """One sentence saying why a write was refused."""
     if user.role not in WRITING_ROLES:
-        return f"您的角色（{user.role}）只能查看，不能修改台账。"
+        label = ROLE_LABELS.get(user.role, user.role)  # type: ignore[call-overload]
+        return f"您的角色（{label}）只能查看，不能修改台账。"
     return f"该问题不在您的负责范围（{Scope.of_user(user).describe()}）内，不能修改。"
 
 

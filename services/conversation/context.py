@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -27,6 +28,11 @@ class CommandContext:
     settings: Settings
     calendar: WorkCalendar
     now: dt.datetime
+    # Filled by the engine for its own commands (digest commands may ignore them):
+    parser: Any = None  # the ledger-aware nlp Parser of this turn (services.parser_provider)
+    bot_username: str | None = None  # for invite deep links
+    outcome: str = "answered"  # what happened, for the INFO log line (never message text)
+    intent: str = "command"
 
     @property
     def today(self) -> dt.date:

@@ -22,9 +22,13 @@ class Attachment:
 class Incoming:
     """One thing a person did: sent text (``text``) or pressed a button (``callback_data``).
 
-    ``sender_id`` is the Telegram user id (the console uses the demo user's id or a
+    ``sender_id`` is the Telegram user id (the console uses the user's Telegram id or a
     negative stand-in). ``addressed`` is true in a group when the message is a command,
     mentions the bot or replies to it; private messages are always addressed.
+
+    ``user_id`` is set only by front ends that identify the person themselves (the console
+    logs in as a ledger user by name, who may have no Telegram id); the engine then finds
+    the sender by it. The engine ignores it for ``source="telegram"``.
     """
 
     sender_id: int
@@ -38,6 +42,7 @@ class Incoming:
     unsupported: str | None = None  # sticker / voice / location / contact ...
     sender_name: str | None = None
     source: Literal["telegram", "console", "test"] = "telegram"
+    user_id: int | None = None  # ledger User.id, trusted front ends only (see above)
 
 
 @dataclass(frozen=True)

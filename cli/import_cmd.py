@@ -1,0 +1,53 @@
+"""``python bot.py import PATH``: load an .xlsx ledger or a folder of CSV files."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from cli.common import add_db_options, example_epilog, fail, open_database, settings_from
+from cli.progress import Progress
+from services.errors import DomainError
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "import",
+        help="导入台账（.xlsx 或 CSV 文件夹）",
+        description=(
+            "导入台账：.xlsx 工作簿（工作表 村/户/问题，或 villages/households/issues），"
+            "或含 villages.csv、households.csv、issues.csv 的文件夹（UTF-8 或 GBK）。\n"
+            "按 户编号 和 编号 新增或更新，不删除台账里已有的行；重复导入同一文件不会改变任何数据。\n"
+            "只要有一行出错就什么也不写入，并列出每个错误（工作表:行: 原因）。"
+        ),
+        epilog=example_epilog(
+            "python bot.py import 台账.xlsx",
+            "python bot.py import 台账csv/ --dry-run",
+            "python bot.py import 台账.xlsx --db postgresql://postgres@127.0.0.1/gongjian",
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("path", metavar="PATH", type=Path, help=".xlsx 文件或 CSV 文件夹")
+    parser.add_argument("--dry-run", action="store_true", help="只检查并报告将要做的改动，不写入")
+    add_db_options(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from services.ledger_import import LedgerFileError, import_ledger  # openpyxl: only when used
+
+    database = open_database(settings_from(args))
+    try:
+        with Progress("读取台账") as progress:
+            result = import_ledger(database, args.path, dry_run=args.dry_run, progress=progress.advance)
+    except LedgerFileError as exc:
+        for error in exc.errors:
+            print(error, file=sys.stderr)
+        return fail(f"共 {len(exc.errors)} 处问题，未导入任何数据。", 1)
+    except DomainError as exc:
+        return fail(str(exc), 1)
+    finally:
+        database.dispose()
+    print("\n".join(result.lines()))
+    return 0

@@ -1,0 +1,454 @@
+"""Places and household heads of the ledger, found in text.
+
+Names go into a jieba ``Tokenizer`` of the gazetteer's own with a high frequency, so that a
+name is cut whole and the longest, most specific name wins (东光新村 over 东光村 + 新村,
+小汪清村 over 汪清). Villages are known with and without 村, townships with and without
+镇/乡; a bare stem that names both a township and a village (汪清, 东光) keeps both readings
+and the parser asks. Names that are also common words (平安, 红旗, 高明) are accepted only
+where the sentence shows they are names. Typos are found by toneless pinyin
+(:mod:`nlp.pinyin_index`) and then by character similarity, in the sender's scope first.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import jieba
+from rapidfuzz import fuzz, process
+
+from nlp.lexicon import TOKENIZER_BASE, KeywordMatcher, Lexicon
+from nlp.pinyin_index import PinyinIndex
+from nlp.snapshot import LedgerSnapshot
+
+NAME_FREQ = 100_000
+COMMON_WORD_FREQ = 100  # a name that jieba's dictionary knows this well is also a common word
+PUNCTUATION = frozenset(",、:;。!?-/ ")
+_MAX_PLACE_WINDOWS = 40  # typo look-ups per message: keeps very long texts linear and cheap
+_HOUSEHOLD_CODE = re.compile(r"\d{6}-\d{3,6}")
+_ISSUE_CODE = re.compile(r"[a-z]{1,4}-?\d{2,6}")
+
+
+@dataclass(frozen=True)
+class Place:
+    """One reading of a mention: a township, a village or a household."""
+
+    township: str | None
+    village: str | None = None
+    household: str | None = None
+    household_code: str | None = None
+
+    @property
+    def level(self) -> str:
+        if self.household_code:
+            return "household"
+        if self.village:
+            return "village"
+        return "township" if self.township else "county"
+
+
+@dataclass
+class Mention:
+    """A name found in the text, with every place it may stand for."""
+
+    start: int
+    end: int
+    surface: str
+    options: tuple[Place, ...]
+    how: str  # exact | stem | homophone | loose | fuzzy | unknown | own | code
+    score: float = 1.0
+    issue_code: str | None = None
+    negated: bool = False  # 不是A村 in a self-correction
+
+    @property
+    def level(self) -> str:
+        levels = {option.level for option in self.options}
+        if len(levels) == 1:
+            return levels.pop()
+        return "mixed"
+
+    @property
+    def exact(self) -> bool:
+        return self.how in ("exact", "code", "own")
+
+
+@dataclass
+class ScopeFilter:
+    """The sender's scope: townships, (township, village) pairs and categories."""
+
+    townships: frozenset[str] = frozenset()
+    villages: frozenset[tuple[str, str]] = frozenset()
+    categories: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_names(cls, names: Iterable[str]) -> ScopeFilter:
+        """Parse canonical scope names (东光镇, 东光镇/东台村, 饮水)."""
+        from db.vocab import CATEGORIES
+
+        townships, villages, categories = set(), set(), set()
+        for name in names:
+            name = (name or "").strip()
+            if not name:
+                continue
+            if "/" in name:
+                township, village = name.split("/", 1)
+                villages.add((township, village))
+            elif name in CATEGORIES:
+                categories.add(name)
+            elif name not in ("县", "全县", "county"):
+                townships.add(name)
+        return cls(frozenset(townships), frozenset(villages), frozenset(categories))
+
+    @property
+    def has_places(self) -> bool:
+        return bool(self.townships or self.villages)
+
+    def covers(self, place: Place) -> bool:
+        """True when the place lies inside the scope's townships or villages."""
+        if place.township in self.townships:
+            return True
+        return place.village is not None and (place.township, place.village) in self.villages
+
+
+@dataclass
+class _Entry:
+    places: list[Place] = field(default_factory=list)
+    weak: bool = False  # also a common word: needs context
+    stem: bool = False  # a place name said without its 村/镇/乡
+
+
+class Gazetteer:
+    """Every name of the ledger snapshot, ready to be found in a message."""
+
+    def __init__(self, snapshot: LedgerSnapshot, lexicon: Lexicon) -> None:
+        logging.getLogger("jieba").setLevel(logging.WARNING)
+        # jieba's own 350,000-word dictionary takes ~0.6 s to load and is not needed to find
+        # names: the tokenizer holds only the ledger's names. The big dictionary is read once,
+        # as text, just to learn which names are also common words.
+        self.tokenizer = jieba.Tokenizer(str(TOKENIZER_BASE))
+        self.tokenizer.initialize()
+        self._entries: dict[str, _Entry] = {}
+        self._household_after = tuple(sorted(lexicon.words("household_after"), key=len, reverse=True))
+        self._household_before = tuple(sorted(lexicon.words("household_before"), key=len, reverse=True))
+        self._generic = KeywordMatcher({w: ("generic",) for w in lexicon.words("generic_place")})
+        self._generic_words = frozenset(lexicon.words("generic_place"))
+        self.village_places: dict[str, list[Place]] = {}
+        self.households_by_code: dict[str, Place] = {}
+        self.issue_codes: dict[str, tuple[str, Place]] = {}
+        self.place_index = PinyinIndex()
+        self.head_index = PinyinIndex()
+        self._village_names: list[str] = []
+        self._build(snapshot)
+
+    # --- building ---------------------------------------------------------------------------
+
+    def _build(self, snapshot: LedgerSnapshot) -> None:
+        candidates = {*snapshot.townships, *(v.village for v in snapshot.villages),
+                      *(h.head for h in snapshot.households)}
+        candidates |= {name[:-1] for name in candidates if len(name) >= 3}
+        freq = common_word_frequencies(candidates)
+        common = {}
+        for township in snapshot.townships:
+            place = Place(township)
+            self._add(township, place, freq, common)
+            stem = _strip_suffix(township, "镇乡")
+            if stem:
+                self._add(stem, place, freq, common, stem=True)
+            self.place_index.add(township, place)
+        for ref in snapshot.villages:
+            place = Place(ref.township, ref.village)
+            self.village_places.setdefault(ref.village, []).append(place)
+            self._add(ref.village, place, freq, common)
+            stem = _strip_suffix(ref.village, "村")
+            if stem and not stem.endswith("新"):  # 东光新村 -> 东光新 would swallow 东光新修的路
+                self._add(stem, place, freq, common, stem=True)
+            self.place_index.add(ref.village, place)
+        self._village_names = list(self.village_places)
+        for ref in snapshot.households:
+            place = Place(ref.township, ref.village, ref.head, ref.code)
+            self.households_by_code[ref.code] = place
+            self._add(ref.head, place, freq, common)
+            self.head_index.add(ref.head, place)
+        for issue in snapshot.issues:
+            place = self.households_by_code.get(issue.household_code or "") or Place(issue.township, issue.village)
+            self.issue_codes[issue.code.lower()] = (issue.code, place)
+        add_word = self.tokenizer.add_word
+        for word, entry in self._entries.items():
+            if entry.stem and entry.weak:
+                continue  # 红旗, 平安 as bare stems: ordinary words far more often than places
+            add_word(word, NAME_FREQ, "ns" if entry.places[0].household_code is None else "nr")
+
+    def _add(self, word: str, place: Place, freq: dict, common: dict, stem: bool = False) -> None:
+        word = word.lower()
+        if not word:
+            return
+        entry = self._entries.get(word)
+        if entry is None:
+            if word not in common:
+                common[word] = freq.get(word, 0) >= COMMON_WORD_FREQ
+            entry = self._entries[word] = _Entry(weak=common[word], stem=stem)
+        elif not stem:
+            entry.stem = False
+        if place not in entry.places:
+            entry.places.append(place)
+
+    # --- exact names ------------------------------------------------------------------------
+
+    def find_exact(self, text: str) -> list[Mention]:
+        """Names of the ledger said exactly (whole jieba tokens), codes, in text order."""
+        mentions: list[Mention] = []
+        position = 0
+        entries = self._entries
+        for token in self.tokenizer.cut(text, HMM=False):
+            start, position = position, position + len(token)
+            entry = entries.get(token)
+            if entry is None:
+                if token[0].isascii() and token[0].isalnum():
+                    mention = self._code_mention(text, start)
+                    if mention is not None and (not mentions or mentions[-1].end <= mention.start):
+                        mentions.append(mention)
+                continue
+            if mentions and mentions[-1].end > start:
+                continue  # inside a code already taken
+            if not self._accept(token, entry, text, start, position, mentions):
+                continue
+            mentions.append(
+                Mention(start, position, token, tuple(entry.places), "stem" if entry.stem else "exact")
+            )
+        return mentions
+
+    def _code_mention(self, text: str, start: int) -> Mention | None:
+        match = _HOUSEHOLD_CODE.match(text, start)
+        if match and match.group(0) in self.households_by_code:
+            place = self.households_by_code[match.group(0)]
+            return Mention(start, match.end(), match.group(0), (place,), "code")
+        match = _ISSUE_CODE.match(text, start)
+        if match:
+            said = match.group(0)
+            found = self.issue_codes.get(said)
+            if found is None and "-" not in said:
+                letters = re.match(r"[a-z]+", said).group(0)
+                found = self.issue_codes.get(f"{letters}-{said[len(letters):]}")
+            if found is not None:
+                code, place = found
+                return Mention(start, match.end(), said, (place,), "code", issue_code=code)
+        return None
+
+    def _accept(self, token: str, entry: _Entry, text: str, start: int, end: int,
+                before: list[Mention]) -> bool:
+        is_household = entry.places[0].household_code is not None
+        if not is_household:
+            if entry.stem and text.startswith("村", end):
+                return False  # 东台 + 村 cut apart: the full name is found as a token anyway
+            if entry.stem and text.startswith(("县", "市"), end):
+                return False  # 汪清县 is the county, not 汪清镇
+            return not entry.weak or not entry.stem
+        if self.household_context(text, start, end):
+            return True
+        if entry.weak:
+            return False
+        if len(token) >= 3:
+            return True
+        # Two-character heads: at the start of a clause or right after a place name.
+        if start == 0 or text[start - 1] in PUNCTUATION:
+            return True
+        return bool(before) and before[-1].end == start and before[-1].level != "household"
+
+    def household_context(self, text: str, start: int, end: int) -> bool:
+        """True when the words around ``text[start:end]`` say it is a household head."""
+        if text.startswith(self._household_after, end):
+            return True
+        head = text[max(0, start - 4):start]
+        return head.endswith(self._household_before)
+
+    # --- typos, homophones, unknown names -----------------------------------------------------
+
+    def find_approximate(self, text: str, names: list[bool], covered: list[bool], scope: ScopeFilter,
+                         clause_starts: frozenset[int]) -> list[Mention]:
+        """Names said with a typo (homophones first, then near misses) and unknown villages.
+
+        Place names are looked for in every run of Chinese characters outside exact names
+        (a typo may land on an ordinary word: 冻台村); household heads only outside known
+        words as well, so that no common word is read as a misspelt name.
+        """
+        found: list[Mention] = []
+        budget = [_MAX_PLACE_WINDOWS]
+        for start, end in _runs(text, names):
+            found.extend(self._place_windows(text, start, end, scope, covered, budget))
+        taken = list(covered)
+        for mention in found:
+            taken[mention.start:mention.end] = [True] * (mention.end - mention.start)
+        ends = {mention.end for mention in found}
+        for start, end in _runs(text, taken):
+            found.extend(self._head_windows(text, start, end, scope, clause_starts, ends))
+        found.sort(key=lambda m: m.start)
+        return found
+
+    def _place_windows(self, text: str, start: int, end: int, scope: ScopeFilter,
+                       covered: list[bool], budget: list[int]) -> list[Mention]:
+        mentions: list[Mention] = []
+        floor = start
+        for k in range(start + 1, end):
+            if text[k] not in "村镇乡":
+                continue
+            if budget[0] <= 0:
+                break  # a message naming this many unknown places is asked about anyway
+            budget[0] -= 1
+            mention = self._place_window(text, floor, k + 1, scope, covered)
+            if mention is not None:
+                mentions.append(mention)
+                floor = mention.end
+        return mentions
+
+    def _head_windows(self, text: str, start: int, end: int, scope: ScopeFilter,
+                      clause_starts: frozenset[int], ends: set[int]) -> list[Mention]:
+        mentions: list[Mention] = []
+        k = start
+        while k < end:
+            mention = self._head_window(text, k, end, scope, clause_starts, ends)
+            if mention is None:
+                k += 1
+                continue
+            mentions.append(mention)
+            ends.add(mention.end)
+            k = mention.end
+        return mentions
+
+    def _place_window(self, text: str, run_start: int, suffix_end: int, scope: ScopeFilter,
+                      covered: list[bool]) -> Mention | None:
+        suffix = text[suffix_end - 1]
+        for size in (5, 4, 3):  # longest first: 大蒲柴河村 before 柴河村
+            begin = suffix_end - size
+            if begin < run_start:
+                continue
+            surface = text[begin:suffix_end]
+            if surface[:-1] in self._generic_words:
+                continue
+            values, loose = self.place_index.lookup(surface)
+            values = [v for v in values if (v.village is None) == (suffix != "村")]
+            if values:
+                places = _scope_first(values, scope)
+                return Mention(begin, suffix_end, surface, tuple(places), "loose" if loose else "homophone",
+                               score=0.8 if loose else 0.9)
+        if suffix != "村":
+            return None
+        # Near misses by characters, then an unknown village -- never over known words
+        # (没有村医, 请各村, 去村里 are no village names).
+        floor = max(run_start, suffix_end - 4)
+        for k in range(suffix_end - 2, floor - 1, -1):
+            if covered[k]:
+                floor = k + 1
+                break
+        for size in (4, 3):
+            begin = suffix_end - size
+            if begin < floor:
+                continue
+            surface = text[begin:suffix_end]
+            if not self._could_be_village(surface[:-1]):
+                continue
+            near = self._near_villages(surface, scope)
+            if near:
+                return Mention(begin, suffix_end, surface, tuple(p for p, _ in near), "fuzzy",
+                               score=near[0][1])
+        begin = max(floor, suffix_end - 3)
+        surface = text[begin:suffix_end]
+        if len(surface) >= 3 and self._could_be_village(surface[:-1]) and not self._is_common_place_word(surface):
+            return Mention(begin, suffix_end, surface, (), "unknown", score=0.0)
+        return None
+
+    def _could_be_village(self, stem: str) -> bool:
+        """False for 本村, 全村, 该村, 各村 … and stems that start with a function word (的村)."""
+        if stem in self._generic_words or stem[:1] in "的在到是和与去回进从给跟":
+            return False
+        generic = self._generic.find(stem)
+        return not (generic and generic[0].start == 0 and generic[0].end == len(stem))
+
+    def _is_common_place_word(self, word: str) -> bool:
+        return word in self._generic_words or word not in self._entries and word in ("农村", "乡村", "山村", "新农村")
+
+    def _near_villages(self, surface: str, scope: ScopeFilter) -> list[tuple[Place, float]]:
+        """Villages one character away (东白村 for 东台村), scope first; best first."""
+        results = process.extract(surface, self._village_names, scorer=fuzz.ratio, limit=5, score_cutoff=66)
+        near: list[tuple[Place, float]] = []
+        for name, score, _ in results:
+            if len(name) != len(surface) or sum(a != b for a, b in zip(name, surface)) != 1:
+                continue
+            for place in self.village_places[name]:
+                near.append((place, round(score / 100 * 0.8, 3)))
+        if scope.has_places:
+            inside = [item for item in near if scope.covers(item[0])]
+            if inside:
+                return inside
+        return near
+
+    def _head_window(self, text: str, start: int, end: int, scope: ScopeFilter,
+                     clause_starts: frozenset[int], ends: set[int]) -> Mention | None:
+        for size in (3, 4, 2):
+            stop = start + size
+            if stop > end:
+                continue
+            surface = text[start:stop]
+            context = self.household_context(text, start, stop)
+            if size == 2 and not context:
+                continue
+            if not context:
+                after_place = start in ends
+                if start not in clause_starts and not after_place:
+                    continue
+            values, loose = self.head_index.lookup(surface)
+            if not values or surface in self._entries:
+                continue
+            places = _scope_first(values, scope)
+            return Mention(start, stop, surface, tuple(places), "loose" if loose else "homophone",
+                           score=0.75 if loose else 0.85)
+        return None
+
+
+def common_word_frequencies(words: set[str]) -> dict[str, int]:
+    """jieba's dictionary frequency of each of ``words`` that it knows (one scan of its text)."""
+    wanted = {word.encode("utf-8"): word for word in words}
+    found: dict[str, int] = {}
+    with jieba.Tokenizer().get_dict_file() as handle:
+        data = handle.read()
+    for line in data.split(b"\n"):
+        word, _, rest = line.partition(b" ")
+        name = wanted.get(word)
+        if name is not None:
+            found[name] = int(rest.split(b" ", 1)[0] or 0)
+    return found
+
+
+def _strip_suffix(name: str, suffixes: str) -> str | None:
+    if len(name) >= 3 and name[-1] in suffixes:
+        return name[:-1]
+    return None
+
+
+def _runs(text: str, blocked: list[bool]) -> list[tuple[int, int]]:
+    """Maximal runs of Chinese characters not blocked."""
+    runs = []
+    i, length = 0, len(text)
+    while i < length:
+        if blocked[i] or not _is_cjk(text[i]):
+            i += 1
+            continue
+        j = i
+        while j < length and not blocked[j] and _is_cjk(text[j]):
+            j += 1
+        runs.append((i, j))
+        i = j
+    return runs
+
+
+def _is_cjk(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff"
+
+
+def _scope_first(values: list, scope: ScopeFilter) -> list:
+    if scope.has_places:
+        inside = [value for value in values if scope.covers(value)]
+        if inside:
+            return inside
+    return values

@@ -1,0 +1,107 @@
+"""Text clean-up before parsing: one script, one width, one set of punctuation.
+
+Two steps, because numerals must not be rewritten inside names (三合村, 五七村, 王二小):
+``Normaliser.clean`` runs on the raw message; ``Normaliser.numerals`` runs after the
+gazetteer has marked the entity spans and rewrites counted numerals (两户, 十二月十五日)
+only outside them.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+
+import opencc
+
+from nlp.numerals import parse_number
+
+# Marks that carry meaning in a report; every other emoji or symbol is decoration.
+DONE_MARKS = "✅✔☑✓🆗"
+NOT_DONE_MARKS = "❌✗✘❎"
+
+# Punctuation after NFKC (full width is already half width): one canonical mark each.
+_PUNCT_MAP = {
+    "。": "。", ".": "。", "｡": "。", "!": "!", "?": "?", ";": ";", ",": ",", "、": "、",
+    ":": ":", "~": ",", "…": "。", "—": ",", "-": "-", "/": "/", "|": ",", "·": "",
+    "•": "", "*": "", "#": "", "@": "",
+}
+_OPENERS_CLOSERS = "()[]{}<>《》〈〉【】〔〕「」『』〖〗“”‘’\"'`"
+_STICKER = re.compile(r"\[[\u4e00-\u9fff]{1,4}\]")  # WeChat sticker text such as [强] [微笑]
+_SPACES = re.compile(r"\s+")
+_REPEATED_PUNCT = re.compile(r"([,、:;。!?])[,、:;。!?]*")
+_DIGIT_DOT = re.compile(r"(?<=\d)。(?=\d)")
+# A Chinese numeral that counts something: a unit or a date word follows.
+_COUNTED_NUMERAL = re.compile(
+    r"[零〇一二两三四五六七八九十百千万]+"
+    r"(?=个|户|人|天|日|号|月|周|星期|礼拜|年|小时|间|口|处|座|条|米|元|块|次|家|名|所|套|台|项|批|"
+    r"头|亩|棵|吨|公里|岁|层|栋|位|份|张|本|辆)"
+)
+
+
+class Normaliser:
+    """Holds the OpenCC converter (loaded once per parser)."""
+
+    def __init__(self) -> None:
+        self._t2s = opencc.OpenCC("t2s")
+
+    def clean(self, text: str) -> str:
+        """Simplified script, half width, no decoration, canonical punctuation, lower case."""
+        text = unicodedata.normalize("NFKC", text)
+        text = self._t2s.convert(text)
+        text = _STICKER.sub("", text)
+        out: list[str] = []
+        for ch in text:
+            if ch in DONE_MARKS:
+                out.append("已完成。")
+            elif ch in NOT_DONE_MARKS:
+                out.append("未完成。")
+            elif ch in _PUNCT_MAP:
+                out.append(_PUNCT_MAP[ch])
+            elif ch in _OPENERS_CLOSERS:
+                out.append(" ")
+            elif ch.isspace():
+                out.append(" ")
+            else:
+                category = unicodedata.category(ch)
+                if category[0] in "LN":
+                    out.append(ch)
+                elif category[0] == "P":
+                    out.append(",")
+                # symbols, emoji, marks, controls, private use: decoration, dropped
+        text = "".join(out).lower()
+        text = _DIGIT_DOT.sub(".", text)  # 12.20 stays a date, not two sentences
+        text = _SPACES.sub(",", text.strip())
+        text = _REPEATED_PUNCT.sub(r"\1", text)
+        return text.strip(",、:;。")
+
+    def numerals(self, text: str, protected: Sequence[tuple[int, int]]) -> tuple[str, list[tuple[int, int]]]:
+        """Counted Chinese numerals -> digits outside ``protected`` spans; returns the new text
+        and the protected spans moved to their new offsets."""
+        pieces: list[str] = []
+        moved: list[tuple[int, int]] = []
+        cursor = 0
+        length = 0
+        for start, end in sorted(protected):
+            if start < cursor:
+                continue
+            converted = _convert_counted(text[cursor:start])
+            pieces.append(converted)
+            length += len(converted)
+            pieces.append(text[start:end])
+            moved.append((length, length + end - start))
+            length += end - start
+            cursor = end
+        pieces.append(_convert_counted(text[cursor:]))
+        return "".join(pieces), moved
+
+
+def _convert_counted(segment: str) -> str:
+    if not segment:
+        return segment
+    return _COUNTED_NUMERAL.sub(_numeral_to_digits, segment)
+
+
+def _numeral_to_digits(match: re.Match[str]) -> str:
+    value = parse_number(match.group(0))
+    return match.group(0) if value is None else str(value)

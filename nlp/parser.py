@@ -1,0 +1,707 @@
+"""The parser: short Chinese text -> a checked, structured intent (see NLP_CONTRACT.md).
+
+Steps, each in its own module: normalise (script, width, punctuation) -> find ledger names
+(gazetteer; numerals rewritten only outside them) -> lexicon words, deadline -> clauses and
+facts -> question or statement (intents) -> status by aspect and negation (status) -> place,
+category, report vs new issue against the ledger -> whether to ask before writing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nlp import intents as I
+from nlp.clauses import Clause, Fact, group_facts, split_clauses
+from nlp.deadlines import Deadline, find_deadlines
+from nlp.gazetteer import Gazetteer, Mention, Place, ScopeFilter
+from nlp.intents import clause_form, mentions_ledger
+from nlp.lexicon import IGNORE, KeywordMatcher, Lexicon, Match, load_lexicon
+from nlp.normalise import Normaliser
+from nlp.snapshot import IssueRef, LedgerSnapshot
+from nlp.status import IN_PROGRESS, OPEN, RESOLVED, clause_events, decide
+from nlp.workdays import WorkCalendar
+
+MAX_ANALYSED_CHARS = 2000  # a longer message is read up to here and always confirmed
+CONFIRM_BELOW = 0.6
+MASK = "□"
+
+
+@dataclass
+class Candidate:
+    township: str | None
+    village: str | None
+    household: str | None
+    household_code: str | None
+    score: float
+
+    def to_contract(self) -> dict:
+        """The contract's candidate object."""
+        return {"township": self.township, "village": self.village, "household": self.household,
+                "score": round(self.score, 3)}
+
+
+@dataclass
+class Parse:
+    text: str
+    intent: str = I.UNKNOWN
+    township: str | None = None
+    village: str | None = None
+    household: str | None = None
+    household_code: str | None = None
+    category: str | None = None
+    status: str | None = None
+    deadline: dt.date | None = None
+    needs_confirmation: bool = False
+    candidates: list[Candidate] = field(default_factory=list)
+    confidence: float = 0.0
+    reasons: list[str] = field(default_factory=list)
+    issue_code: str | None = None  # the ledger issue a report is about, when there is exactly one
+
+    def to_contract(self) -> dict:
+        """Exactly the keys of the JSON contract, dates as YYYY-MM-DD."""
+        return {
+            "text": self.text,
+            "intent": self.intent,
+            "township": self.township,
+            "village": self.village,
+            "household": self.household,
+            "category": self.category,
+            "status": self.status,
+            "deadline": self.deadline.isoformat() if self.deadline else None,
+            "needs_confirmation": self.needs_confirmation,
+            "candidates": [c.to_contract() for c in self.candidates],
+            "confidence": round(self.confidence, 3),
+        }
+
+
+@dataclass
+class _Place:
+    """The place a fact is about, with what is doubtful about it."""
+
+    options: list[Place]
+    how: set[str] = field(default_factory=set)
+    reasons: list[str] = field(default_factory=list)
+    doubt: bool = False
+    scores: dict[Place, float] = field(default_factory=dict)
+    offered: list[Place] = field(default_factory=list)  # candidates that fill no field
+
+
+class Parser:
+    """Built once per ledger snapshot (gazetteer, lexicons); ``parse`` is cheap and pure."""
+
+    def __init__(self, snapshot: LedgerSnapshot, calendar: WorkCalendar, lexicon_dir: Path | None = None) -> None:
+        self.lexicon: Lexicon = load_lexicon(lexicon_dir)
+        self.calendar = calendar
+        self.normaliser = Normaliser()
+        self.gazetteer = Gazetteer(snapshot, self.lexicon)
+        self._categories = _category_matcher(self.lexicon)
+        self._status = KeywordMatcher(_grouped(self.lexicon.status))
+        self._intent = KeywordMatcher(_grouped(self.lexicon.intents))
+        self._household_issues: dict[str, list[IssueRef]] = {}
+        self._village_issues: dict[tuple[str, str], list[IssueRef]] = {}
+        self._village_household_issues: dict[tuple[str, str], list[IssueRef]] = {}
+        self._issues_by_code = {issue.code: issue for issue in snapshot.issues}
+        for issue in snapshot.issues:
+            if issue.household_code:
+                self._household_issues.setdefault(issue.household_code, []).append(issue)
+                self._village_household_issues.setdefault((issue.township, issue.village), []).append(issue)
+            else:
+                self._village_issues.setdefault((issue.township, issue.village), []).append(issue)
+
+    # --- the pipeline -----------------------------------------------------------------------
+
+    def parse(self, text: str, today: dt.date, scope: Sequence[str] = ()) -> Parse:
+        """Read one message as sent by someone with ``scope`` on ``today``."""
+        result = Parse(text=text)
+        scope_filter = ScopeFilter.from_names(scope)
+        clean = self.normaliser.clean(text)
+        if len(clean) > MAX_ANALYSED_CHARS:
+            clean = clean[:MAX_ANALYSED_CHARS]
+            result.reasons.append("消息太长，只读了前面一部分")
+        if not clean:
+            result.confidence = 0.9
+            return result
+
+        mentions = self.gazetteer.find_exact(clean)
+        normalised, spans = self.normaliser.numerals(clean, [(m.start, m.end) for m in mentions])
+        for mention, (start, end) in zip(mentions, spans):
+            mention.start, mention.end = start, end
+        masked = _mask(normalised, spans)
+        status_matches = self._status.find(masked)
+        category_matches = self._categories.find(masked)
+        intent_matches = self._intent.find(masked)
+        deadlines = find_deadlines(masked, today, self.calendar)
+        clauses = split_clauses(masked)
+
+        names = [False] * len(masked)
+        for start, end in spans:
+            names[start:end] = [True] * (end - start)
+        covered = list(names)
+        for match in (*status_matches, *category_matches, *intent_matches):
+            if "generic_place" in match.labels or "household_after" in match.labels:
+                continue
+            covered[match.start:match.end] = [True] * (match.end - match.start)
+        for deadline in deadlines:
+            covered[deadline.start:deadline.end] = [True] * (deadline.end - deadline.start)
+        clause_starts = frozenset(c.start for c in clauses)
+        mentions += self.gazetteer.find_approximate(normalised, names, covered, scope_filter, clause_starts)
+        mentions += self._own_place(intent_matches, scope_filter)
+        mentions.sort(key=lambda m: m.start)
+        _mark_corrections(masked, mentions)
+
+        labels = {label for match in intent_matches for label in match.labels}
+        residue = _residue(masked, (*mentions, *status_matches, *category_matches, *intent_matches, *deadlines))
+        self._fill_clauses(masked, clauses, mentions, status_matches, category_matches, intent_matches, deadlines)
+        corrected = _apply_correction(masked, clauses, mentions, intent_matches)
+        facts = group_facts(clauses)
+        self._decide(result, masked, clauses, facts, labels, deadlines, scope_filter, corrected, residue)
+        return result
+
+    def _fill_clauses(self, masked: str, clauses: list[Clause], mentions: list[Mention],
+                      status_matches: list[Match], category_matches: list[Match],
+                      intent_matches: list[Match], deadlines: list[Deadline]) -> None:
+        mention_at = _by_clause(clauses, mentions)
+        status_at = _by_clause(clauses, status_matches)
+        intent_at = _by_clause(clauses, intent_matches)
+        category_at = _by_clause(clauses, [m for m in category_matches if m.labels[0] != "ignore"])
+        for index, clause in enumerate(clauses):
+            clause.mentions = mention_at[index]
+            clause.status = status_at[index]
+            clause.intent = intent_at[index]
+            clause.categories = [
+                (m.start, m.labels[0].split(":", 1)[1], m.labels[0].startswith("cat:")) for m in category_at[index]
+            ]
+            form = clause_form(masked[clause.start:clause.end], clause.stop, clause.intent)
+            clause.question, clause.rhetorical = form.question, form.rhetorical
+            clause.weak_question = form.weak
+        for index, clause in enumerate(clauses):
+            if clause.question and not clause.rhetorical and not clause.weak_question:
+                continue
+            if clause.stop == ":":
+                # A header ("东光镇本周整改进展：", "县里督办：") names the topic, not a status;
+                # an order in it ("督办", "要求") applies to what follows.
+                carry = [m for m in clause.status if "order" in m.labels]
+                following = clauses[index + 1] if index + 1 < len(clauses) else None
+                if carry and following is not None:
+                    following.status = carry + following.status
+                continue
+            has_deadline = any(clause.start <= d.start < clause.end for d in deadlines)
+            events = clause_events(masked, clause.start, clause.end, clause.status, has_deadline)
+            if clause.weak_question:
+                # 高处几户上不去水 reports; 还有几个问题 asks
+                clause.question = not [e for e in events if e != "partial"]
+            if clause.rhetorical:
+                # "不是修好了吗" / "谁说水通了": the completion is what the complaint denies.
+                events = [e for e in events if e not in ("done", "done_plain", "promise", "no_problem")]
+            clause.events = events
+        if any(c.rhetorical for c in clauses) and any(e != "partial" for c in clauses for e in c.events):
+            for clause in clauses:
+                clause.question = clause.question and not clause.rhetorical
+
+    # --- deciding ---------------------------------------------------------------------------
+
+    def _decide(self, result: Parse, masked: str, clauses: list[Clause], facts: list[Fact],
+                labels: set[str], deadlines: list[Deadline], scope: ScopeFilter, corrected: bool,
+                residue: str) -> None:
+        fact_with_events = [f for f in facts if f.has_events]
+        statement_events = bool(fact_with_events)
+        asking = any(c.question for c in clauses) and not statement_events
+        all_places = [m for c in clauses for m in c.places]
+        categories = [c for clause in clauses for c in clause.categories if c[2]]
+        specific = any(m.level in ("village", "household") or m.how == "unknown" for m in all_places)
+        first_events = [e for c in fact_with_events[0].clauses for e in c.events] if fact_with_events else []
+        asserts = any(e in _ASSERTING for e in first_events)
+
+        if (_HELP_HOW.search(masked) or "help" in labels) and not all_places and not categories:
+            return self._finish_simple(result, I.HELP)
+        if "undo" in labels and not categories and not (all_places and statement_events):
+            return self._finish_simple(result, I.UNDO)
+        if corrected and not statement_events and not categories:
+            return self._finish_simple(result, I.UNDO)  # 刚才那条发错了，不是东光村，是东台村
+        if "conditional" in labels or "ask_group" in labels:
+            return self._finish_simple(result, I.UNKNOWN)
+        if "overdue" in labels and not (specific and asserts):
+            return self._query(result, I.QUERY_OVERDUE, clauses, facts, scope, deadlines)
+        if "due" in labels and not (specific and asserts) and (deadlines or "快到期" in masked
+                                                              or "即将到期" in masked or not all_places):
+            return self._query(result, I.QUERY_DUE, clauses, facts, scope, deadlines)
+        if asking:
+            about_ledger = all_places or categories or "county" in labels or mentions_ledger(masked)
+            # A question that is more than names, problem and question words is not for the
+            # ledger: "东台村书记今天来开会了吗".
+            if about_ledger and len(residue) <= _MAX_QUERY_RESIDUE:
+                intent = I.QUERY_HOUSEHOLD if _primary_is_household(all_places) else I.QUERY_AREA
+                return self._query(result, intent, clauses, facts, scope, deadlines)
+            return self._finish_simple(result, I.UNKNOWN)
+        if "group_address" in labels and not (specific and asserts):
+            return self._finish_simple(result, I.UNKNOWN)
+        if statement_events:
+            fact = fact_with_events[0]
+            if "instruction" in labels and not specific:
+                return self._finish_simple(result, I.UNKNOWN)
+            if not fact.categories and not any(m.issue_code for m in fact.mentions):
+                return self._finish_simple(result, I.UNKNOWN, 0.6)  # no identifiable problem
+            return self._write(result, masked, facts, fact, deadlines, scope)
+        if "instruction" in labels:
+            return self._finish_simple(result, I.UNKNOWN)
+        if all_places and (_is_bare(masked, clauses) or "query_cue" in labels):
+            intent = I.QUERY_HOUSEHOLD if _primary_is_household(all_places) else I.QUERY_AREA
+            return self._query(result, intent, clauses, facts, scope, deadlines)
+        if "query_cue" in labels and ("county" in labels or categories) and "chat" not in labels:
+            return self._query(result, I.QUERY_AREA, clauses, facts, scope, deadlines)
+        return self._finish_simple(result, I.UNKNOWN)
+
+    def _finish_simple(self, result: Parse, intent: str, confidence: float = 0.9) -> None:
+        result.intent = intent
+        result.confidence = confidence
+
+    def _query(self, result: Parse, intent: str, clauses: list[Clause], facts: list[Fact],
+               scope: ScopeFilter, deadlines: list[Deadline]) -> None:
+        result.intent = intent
+        places = [m for c in clauses for m in c.places]
+        if places:
+            fact = next((f for f in facts if f.mentions), None)
+            place = self._resolve_place(fact.mentions if fact else places, scope)
+            self._apply_place(result, place)
+            if place.doubt:
+                result.needs_confirmation = True
+                result.reasons.extend(place.reasons)
+        if intent == I.QUERY_HOUSEHOLD:
+            result.category = None
+        else:
+            strong = [c for clause in clauses for _, c, s in clause.categories if s]
+            weak = [c for clause in clauses for _, c, s in clause.categories if not s]
+            picked = strong or weak
+            result.category = picked[0] if picked else None
+        if intent == I.QUERY_DUE:
+            bounded = [d for d in deadlines if d.bounded] or deadlines
+            result.deadline = bounded[0].date if bounded else None
+        result.confidence = 0.5 if result.needs_confirmation else 0.9
+
+    def _write(self, result: Parse, masked: str, facts: list[Fact], fact: Fact, deadlines: list[Deadline],
+               scope: ScopeFilter) -> None:
+        """A report or a new issue: status, place, category, the ledger issue, and doubts."""
+        confidence = 0.95
+        reasons = result.reasons
+        doubt = bool(reasons)  # the message was too long to read whole
+        events = [e for c in fact.clauses for e in c.events]
+        reading = decide(events)
+        result.status = reading.status
+        if not reading.sure:
+            confidence -= 0.2
+        index = facts.index(fact)
+        if any(f.has_events or any(c.question for c in f.clauses) for f in facts[index + 1:]):
+            doubt = True
+            reasons.append("一条消息里说了几件事，先按第一件处理")
+
+        mentions = fact.mentions
+        inferred = False
+        if not mentions:
+            mentions = self._scope_place(scope)
+            inferred = bool(mentions)
+        place = self._resolve_place(mentions, scope) if mentions else None
+        if place is None:
+            doubt = True
+            reasons.append("没说是哪个村或哪一户")
+        else:
+            self._apply_place(result, place)
+            if place.doubt:
+                doubt = True
+                reasons.extend(place.reasons)
+            if inferred or "own" in place.how:
+                doubt = True
+                reasons.append(f"没说地方，按你负责的范围当作{result.village or result.township}")
+
+        code = next((m.issue_code for m in fact.mentions if m.issue_code), None)
+        category, category_doubt = self._pick_category(fact, place)
+        if code:  # ZG-0003已整改: the issue code says which problem
+            result.issue_code = code
+            category, category_doubt = self._issues_by_code[code].category, None
+        result.category = category
+        if category_doubt:
+            doubt = True
+            reasons.append(category_doubt)
+
+        doubt = self._report_or_new(result, place, reasons) or doubt
+        if result.intent == I.NEW_ISSUE and result.status == RESOLVED:
+            doubt = True
+            reasons.append("台账里没有这条问题，却说已经解决")
+        if result.intent == I.NEW_ISSUE and result.status is None:
+            result.status = OPEN
+        if result.intent == I.REPORT and result.status is None:
+            doubt = True
+            reasons.append("没看出是否已经解决")
+        if result.status == RESOLVED and _hedged(fact, masked):
+            doubt = True
+            reasons.append("说得不肯定（好像、应该、听说……），先确认是否已经解决")
+
+        # The date said with the promise or order, else any date in the fact.
+        said_with = [c for c in fact.clauses if "promise" in c.events or "ordered" in c.events]
+        in_fact = [d for d in deadlines for c in said_with if c.start <= d.start < c.end] or \
+            [d for d in deadlines if fact.start <= d.start < fact.end]
+        bounded = [d for d in in_fact if d.bounded]
+        if ("promise" in events or "ordered" in events) and in_fact:
+            result.deadline = (bounded or in_fact)[0].date
+        elif result.status == IN_PROGRESS and bounded:
+            result.deadline = bounded[0].date
+        if any(m.how in ("homophone", "loose", "fuzzy") for m in fact.mentions):
+            confidence -= 0.3
+        if doubt:
+            confidence = min(confidence, 0.55)
+        result.needs_confirmation = doubt or confidence < CONFIRM_BELOW
+        result.confidence = max(0.05, confidence)
+
+    # --- places -----------------------------------------------------------------------------
+
+    def _own_place(self, intent_matches: list[Match], scope: ScopeFilter) -> list[Mention]:
+        """我村 / 本村 / 我们镇 -> the sender's own village or township when the scope names one."""
+        found = []
+        for match in intent_matches:
+            if "own_place" not in match.labels:
+                continue
+            township_word = match.word.endswith(("镇", "乡"))
+            if township_word and len(scope.townships) == 1 and not scope.villages:
+                options = (Place(next(iter(scope.townships))),)
+            elif not township_word and len(scope.villages) == 1:
+                township, village = next(iter(scope.villages))
+                options = (Place(township, village),)
+            else:
+                continue
+            found.append(Mention(match.start, match.end, match.word, options, "own"))
+        return found
+
+    def _scope_place(self, scope: ScopeFilter) -> list[Mention]:
+        """A report that names no place, from a sender whose scope is one village, is about it
+        (inferred, so the parser asks)."""
+        if len(scope.villages) == 1 and not scope.townships:
+            township, village = next(iter(scope.villages))
+            return [Mention(0, 0, village, (Place(township, village),), "own")]
+        return []
+
+    def _resolve_place(self, mentions: list[Mention], scope: ScopeFilter) -> _Place:
+        """The place a group of mentions names together, settled by the scope when it can be."""
+        # A near miss by characters (永兴村 ~ 新兴村) is not a homophone: it may well be a village
+        # the ledger does not have, so it fills nothing and is only offered as a candidate.
+        known = [m for m in mentions if m.how not in ("unknown", "fuzzy")]
+        unknown = [m for m in mentions if m.how in ("unknown", "fuzzy")]
+        if unknown and not any(m.level in ("village", "household") for m in known):
+            # 春阳镇胜利村: the village is what the message is about, and it is not in the ledger.
+            surfaces = "、".join(dict.fromkeys(m.surface for m in unknown))
+            offered = [p for m in unknown for p in m.options]
+            place = _Place([], {"unknown"}, [f"台账里没有“{surfaces}”"], True)
+            place.offered = offered
+            place.scores = {p: m.score for m in unknown for p in m.options}
+            return place
+        rank = {"household": 3, "village": 2, "mixed": 1, "township": 1, "county": 0}
+        primary = max(known, key=lambda m: (rank[m.level], -m.start))
+        place = _Place(list(primary.options), {primary.how})
+        place.scores = {option: primary.score for option in primary.options}
+        distinct_primary = [m for m in known if m.level == primary.level and m is not primary
+                            and not set(m.options) & set(primary.options)]
+        if distinct_primary:
+            place.doubt = True
+            place.reasons.append("一句话里提到了几个" + ("户" if primary.level == "household" else "地方"))
+        for other in known:
+            if other is primary or other in distinct_primary:
+                continue
+            place.how.add(other.how)
+            kept = [p for p in place.options if any(_inside(p, o) for o in other.options)]
+            if kept:
+                place.options = kept
+            else:
+                place.doubt = True
+                place.reasons.append(f"“{other.surface}”和“{primary.surface}”对不上")
+        if unknown:
+            place.doubt = True
+            place.reasons.append(f"台账里没有“{unknown[0].surface}”")
+        for mention in known:
+            reason = _match_reason(mention)
+            if reason:
+                place.doubt = True
+                place.reasons.append(reason)
+        if len(place.options) > 1 and scope.has_places:
+            inside = [p for p in place.options if scope.covers(p)]
+            if len(inside) == 1:
+                place.options = inside
+            elif inside:
+                place.options = inside + [p for p in place.options if p not in inside]
+        if len(place.options) > 1:
+            place.doubt = True
+            place.reasons.append(_ambiguity_reason(primary, place.options))
+        return place
+
+    def _apply_place(self, result: Parse, place: _Place) -> None:
+        """Fill each place field that every reading agrees on; list the readings when unsure."""
+        options = place.options
+        if not options:
+            result.candidates = [
+                Candidate(p.township, p.village, p.household, p.household_code, place.scores.get(p, 0.3))
+                for p in place.offered
+            ]
+            return
+        result.township = _common(p.township for p in options)
+        result.village = _common(p.village for p in options)
+        result.household = _common(p.household for p in options)
+        result.household_code = _common(p.household_code for p in options)
+        if len(options) > 1 or place.how & {"homophone", "loose", "fuzzy"}:
+            result.candidates = [
+                Candidate(p.township, p.village, p.household, p.household_code,
+                          place.scores.get(p, 0.5) * (1.0 if i == 0 else 0.9))
+                for i, p in enumerate(options)
+            ]
+
+    # --- category and the ledger --------------------------------------------------------------
+
+    def _pick_category(self, fact: Fact, place: _Place | None) -> tuple[str | None, str | None]:
+        """The problem's category and, when it is not clear, why (a Chinese reason)."""
+        strong = list(dict.fromkeys(c for _, c, s in fact.categories if s))
+        weak = list(dict.fromkeys(c for _, c, s in fact.categories if not s))
+        candidates = strong or weak
+        open_categories = self._open_categories(place)
+        if len(candidates) == 1:
+            return candidates[0], None
+        if len(candidates) > 1:
+            in_ledger = [c for c in candidates if c in open_categories]
+            if len(in_ledger) == 1:
+                return in_ledger[0], None
+            return candidates[0], "说到了几类问题：" + "、".join(candidates)
+        if len(open_categories) == 1:
+            return next(iter(open_categories)), "没说是哪类问题，按台账里唯一的一条"
+        return None, "没说是哪类问题"
+
+    def _open_categories(self, place: _Place | None) -> set[str]:
+        if place is None or len(place.options) != 1:
+            return set()
+        return {issue.category for issue in self._issues_for(place.options[0])}
+
+    def _issues_for(self, place: Place) -> list[IssueRef]:
+        """Non-closed issues of a household, or of a village and its households."""
+        if place.household_code:
+            return self._household_issues.get(place.household_code, [])
+        if place.village:
+            key = (place.township, place.village)
+            return self._village_issues.get(key, []) + self._village_household_issues.get(key, [])
+        return []
+
+    def _report_or_new(self, result: Parse, place: _Place | None, reasons: list[str]) -> bool:
+        """Sets report or new_issue by the ledger; returns True when that needs a question.
+
+        report when the ledger has a non-closed issue of this category for the household named,
+        or, when only a village is named, for the village or any of its households. A village
+        that is not in the ledger: a completion is a report (a solved problem cannot be new),
+        a problem a new issue. A household named with only a village-level issue of that
+        category (刘在龙家 饮水, 东台村 has the water issue): the report may belong to the
+        village issue, but closing a whole village's issue on one household's word is not
+        done silently, so it is a report that asks first.
+        """
+        if place is None or not place.options:
+            result.intent = I.NEW_ISSUE if result.status == OPEN else I.REPORT
+            return False
+        if result.category is None:
+            matching = self._issues_for(place.options[0]) if len(place.options) == 1 else []
+            result.intent = I.REPORT if matching else I.NEW_ISSUE
+            return False
+        matching: list[IssueRef] = []
+        for option in place.options:
+            matching += [i for i in self._issues_for(option) if i.category == result.category]
+        if result.issue_code:
+            matching = [self._issues_by_code[result.issue_code]]
+        if matching:
+            result.intent = I.REPORT
+            if len(matching) == 1 and len(place.options) == 1:
+                result.issue_code = matching[0].code
+            return False
+        option = place.options[0]
+        if len(place.options) == 1 and option.household_code:
+            village_level = [i for i in self._village_issues.get((option.township, option.village), [])
+                             if i.category == result.category]
+            if village_level and result.status != OPEN:
+                result.intent = I.REPORT
+                result.issue_code = village_level[0].code
+                reasons.append(f"{option.household}户没有{result.category}问题，是否指{option.village}的那条？")
+                return True
+        result.intent = I.NEW_ISSUE
+        return False
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+def _grouped(groups: dict[str, tuple[str, ...]]) -> dict[str, list[str]]:
+    words: dict[str, list[str]] = {}
+    for group, members in groups.items():
+        for word in members:
+            words.setdefault(word, []).append(group)
+    return words
+
+
+def _category_matcher(lexicon: Lexicon) -> KeywordMatcher:
+    words: dict[str, list[str]] = {}
+    for category, members in lexicon.category_words.items():
+        for word in members:
+            words.setdefault(word, []).append("ignore" if category == IGNORE else f"cat:{category}")
+    for category, members in lexicon.category_weak.items():
+        for word in members:
+            words.setdefault(word, []).append(f"weak:{category}")
+    return KeywordMatcher(words)
+
+
+def _mask(text: str, spans: list[tuple[int, int]]) -> str:
+    if not spans:
+        return text
+    chars = list(text)
+    for start, end in spans:
+        chars[start:end] = MASK * (end - start)
+    return "".join(chars)
+
+
+_ASSERTING = frozenset({"done", "done_plain", "no_problem", "problem", "relapse", "not_done", "ordered"})
+_HELP_HOW = re.compile(r"(?:怎么|咋|如何|怎样|怎么样才能)(?:查|撤|报|发|用|操作|填|上报|登记|问|使用|提交)")
+_FILLER = re.compile(r"[□,、:;。!?\s的呢啊呀吧嘛家户了]|那边|这边|那儿|这儿|那里|这里|情况|问题|现在|目前|怎么样|咋样")
+
+
+_MAX_QUERY_RESIDUE = 4
+
+
+def _hedged(fact: Fact, masked: str) -> bool:
+    """好像修好了 / 应该通了吧: the reporter is not sure it is done."""
+    return any("hedge" in m.labels for c in fact.clauses for m in c.status) or any(
+        masked[c.start:c.end].endswith("吧") for c in fact.clauses)
+
+
+def _by_clause(clauses: list[Clause], items) -> list[list]:
+    """Items (sorted by start) distributed to the clauses they start in, in one pass."""
+    buckets: list[list] = [[] for _ in clauses]
+    ordered = sorted(items, key=lambda item: item.start)
+    index = 0
+    for item in ordered:
+        while index < len(clauses) and clauses[index].end <= item.start:
+            index += 1
+        if index == len(clauses):
+            break
+        if clauses[index].start <= item.start:
+            buckets[index].append(item)
+    return buckets
+
+
+def _residue(masked: str, matches) -> str:
+    """What is left of the message without names, known words, dates and filler."""
+    rest = list(masked)
+    for match in matches:
+        if "generic_place" in getattr(match, "labels", ()):
+            continue  # 来, 去, 在 … are too small to count as understood
+        rest[match.start:match.end] = MASK * (match.end - match.start)
+    return _FILLER.sub("", "".join(rest))
+
+
+def _is_bare(masked: str, clauses: list[Clause]) -> bool:
+    """True when the message is just a name (东台村, 李兆满家, 红旗村那边), with category words at most."""
+    rest = list(masked)
+    for clause in clauses:
+        for position, _category, _strong in clause.categories:
+            rest[position] = "□"
+    return not _FILLER.sub("", "".join(rest))
+
+
+def _apply_correction(masked: str, clauses: list[Clause], mentions: list[Mention],
+                      intent_matches: list[Match]) -> bool:
+    """"发错了，不是A村，是B村" / "…不对，是B…" / "更正：是B…": the place (or the whole fact)
+    said before the correction is withdrawn. Returns True when there was a correction."""
+    _mark_corrections(masked, mentions)
+    marker = next((m for m in intent_matches if "correction" in m.labels and _is_correction(masked, m)), None)
+    if marker is None:
+        return any(m.negated for m in mentions)
+    later = [m for m in mentions if m.start >= marker.end and not m.negated]
+    before = [m for m in mentions if m.end <= marker.start]
+    if later:
+        levels = {m.level for m in later}
+        for mention in before:
+            if mention.level in levels or mention.level == "mixed" or "village" in levels:
+                mention.negated = True
+    for clause in clauses:  # 是慢病卡办好了，不是房子
+        kept = [c for c in clause.categories if not masked[max(0, c[0] - 2):c[0]].endswith("不是")]
+        if kept != clause.categories and any(c.categories for c in clauses if c is not clause) or kept:
+            clause.categories = kept
+    withdrawn = {m.surface for m in mentions if m.negated} - {m.surface for m in later}
+    for mention in mentions:
+        if mention.surface in withdrawn:
+            mention.negated = True
+    after = [c for c in clauses if c.start >= marker.end]
+    restated = any(c.events for c in after) and any(c.places or c.categories for c in after)
+    if restated:  # 更正：是东光村桥护栏修好了 -- the corrected fact replaces the first one
+        for clause in clauses:
+            if clause.end <= marker.start:
+                clause.events, clause.categories = [], []
+                for mention in clause.mentions:
+                    mention.negated = True
+    return True
+
+
+def _is_correction(masked: str, marker: Match) -> bool:
+    if marker.word == "不对":
+        return masked[marker.end:marker.end + 2].lstrip(",") .startswith("是")
+    return True
+
+
+def _mark_corrections(masked: str, mentions: list[Mention]) -> None:
+    """"不是A村，是B村" / "A村应为B村": A is withdrawn when another place follows."""
+    for i, mention in enumerate(mentions):
+        if i + 1 == len(mentions):
+            continue
+        before = masked[max(0, mention.start - 3):mention.start]
+        after = masked[mention.end:mention.end + 4]
+        if before.endswith(("不是", "并非", "不是在")) or after.startswith(("应为", "应该是", "改为", "改成", "更正为", "错了")):
+            mention.negated = True
+
+
+def _inside(option: Place, other: Place) -> bool:
+    """True when ``option`` lies inside (or is) ``other``'s place, or ``other`` inside it."""
+    if option.township != other.township:
+        return False
+    if other.village is not None and option.village is not None and other.village != option.village:
+        return False
+    if other.household_code and option.household_code and other.household_code != option.household_code:
+        return False
+    if other.household_code and option.household_code is None and option.village and other.village != option.village:
+        return False
+    return True
+
+
+def _common(values) -> str | None:
+    values = list(values)
+    first = values[0] if values else None
+    return first if all(v == first for v in values) else None
+
+
+def _primary_is_household(places: list[Mention]) -> bool:
+    return any(m.level == "household" for m in places if m.how != "unknown")
+
+
+def _match_reason(mention: Mention) -> str | None:
+    if mention.how in ("exact", "code", "own", "stem") or not mention.options:
+        return None
+    name = _option_name(mention.options[0])
+    if mention.how == "homophone":
+        return f"“{mention.surface}”按读音匹配为“{name}”"
+    if mention.how == "loose":
+        return f"“{mention.surface}”读音相近，可能是“{name}”"
+    return f"“{mention.surface}”字形相近，可能是“{name}”"
+
+
+def _option_name(place: Place) -> str:
+    return place.household or place.village or place.township or ""
+
+
+def _ambiguity_reason(primary: Mention, options: list[Place]) -> str:
+    levels = {p.level for p in options}
+    if levels == {"household"}:
+        where = "、".join(dict.fromkeys(f"{p.township}{p.village}" for p in options))
+        return f"有{len(options)}户户主叫“{options[0].household}”：{where}"
+    if levels == {"village"} and len({p.village for p in options}) == 1:
+        where = "、".join(p.township or "" for p in options)
+        return f"有{len(options)}个“{options[0].village}”：{where}"
+    names = "、".join(dict.fromkeys(_option_name(p) for p in options))
+    return f"“{primary.surface}”可能是{names}"

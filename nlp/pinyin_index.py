@@ -1,0 +1,92 @@
+"""Names by toneless pinyin, for homophone typos (东抬村 -> 东台村, 李照满 -> 李兆满).
+
+Phone input errors are mostly homophones, so an exact look-up of the toneless pinyin key
+finds most of them; a second, looser key folds the sounds that dialect speakers and fast
+typists confuse (zh/z, ch/c, sh/s, n/l, -ng/-n, f/h).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Hashable, Iterable
+
+from pypinyin import Style, lazy_pinyin, pinyin
+
+_MAX_READINGS = 8  # combinations of polyphonic readings indexed per name
+
+
+class PinyinIndex:
+    """Toneless-pinyin keys -> values; per-character readings are cached on the instance."""
+
+    def __init__(self) -> None:
+        self._reading: dict[str, str] = {}
+        self._readings: dict[str, tuple[str, ...]] = {}
+        self._exact: dict[str, list[Hashable]] = {}
+        self._loose: dict[str, list[Hashable]] = {}
+
+    def add(self, name: str, value: Hashable) -> None:
+        """Index ``value`` under every reading of ``name``."""
+        for syllables in self._name_readings(name):
+            _append_unique(self._exact, "".join(syllables), value)
+            _append_unique(self._loose, "".join(loosen(s) for s in syllables), value)
+
+    def add_all(self, items: Iterable[tuple[str, Hashable]]) -> None:
+        """Index many (name, value) pairs."""
+        for name, value in items:
+            self.add(name, value)
+
+    def syllables(self, text: str) -> list[str]:
+        """The default toneless reading of each character (non-Chinese characters as themselves)."""
+        cache = self._reading
+        out = []
+        for ch in text:
+            reading = cache.get(ch)
+            if reading is None:
+                reading = lazy_pinyin(ch, style=Style.NORMAL, errors=lambda c: c)[0]
+                cache[ch] = reading
+            out.append(reading)
+        return out
+
+    def lookup(self, text: str) -> tuple[list[Hashable], bool]:
+        """Values whose key equals ``text``'s key, and whether that took the loose key."""
+        syllables = self.syllables(text)
+        found = self._exact.get("".join(syllables))
+        if found:
+            return list(found), False
+        found = self._loose.get("".join(loosen(s) for s in syllables))
+        return (list(found), True) if found else ([], False)
+
+    def key(self, text: str) -> str:
+        """The exact toneless key of ``text``."""
+        return "".join(self.syllables(text))
+
+    def _name_readings(self, name: str) -> list[tuple[str, ...]]:
+        per_char = []
+        for ch in name:
+            readings = self._readings.get(ch)
+            if readings is None:
+                default = self.syllables(ch)[0]
+                others = pinyin(ch, style=Style.NORMAL, heteronym=True, errors=lambda c: [c])[0]
+                readings = tuple(dict.fromkeys([default, *others]))
+                self._readings[ch] = readings
+            per_char.append(readings)
+        return list(itertools.islice(itertools.product(*per_char), _MAX_READINGS))
+
+
+def loosen(syllable: str) -> str:
+    """Fold easily confused sounds: zh/z, ch/c, sh/s, l->n, f->h, -ng -> -n."""
+    if syllable.startswith(("zh", "ch", "sh")):
+        syllable = syllable[0] + syllable[2:]
+    elif syllable.startswith("l"):
+        syllable = "n" + syllable[1:]
+    elif syllable.startswith("f"):
+        syllable = "h" + syllable[1:]
+    if syllable.endswith("ng") and len(syllable) > 2:
+        syllable = syllable[:-1]
+    return syllable
+
+
+def _append_unique(index: dict[str, list[Hashable]], key: str, value: Hashable) -> None:
+    values = index.setdefault(key, [])
+    if value not in values:
+        values.append(value)

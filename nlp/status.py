@@ -1,0 +1,189 @@
+"""Status from aspect and negation scope, not from keywords.
+
+Each clause yields events: ``done`` (修好了, 已解决), ``done_plain`` (a headline such as
+"危房改造完工" with no aspect marker), ``not_done`` (还没修好, 没有完全解决, 还有两户没通),
+``no_problem`` (没有饮水问题了, 不是危房了, 不再漏雨), ``promise`` (下周三前能修好, 月底前完工),
+``ordered`` (要求本月底前整改到位), ``progress`` (正在修), ``problem`` (漏雨, 又坏了) and
+``relapse`` (a problem said with 又/再次 after a completion), ``partial`` (只配了一部分,
+基本解决了). :func:`decide` weighs them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nlp.lexicon import Match
+
+RESOLVED = "resolved"
+IN_PROGRESS = "in_progress"
+OPEN = "open"
+
+_LE = "了啦喽咯"
+_DANGLING_TAIL = frozenset("了呢啊呀的哦嘛吧")
+_NEGATION_REACH = 4  # characters between a negator and the word it negates (没有完全解决)
+_LATER = ("以后", "之后", "之前", "后再", "后要", "后才", "的时候", "时再")  # 修好以后…: a time clause
+
+
+@dataclass(frozen=True)
+class StatusReading:
+    status: str | None
+    sure: bool  # False when the words leave room for doubt (a bare headline, mixed signals)
+    events: tuple[str, ...]
+
+
+def clause_events(text: str, start: int, end: int, matches: list[Match], has_deadline: bool) -> list[str]:
+    """Status events of one statement clause ``text[start:end]``, given its lexicon matches."""
+    events: list[str] = []
+    negator: Match | None = None
+    copula: Match | None = None
+    perfective_at: int | None = None
+    promise_at: int | None = None
+    order_at: int | None = None
+    relapse_at: int | None = None
+    remaining = False
+    for match in matches:
+        labels = match.labels
+        if "ignore" in labels:
+            continue
+        if "not_copula" in labels:
+            copula = match
+            continue
+        if "negator" in labels and "problem" in labels:
+            events.append("problem")  # 不想上学了 / 没法住: a problem that also negates what follows
+            negator = match
+            continue
+        if "negator" in labels and not ({"completion", "problem", "progress"} & set(labels)):
+            if negator is not None and _strong_negator(negator):
+                events.append("not_done")  # 还没…, 没有…: the first negation stands on its own
+            negator = match
+            continue
+        if "no_longer" in labels:
+            events.append("no_problem")
+            negator = None
+            continue
+        negated = negator is not None and _within_reach(text, negator.end, match.start)
+        if negator is not None and not negated and _strong_negator(negator):
+            events.append("not_done")  # 卫生室没有村医: the negated thing is no status word
+        event = None
+        if "completion" in labels and text.startswith(_LATER, match.end):
+            event = None  # 修好以后要验收 / 修好之前先拉水: a time clause, not a completion
+        elif "completion" in labels:
+            if negated:
+                # 没发完 / 还没整完: V完 presupposes the work started
+                started = match.word.endswith("完") or text.startswith("完", match.end)
+                event = "progress" if started else "not_done"
+            else:
+                perfective = (
+                    perfective_at is not None
+                    or match.word[-1] in _LE
+                    or _le_follows(text, match.end, end, matches, match)
+                )
+                if len(match.word) == 1 and not perfective and promise_at is None and not has_deadline \
+                        and order_at is None:
+                    event = None  # a bare one-character verb (修, 换) says nothing about status
+                elif perfective and promise_at is None and order_at is None:
+                    event = "done"
+                elif order_at is not None:
+                    event = "ordered"
+                elif promise_at is not None or has_deadline:
+                    event = "promise"
+                else:
+                    event = "done_plain"
+        elif "progress" in labels:
+            event = "not_done" if negated else "progress"
+        elif "problem" in labels or "problem_noun" in labels:
+            denied = negated or (copula is not None and _within_reach(text, copula.end, match.start, 6))
+            if denied:
+                event = "no_problem"
+            elif "problem" in labels:
+                again = relapse_at is not None or match.word.startswith("又")
+                event = "relapse" if again else "problem"
+        elif "perfective" in labels:
+            perfective_at = match.start
+        elif "promise" in labels:
+            promise_at = match.start
+        elif "order" in labels:
+            order_at = match.start
+        elif "relapse" in labels:
+            relapse_at = match.start
+        elif "remaining" in labels:
+            remaining = True
+        if event is not None:
+            events.append(event)
+            perfective_at = None  # 已经在装车了，明天发到户: 已 belongs to the first verb only
+            copula = None
+        if "negator" not in labels:
+            negator = None
+    if negator is not None and (_strong_negator(negator) or _dangles(text, negator.end, end)):
+        events.append("not_done")  # 东台村饮水还没 / 村里一直没有村医
+    if order_at is not None and has_deadline and not any(e in ("done", "ordered") for e in events):
+        events.append("ordered")  # 要求…本月底前
+    if remaining:
+        events.append("partial")  # 只配了一部分 / 还剩二十来户
+    return events
+
+
+def _strong_negator(match: Match) -> bool:
+    """没/没有/未/还没…: "not (yet)" on its own. 不 needs the word it negates, except 还不
+    (还不全, 还不行: still not)."""
+    return match.word != "不" and "problem" not in match.labels
+
+
+def decide(events: list[str]) -> StatusReading:
+    """The status said by a fact's events (None when nothing is said about status)."""
+    present = set(events)
+    if not present:
+        return StatusReading(None, False, ())
+    done = "done" in present
+    if "not_done" in present:
+        # 还没修好，正在抢修 / 还差五户，本周内签完: under way; otherwise the problem stands,
+        # even after a partial completion (已通水，还有两户没通).
+        under_way = "progress" in present or "promise" in present
+        return StatusReading(IN_PROGRESS if under_way else OPEN, True, tuple(events))
+    if "relapse" in present:
+        return StatusReading(OPEN, True, tuple(events))
+    if "partial" in present and (done or "done_plain" in present):
+        # 大部分解决了 / 基本解决了: under way; 只配了一部分，剩下的没着落: the problem stands
+        troubled = "problem" in present
+        return StatusReading(OPEN if troubled else IN_PROGRESS, True, tuple(events))
+    if "no_problem" in present:
+        return StatusReading(RESOLVED, "problem" not in present, tuple(events))
+    if done:
+        return StatusReading(RESOLVED, "problem" not in present or _last_is_done(events), tuple(events))
+    if "ordered" in present:
+        return StatusReading(OPEN, True, tuple(events))
+    if "promise" in present:
+        return StatusReading(IN_PROGRESS, True, tuple(events))
+    if "progress" in present:
+        return StatusReading(IN_PROGRESS, True, tuple(events))
+    if "problem" in present:
+        return StatusReading(OPEN, True, tuple(events))
+    if "done_plain" in present:
+        return StatusReading(RESOLVED, True, tuple(events))
+    return StatusReading(None, False, tuple(events))
+
+
+def _last_is_done(events: list[str]) -> bool:
+    relevant = [e for e in events if e in ("done", "problem", "done_plain")]
+    return bool(relevant) and relevant[-1] == "done"
+
+
+def _within_reach(text: str, after: int, before: int, reach: int = _NEGATION_REACH) -> bool:
+    gap = text[after:before]
+    return len(gap) <= reach and not any(ch in ",、:;。!?" for ch in gap)
+
+
+def _le_follows(text: str, after: int, end: int, matches: list[Match], current: Match) -> bool:
+    """True when 了 follows the completion word before the next status word or the clause end
+    (住进去了, 装上自来水了)."""
+    limit = min(end, after + 4)
+    for match in matches:
+        if match.start >= after and match is not current and "ignore" not in match.labels:
+            limit = min(limit, match.start)
+            break
+    return any(ch in _LE for ch in text[after:limit])
+
+
+def _dangles(text: str, after: int, end: int) -> bool:
+    tail = text[after:end]
+    return len(tail) <= 2 and all(ch in _DANGLING_TAIL for ch in tail)

@@ -1,0 +1,261 @@
+"""The conversation engine: one incoming message or button press -> replies, in one transaction.
+
+Telegram, the console and the tests all call :meth:`ConversationEngine.handle`. It finds
+the sender, refuses strangers (except ``/start <code>``), and routes to a command, a button
+answer, a report or a query. Domain errors become one-sentence replies and roll back
+everything the turn did (a savepoint), while the turn's bookkeeping (a failed invite
+attempt, the inbox row) still commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from db.models import InboxUpdate, User
+from db.session import Database
+from db.types import utcnow
+from nlp.workdays import calendar_from_settings
+from services import inbox
+from services.conversation import issue_commands, pending, query_flow, report_flow
+from services.conversation.commands import (
+    ENGINE_COMMANDS,
+    NOT_REGISTERED,
+    Command,
+    help_command,
+    split_command,
+    text_command,
+)
+from services.conversation.context import CommandContext
+from services.conversation.messages import Incoming, Reply
+from services.conversation.paging import is_page_data
+from services.conversation.serialize import replies_from_json, replies_to_json
+from services.conversation.turn import parse_text
+from services.errors import DomainError
+from services.formatting import TELEGRAM_LIMIT, split_text
+from services.invites import InviteRefused, record_failed_attempt, redeem_invite
+from services.parser_provider import ParserProvider
+from services.users import describe_user, find_by_telegram_id
+from settings import Settings
+
+log = logging.getLogger(__name__)
+
+UNSUPPORTED = "请发文字或带说明的照片。"
+NEEDS_CAPTION = "请给照片加上文字说明，例如“东台村饮水管道已修好”，照片会作为佐证保存。"
+NOT_UNDERSTOOD = "没看懂。可以这样说：东台村饮水问题已解决；东台村还有哪些问题；本周到期的有哪些。发 /help 看更多例子。"
+INTERNAL_ERROR = "出错了，这条消息没有修改台账。请稍后再试，或联系管理员。"
+DISABLED = "您的账号已停用，如有疑问请联系县扶贫办管理员。"
+UNKNOWN_COMMAND = "没有这个命令。发 /help 看用法。"
+STALE_BUTTON = "这个按钮已失效，请重新发送。"
+PHOTO_NOT_KEPT = "\n（照片只在报告进展时作为佐证保存，这次未保存。）"
+
+
+@dataclass
+class TurnResult:
+    replies: list[Reply]
+    user_id: int | None
+    intent: str
+    outcome: str
+
+
+def _digest_commands() -> dict[str, Command]:
+    """The digest helper's commands (subscribe, unsubscribe, digest, subscriptions)."""
+    try:
+        from services.conversation import digest_commands
+    except ModuleNotFoundError as exc:
+        if exc.name != "services.conversation.digest_commands":
+            raise
+        return {}
+    return dict(digest_commands.COMMANDS)
+
+
+def fit_replies(replies: list[Reply]) -> list[Reply]:
+    """Split any text over Telegram's limit (a safety net: renderers page themselves)."""
+    fitted: list[Reply] = []
+    for reply in replies:
+        if len(reply.text) <= TELEGRAM_LIMIT:
+            fitted.append(reply)
+            continue
+        chunks = split_text(reply.text)
+        for chunk in chunks[:-1]:
+            fitted.append(Reply(chunk, chat_id=reply.chat_id))
+        fitted.append(Reply(chunks[-1], buttons=reply.buttons, file=reply.file, chat_id=reply.chat_id))
+    return fitted
+
+
+class ConversationEngine:
+    """Text, button presses and attachments in; replies out. Synchronous and thread-safe."""
+
+    def __init__(
+        self,
+        database: Database,
+        settings: Settings,
+        *,
+        clock: Callable[[], dt.datetime] | None = None,
+        parser_provider: ParserProvider | None = None,
+    ) -> None:
+        self.database = database
+        self.settings = settings
+        self.calendar = calendar_from_settings(settings)
+        self.parsers = parser_provider or ParserProvider(self.calendar)
+        self.bot_username: str | None = settings.telegram.bot_username
+        self._clock = clock or utcnow
+
+    def warm_up(self) -> None:
+        """Build the parser now (slow), so that the first message is answered quickly."""
+        with self.database.transaction() as session:
+            self.parsers.get(session)
+
+    def now(self) -> dt.datetime:
+        """Aware, in the county's time zone."""
+        return self._clock().astimezone(self.settings.county.tz)
+
+    def handle(self, incoming: Incoming, *, inbox_update_id: int | None = None) -> list[Reply]:
+        """Handle one incoming; with ``inbox_update_id``, mark that update done and store the
+        replies in the same transaction as the effect."""
+        started = time.monotonic()
+        with self.database.transaction() as session:
+            if inbox_update_id is not None:
+                row = session.get(InboxUpdate, inbox_update_id)
+                if row is not None and row.done_at is not None:
+                    log.info("update=%s already handled", inbox_update_id)
+                    return replies_from_json(row.replies)
+            result = self._turn(session, incoming, self.now())
+            if inbox_update_id is not None:
+                inbox.mark_done(session, inbox_update_id, result.outcome, replies_to_json(result.replies))
+        log.info(
+            "user=%s chat=%s intent=%s outcome=%s ms=%d",
+            result.user_id, incoming.chat_type, result.intent, result.outcome,
+            (time.monotonic() - started) * 1000,
+        )
+        return result.replies
+
+    # ---- who is speaking ----------------------------------------------------------------
+
+    def _sender(self, session: Session, incoming: Incoming) -> User | None:
+        if incoming.user_id is not None and incoming.source != "telegram":
+            return session.get(User, incoming.user_id)
+        return find_by_telegram_id(session, incoming.sender_id)
+
+    def _turn(self, session: Session, incoming: Incoming, now: dt.datetime) -> TurnResult:
+        if incoming.chat_type == "group" and not incoming.addressed:
+            return TurnResult([], None, "none", "ignored")
+        user = self._sender(session, incoming)
+        if user is None or not user.active:
+            return self._stranger(session, incoming, user, now)
+        ctx = CommandContext(
+            session=session, user=user, incoming=incoming, settings=self.settings,
+            calendar=self.calendar, now=now, parser=self.parsers.bound(session),
+            bot_username=self.bot_username,
+        )
+        try:
+            with session.begin_nested():
+                replies = self._dispatch(ctx)
+        except DomainError as error:
+            # A refusal never edits the question it answers: the question (or the result
+            # an earlier press put there) stays readable.
+            replies = [Reply(str(error))]
+            ctx.outcome = "refused"
+        except Exception:
+            log.exception("user=%s intent=%s: unexpected error", user.id, ctx.intent)
+            replies = [Reply(INTERNAL_ERROR)]
+            ctx.outcome = "error"
+        return TurnResult(fit_replies(replies), user.id, ctx.intent, ctx.outcome)
+
+    def _stranger(self, session: Session, incoming: Incoming, user: User | None, now: dt.datetime) -> TurnResult:
+        """Someone not registered (or disabled): only ``/start <code>`` works."""
+        if user is not None:
+            return TurnResult([Reply(DISABLED)], user.id, "none", "refused")
+        text = (incoming.text or "").strip()
+        name, code = split_command(text) if text.startswith("/") else ("", "")
+        if name != "start" or incoming.callback_data:
+            return TurnResult([Reply(NOT_REGISTERED)], None, "none", "refused")
+        if not code:
+            return TurnResult([Reply(f"欢迎使用攻坚通。{NOT_REGISTERED}")], None, "start", "refused")
+        if incoming.chat_type == "group":
+            return TurnResult([Reply("请私聊我发送邀请码注册。")], None, "start", "refused")
+        try:
+            with session.begin_nested():
+                user = redeem_invite(
+                    session, telegram_id=incoming.sender_id, code=code.split()[0],
+                    sender_name=incoming.sender_name, now=now,
+                    attempts_per_hour=self.settings.policy.invite_attempts_per_hour,
+                )
+        except InviteRefused as refusal:
+            if refusal.counts:
+                record_failed_attempt(session, incoming.sender_id, now)
+            return TurnResult([Reply(str(refusal))], None, "start", "refused")
+        text = f"注册成功！{describe_user(user)}\n发 /help 看用法。"
+        return TurnResult([Reply(text)], user.id, "start", "registered")
+
+    # ---- what they want ---------------------------------------------------------------------
+
+    def _dispatch(self, ctx: CommandContext) -> list[Reply]:
+        incoming = ctx.incoming
+        if incoming.unsupported:
+            ctx.intent = "unsupported"
+            return [Reply(UNSUPPORTED)]
+        if incoming.callback_data:
+            return self._button(ctx, incoming.callback_data)
+        text = (incoming.text or "").strip()
+        if text.startswith("/"):
+            return self._command(ctx, text)
+        aliased = text_command(text)
+        if aliased is not None:
+            name, args = aliased
+            ctx.intent = name
+            return ENGINE_COMMANDS[name](ctx, args)
+        if not text:
+            ctx.intent = "empty"
+            return [Reply(NEEDS_CAPTION if incoming.attachment else UNSUPPORTED)]
+        return self._message(ctx, text)
+
+    def _message(self, ctx: CommandContext, text: str) -> list[Reply]:
+        parse = parse_text(ctx, text)
+        intent = parse.intent
+        ctx.intent = intent
+        if intent in ("report", "new_issue"):
+            return report_flow.handle_report(ctx, parse, text)
+        if intent == "undo":
+            replies = issue_commands.undo_command(ctx, "")
+        elif intent == "help":
+            replies = help_command(ctx, "")
+        elif intent.startswith("query_"):
+            replies = query_flow.handle_query(ctx, parse)
+        else:
+            ctx.outcome = "unclear"
+            replies = [Reply(NOT_UNDERSTOOD)]
+        if ctx.incoming.attachment is not None and replies:
+            last = replies[-1]
+            replies[-1] = Reply(last.text + PHOTO_NOT_KEPT, buttons=last.buttons, edit=last.edit)
+        return replies
+
+    def _command(self, ctx: CommandContext, text: str) -> list[Reply]:
+        name, args = split_command(text)
+        command = ENGINE_COMMANDS.get(name) or _digest_commands().get(name)
+        ctx.intent = name or "command"
+        if command is None:
+            ctx.outcome = "unknown_command"
+            return [Reply(UNKNOWN_COMMAND)]
+        return command(ctx, args)
+
+    def _button(self, ctx: CommandContext, data: str) -> list[Reply]:
+        ctx.intent = "button"
+        if is_page_data(data):
+            return query_flow.on_page(ctx, data)
+        if pending.is_pending_data(data):
+            payload, option = pending.claim(ctx, data)
+            answer = {
+                report_flow.KIND: report_flow.on_answer,
+                query_flow.KIND: query_flow.on_answer,
+                issue_commands.KIND: issue_commands.on_answer,
+            }.get(payload.get("kind"))
+            if answer is not None:
+                return answer(ctx, payload, option)
+        ctx.outcome = "stale_button"
+        return [Reply(STALE_BUTTON)]

@@ -1,0 +1,122 @@
+"""Commands on one issue or on one's own last change: card, close out, reopen, undo."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from db.models import Issue
+from db.vocab import IssueStatus
+from services.conversation import pending
+from services.conversation.context import CommandContext
+from services.conversation.messages import Reply
+from services.conversation.turn import actor_from, marker_of, may_show_household, origin_of, scope_of
+from services.errors import Forbidden, InvalidInput, NotFound
+from services.formatting import change_line, render_issue_card
+from services.issues import code_in_text, issue_by_code, target_of_issue
+from services.queries import issue_history, issue_row
+from services.reports import Change, close_issue, reopen_issue, undo_last_change
+from services.scope import may_close
+
+KIND = "card"
+
+
+def _place(ctx: CommandContext, issue: Issue) -> str:
+    target = target_of_issue(issue)
+    if issue.household_id is None:
+        return f"{issue.code} {target.place}"
+    if may_show_household(ctx, target.township, target.village):
+        return f"{issue.code} {target.place} {target.household}"
+    return f"{issue.code} {target.place}"
+
+
+def _changed(ctx: CommandContext, change: Change, *, edit: bool = False) -> Reply:
+    issue = change.issue
+    line = change_line(_place(ctx, issue), issue.category, change.fields, issue.deadline, ctx.today)
+    return Reply(line, edit=edit)
+
+
+def _visible_issue(ctx: CommandContext, code: str) -> Issue:
+    issue = issue_by_code(ctx.session, code)
+    target = target_of_issue(issue)
+    if not scope_of(ctx).covers_issue(target.township, target.village, issue.category):
+        raise Forbidden(f"{issue.code} 不在您的查看范围（{scope_of(ctx).describe()}）内。")
+    return issue
+
+
+def issue_card(ctx: CommandContext, code: str) -> list[Reply]:
+    """/status ZG-0001: the issue in full, with a 销号 button for those who may close it."""
+    ctx.intent = "query_issue"
+    issue = _visible_issue(ctx, code)
+    row = issue_row(ctx.session, issue.id)
+    show = may_show_household(ctx, row.township, row.village)
+    text = render_issue_card(row, issue_history(ctx.session, issue.id), marker_of(ctx), show_household=show)
+    if may_close(ctx.user) and issue.status == IssueStatus.RECTIFIED:
+        option = {"do": "close", "issue_id": issue.id, "version": issue.version}
+        payload = {"origin": origin_of(ctx, f"/close {issue.code}")}
+        reply = pending.ask(ctx, text, KIND, payload, [("销号", option)], cancel=False)
+        ctx.outcome = "answered"
+        return [reply]
+    return [Reply(text)]
+
+
+def close_command(ctx: CommandContext, args: str) -> list[Reply]:
+    """/close ZG-0001 (or 销号 ZG-0001)."""
+    ctx.intent = "close"
+    code = code_in_text(args) or args.strip()
+    if not code:
+        raise InvalidInput("请写明问题编号，例如：/close ZG-0001")
+    if not may_close(ctx.user):
+        raise Forbidden("只有督巡办或管理员可以销号。")
+    issue = _visible_issue(ctx, code)
+    change = close_issue(ctx.session, issue, actor=actor_from(ctx, origin_of(ctx, ctx.incoming.text)), now=ctx.now)
+    ctx.outcome = "applied"
+    return [_changed(ctx, change)]
+
+
+def reopen_command(ctx: CommandContext, args: str) -> list[Reply]:
+    """/reopen ZG-0001 原因."""
+    ctx.intent = "reopen"
+    parts = args.strip().split(maxsplit=1)
+    if not parts:
+        raise InvalidInput("请写明编号和原因，例如：/reopen ZG-0001 复查发现仍未解决")
+    if not may_close(ctx.user):
+        raise Forbidden("只有督巡办或管理员可以重新打开问题。")
+    issue = _visible_issue(ctx, parts[0])
+    reason = parts[1] if len(parts) > 1 else ""
+    change = reopen_issue(
+        ctx.session, issue, reason, actor=actor_from(ctx, origin_of(ctx, ctx.incoming.text)), now=ctx.now
+    )
+    ctx.outcome = "applied"
+    reply = _changed(ctx, change)
+    return [Reply(f"{reply.text}\n原因：{reason.strip()}")]
+
+
+def undo_command(ctx: CommandContext, args: str = "") -> list[Reply]:
+    """/undo or 撤销: revert one's own last change within the undo window."""
+    ctx.intent = "undo"
+    change = undo_last_change(
+        ctx.session,
+        actor=actor_from(ctx, origin_of(ctx, ctx.incoming.text or "/undo")),
+        now=ctx.now,
+        undo_minutes=ctx.settings.policy.undo_minutes,
+    )
+    ctx.outcome = "applied"
+    issue = change.issue
+    line = change_line(_place(ctx, issue), issue.category, change.fields, issue.deadline, ctx.today, mark="↩️")
+    return [Reply(f"已撤销：{line.removeprefix('↩️ ')}")]
+
+
+def on_answer(ctx: CommandContext, payload: dict[str, Any], option: dict[str, Any]) -> list[Reply]:
+    """The 销号 button on an issue card."""
+    ctx.intent = "close"
+    if option.get("do") != "close":
+        raise NotFound("这个按钮已失效。")
+    issue = ctx.session.get(Issue, int(option["issue_id"]))
+    if issue is None:
+        raise NotFound("这个问题已不在台账里。")
+    if issue.version != option.get("version"):
+        raise InvalidInput(f"{issue.code} 在此期间已被修改，请重新查看（/status {issue.code}）。")
+    origin = payload.get("origin") or origin_of(ctx, f"/close {issue.code}")
+    change = close_issue(ctx.session, issue, actor=actor_from(ctx, origin), now=ctx.now)
+    ctx.outcome = "applied"
+    return [_changed(ctx, change, edit=True)]

@@ -1,0 +1,381 @@
+"""Reports and new issues: parse -> the issue meant, within the sender's scope -> apply or ask.
+
+The engine asks (inline buttons, a PendingAction per question) whenever it is not sure:
+the parser wants confirmation, several places or issues fit, the category is missing, or
+no issue fits (then it offers to record a new one). A confident report that fits exactly
+one issue is applied at once. Every answer re-checks the sender's rights.
+"""
+
+from __future__ import annotations
+
+import calendar as month_calendar
+import datetime as dt
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from db.models import Issue, IssueEvent, Village
+from db.vocab import CATEGORIES, IssueStatus
+from services.conversation import pending
+from services.conversation.context import CommandContext
+from services.conversation.messages import Reply
+from services.conversation.turn import (
+    actor_from,
+    answering_button,
+    may_show_household,
+    origin_of,
+    scope_of,
+    target_label,
+)
+from services.errors import Forbidden, NotFound
+from services.formatting import change_line, short_date
+from services.issues import (
+    Target,
+    closed_issues_for,
+    open_issues_for,
+    target_of_issue,
+    targets_from_parse,
+)
+from services.reports import (
+    STATUS_FROM_PARSE,
+    Change,
+    apply_report,
+    link_evidence,
+    record_issue,
+    save_evidence_file,
+)
+from services.scope import WRITING_ROLES, may_write, write_refusal
+
+KIND = "report"
+UNKNOWN_PLACE = "没看出是哪个村或哪一户（台账里没找到）。请写明村名，例如：东台村饮水问题已解决。"
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What the sender wants written, carried through questions as JSON."""
+
+    intent: str  # report | new_issue
+    category: str | None
+    status: str | None  # ledger word: 未整改 / 整改中 / 已整改
+    deadline: str | None  # ISO date
+    confirmed: bool  # the sender has settled every doubt the parser had
+    origin: dict[str, Any]
+    evidence: dict[str, Any] | None = None
+
+    @property
+    def deadline_date(self) -> dt.date | None:
+        return dt.date.fromisoformat(self.deadline) if self.deadline else None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Draft:
+        return cls(**data)
+
+
+def _iso(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return dt.date.fromisoformat(str(value)).isoformat()
+
+
+def _status_word(parse_status: Any) -> str | None:
+    status = STATUS_FROM_PARSE.get(str(parse_status)) if parse_status else None
+    return status.value if status else None
+
+
+def draft_from_parse(ctx: CommandContext, parse: Any, text: str) -> Draft:
+    return Draft(
+        intent=parse.intent,
+        category=parse.category,
+        status=_status_word(parse.status),
+        deadline=_iso(parse.deadline),
+        confirmed=not parse.needs_confirmation,
+        origin=origin_of(ctx, text),
+    )
+
+
+def handle_report(ctx: CommandContext, parse: Any, text: str) -> list[Reply]:
+    """A report or a new issue from a message (or a photo's caption)."""
+    ctx.intent = parse.intent
+    if ctx.user.role not in WRITING_ROLES:
+        raise Forbidden(write_refusal(ctx.user))
+    draft = draft_from_parse(ctx, parse, text)
+    targets = targets_from_parse(ctx.session, parse)
+    if not targets:
+        ctx.outcome = "unclear"
+        return [Reply(UNKNOWN_PLACE)]
+    writable = [t for t in targets if _may_write_at(ctx, t, draft.category)]
+    if not writable:
+        raise Forbidden(write_refusal(ctx.user))
+    draft = replace(draft, evidence=stash_evidence(ctx))
+    if len(writable) > 1:
+        return [_ask_target(ctx, draft, writable)]
+    return continue_with_target(ctx, draft, writable[0])
+
+
+def _may_write_at(ctx: CommandContext, target: Target, category: str | None) -> bool:
+    if category:
+        return may_write(ctx.user, target.township, target.village, category)
+    scope = scope_of(ctx)
+    return scope.covers_place(target.township, target.village) or bool(scope.categories)
+
+
+def stash_evidence(ctx: CommandContext) -> dict[str, Any] | None:
+    """Keep the attached file now (its bytes are not carried through questions)."""
+    attachment = ctx.incoming.attachment
+    if attachment is None:
+        return None
+    path = None
+    if attachment.data:
+        path = save_evidence_file(
+            ctx.settings.storage.evidence_dir, attachment.data,
+            kind=attachment.kind, file_name=attachment.file_name, now=ctx.now,
+        )
+    return {"kind": attachment.kind, "file_id": attachment.file_id, "file_name": attachment.file_name,
+            "path": path}
+
+
+def _payload(draft: Draft, target: Target | None) -> dict[str, Any]:
+    return {"draft": draft.to_json(), "target": target.to_json() if target else None}
+
+
+def _ask_target(ctx: CommandContext, draft: Draft, targets: list[Target]) -> Reply:
+    options = [(target_label(ctx, t), {"do": "target", "target": t.to_json()}) for t in targets[:8]]
+    return pending.ask(ctx, "您说的是哪一个？", KIND, _payload(draft, None), options)
+
+
+def continue_with_target(ctx: CommandContext, draft: Draft, target: Target) -> list[Reply]:
+    """The place is settled: find the issue(s) meant and apply, ask, or offer a new issue."""
+    if draft.intent == "new_issue" and not draft.category:
+        return [offer_new(ctx, draft, target)]  # "a new problem" never means an existing one
+    issues = [
+        issue for issue in open_issues_for(ctx.session, target, draft.category)
+        if may_write(ctx.user, target.township, target.village, issue.category)
+    ]
+    if not issues:
+        return _no_match(ctx, draft, target)
+    if draft.intent == "new_issue":
+        # The sender speaks of a new problem, yet the ledger has one like it: never merge
+        # the two without asking.
+        what = f"{draft.category}问题" if draft.category else "问题"
+        header = f"{target_label(ctx, target)}已有未销号的{what}，是同一个问题吗？"
+        return [_ask_issue(ctx, draft, target, issues, header=header)]
+    if len(issues) > 1:
+        return [_ask_issue(ctx, draft, target, issues)]
+    issue = issues[0]
+    # A village named without a household, meeting only a household's issue, is a guess.
+    guessed_household = target.household_id is None and issue.household_id is not None
+    if not draft.confirmed or not draft.category or guessed_household:
+        return [_ask_confirm(ctx, draft, target, issue)]
+    return apply(ctx, draft, issue.id, None)
+
+
+def _issue_option_label(ctx: CommandContext, issue: Issue) -> str:
+    target = target_of_issue(issue)
+    if issue.household_id is not None and not may_show_household(ctx, target.township, target.village):
+        return f"{issue.code} {issue.category}（户级问题）"
+    return f"{issue.code} {issue.category} {issue.description[:14]}"
+
+
+def _ask_issue(
+    ctx: CommandContext, draft: Draft, target: Target, issues: list[Issue], *, header: str | None = None
+) -> Reply:
+    what = f"{draft.category}问题" if draft.category else "未销号问题"
+    lines = [header or f"{target_label(ctx, target)}有 {len(issues)} 个{what}，您说的是哪一个？"]
+    lines += [f"· {_issue_option_label(ctx, issue)} · {issue.status}" for issue in issues[:10]]
+    options = [
+        (_issue_option_label(ctx, issue), {"do": "apply", "issue_id": issue.id, "version": issue.version})
+        for issue in issues[:10]
+    ]
+    if draft.intent == "new_issue" or (draft.category and draft.status != IssueStatus.RECTIFIED):
+        options.append(("都不是，登记为新问题", {"do": "new_offer"}))
+    return pending.ask(ctx, "\n".join(lines), KIND, _payload(draft, target), options)
+
+
+def _preview(ctx: CommandContext, draft: Draft, issue: Issue) -> str:
+    fields: list[tuple[str, str | None, str | None]] = []
+    if draft.status and draft.status != issue.status:
+        fields.append(("status", issue.status, draft.status))
+    if draft.deadline and draft.deadline_date != issue.deadline:
+        fields.append(("deadline", issue.deadline.isoformat() if issue.deadline else None, draft.deadline))
+    if not fields:
+        return f"{_issue_place(ctx, issue)} · {issue.category}：保持{issue.status}"
+    line = change_line(_issue_place(ctx, issue), issue.category, fields, issue.deadline, ctx.today, mark="")
+    return line.strip()
+
+
+def _ask_confirm(ctx: CommandContext, draft: Draft, target: Target, issue: Issue) -> Reply:
+    text = f"请确认：{_preview(ctx, draft, issue)}（{issue.code} {_issue_description(ctx, issue)}）"
+    options = [("确认", {"do": "apply", "issue_id": issue.id, "version": issue.version})]
+    return pending.ask(ctx, text, KIND, _payload(draft, target), options)
+
+
+def _issue_description(ctx: CommandContext, issue: Issue) -> str:
+    target = target_of_issue(issue)
+    if issue.household_id is not None and not may_show_household(ctx, target.township, target.village):
+        return "户级问题"
+    return issue.description[:20]
+
+
+def _issue_place(ctx: CommandContext, issue: Issue) -> str:
+    """东光镇东台村 for a village issue; with the head's name (or the code) for a household's."""
+    target = target_of_issue(issue)
+    if issue.household_id is None:
+        return target.place
+    if may_show_household(ctx, target.township, target.village):
+        return f"{target.place} {target.household}"
+    return f"{target.place} {issue.code}"
+
+
+def apply(ctx: CommandContext, draft: Draft, issue_id: int, version: int | None) -> list[Reply]:
+    """Apply the draft to one issue and say exactly what changed."""
+    issue = ctx.session.scalar(
+        select(Issue).where(Issue.id == issue_id)
+        .options(joinedload(Issue.village).joinedload(Village.township), joinedload(Issue.household))
+    )
+    if issue is None:
+        raise NotFound("这个问题已不在台账里。")
+    status = draft.status
+    if status is None and draft.deadline is None and draft.intent == "new_issue":
+        status = IssueStatus.OPEN.value
+    change = apply_report(
+        ctx.session, issue,
+        status=status,
+        deadline=draft.deadline_date,
+        actor=actor_from(ctx, draft.origin),
+        now=ctx.now,
+        duplicate_window_minutes=ctx.settings.policy.duplicate_window_minutes,
+        expected_version=version,
+    )
+    place = _issue_place(ctx, issue)
+    edit = answering_button(ctx)
+    if change.duplicate:
+        ctx.outcome = "duplicate"
+        who = f"（{change.previous_actor} 已报告）" if change.previous_actor else ""
+        return [Reply(f"已记录过：{place} · {issue.category}{who}，未重复修改。", edit=edit)]
+    evidence_note = _link_evidence(ctx, draft, change)
+    if not change.changed:
+        ctx.outcome = "unchanged"
+        if draft.intent == "new_issue":
+            text = f"{place}已有未销号的{issue.category}问题 {issue.code}（{issue.status}），未重复登记。"
+        else:
+            text = f"{place} · {issue.category} 已是{issue.status}，未修改。"
+        return [Reply(text + evidence_note, edit=edit)]
+    ctx.outcome = "applied"
+    line = change_line(place, issue.category, change.fields, issue.deadline, ctx.today)
+    return [Reply(line + evidence_note, edit=edit)]
+
+
+def _link_evidence(ctx: CommandContext, draft: Draft, change: Change) -> str:
+    """Link the kept file to the change (or, when nothing changed, to the issue's latest
+    change, which the photo supports); return a note for the reply."""
+    evidence = draft.evidence
+    if not evidence:
+        return ""
+    change_id = change.change_id or ctx.session.scalar(
+        select(IssueEvent.change_id).where(IssueEvent.issue_id == change.issue.id)
+        .order_by(IssueEvent.at.desc(), IssueEvent.id.desc()).limit(1)
+    ) or ""
+    link_evidence(
+        ctx.session, change_id=change_id, issue_id=change.issue.id,
+        kind=evidence["kind"], file_id=evidence.get("file_id"), stored_path=evidence.get("path"),
+        file_name=evidence.get("file_name"), now=ctx.now,
+    )
+    return "\n📎 佐证材料已保存。"
+
+
+def _no_match(ctx: CommandContext, draft: Draft, target: Target) -> list[Reply]:
+    closed = closed_issues_for(ctx.session, target, draft.category)
+    note = f"（{closed[-1].code} 已销号）" if closed else ""
+    what = f"{draft.category}问题" if draft.category else "问题"
+    prefix = f"{target_label(ctx, target)}没有未销号的{what}{note}"
+    resolved = draft.status == IssueStatus.RECTIFIED
+    if resolved or (draft.intent == "report" and draft.status is None):
+        ctx.outcome = "no_match"
+        return [Reply(f"{prefix}，未修改。", edit=answering_button(ctx))]
+    return [offer_new(ctx, draft, target, prefix=prefix + "。")]
+
+
+def _month_end(day: dt.date) -> dt.date:
+    return day.replace(day=month_calendar.monthrange(day.year, day.month)[1])
+
+
+def offer_new(ctx: CommandContext, draft: Draft, target: Target, *, prefix: str = "") -> Reply:
+    """Offer to record a new issue, asking first for what is missing (category, deadline)."""
+    status = draft.status or IssueStatus.OPEN.value
+    label = target_label(ctx, target)
+    lead = f"{prefix}\n" if prefix else ""
+    payload = _payload(replace(draft, confirmed=True), target)
+    if not draft.category:
+        options = [(category, {"do": "new_cat", "category": category}) for category in CATEGORIES]
+        return pending.ask(ctx, f"{lead}要登记为新问题吗？请选类别：", KIND, payload, options, columns=2)
+    summary = f"登记新问题：{label} · {draft.category} · {status}"
+    if not draft.deadline:
+        today = ctx.today
+        choices = [
+            ("一周内", today + dt.timedelta(days=7)),
+            ("两周内", today + dt.timedelta(days=14)),
+            ("月底前", _month_end(today)),
+            ("暂不设期限", None),
+        ]
+        options = [(name, {"do": "new", "deadline": _iso(day)}) for name, day in choices]
+        return pending.ask(ctx, f"{lead}{summary}\n整改期限？", KIND, payload, options, columns=2)
+    text = f"{lead}{summary} · 期限 {short_date(draft.deadline_date, ctx.today)}？"
+    return pending.ask(ctx, text, KIND, payload, [("登记", {"do": "new", "deadline": draft.deadline})])
+
+
+def record(ctx: CommandContext, draft: Draft, target: Target) -> list[Reply]:
+    """Record the new issue the sender confirmed."""
+    new_statuses = (IssueStatus.OPEN, IssueStatus.IN_PROGRESS)
+    status = draft.status if draft.status in new_statuses else IssueStatus.OPEN.value
+    change = record_issue(
+        ctx.session,
+        target=target,
+        category=draft.category or "",
+        status=status,
+        deadline=draft.deadline_date,
+        description=draft.origin.get("text") or draft.category or "",
+        actor=actor_from(ctx, draft.origin),
+        now=ctx.now,
+        duplicate_window_minutes=ctx.settings.policy.duplicate_window_minutes,
+    )
+    issue = change.issue
+    place = _issue_place(ctx, issue)
+    if change.duplicate:
+        ctx.outcome = "duplicate"
+        return [Reply(f"已记录过：{issue.code} {place} · {issue.category}，未重复登记。", edit=answering_button(ctx))]
+    ctx.outcome = "recorded"
+    evidence_note = _link_evidence(ctx, draft, change)
+    deadline = short_date(issue.deadline, ctx.today)
+    text = f"🆕 已登记 {issue.code}：{place} · {issue.category} · {issue.status}（期限 {deadline}）"
+    return [Reply(text + evidence_note, edit=answering_button(ctx))]
+
+
+def on_answer(ctx: CommandContext, payload: dict[str, Any], option: dict[str, Any]) -> list[Reply]:
+    """A button of a report question was pressed."""
+    ctx.intent = "report"
+    draft = Draft.from_json(payload["draft"])
+    target = Target.from_json(payload["target"]) if payload.get("target") else None
+    action = option.get("do")
+    if action == "cancel":
+        ctx.outcome = "cancelled"
+        return [Reply("已取消，未修改台账。", edit=True)]
+    if action == "target":
+        return continue_with_target(ctx, replace(draft, confirmed=True), Target.from_json(option["target"]))
+    if target is None:
+        raise NotFound("这个按钮已失效，请重新发送。")
+    if action == "apply":
+        return apply(ctx, replace(draft, confirmed=True), int(option["issue_id"]), option.get("version"))
+    if action == "new_cat":
+        return continue_with_target(ctx, replace(draft, category=option["category"], confirmed=True), target)
+    if action == "new_offer":
+        return [offer_new(ctx, draft, target)]
+    if action == "new":
+        return record(ctx, replace(draft, deadline=option.get("deadline")), target)
+    raise NotFound("这个按钮已失效，请重新发送。")

@@ -1,0 +1,185 @@
+"""The durable inbox of Telegram updates: nothing fetched is lost, nothing is applied twice.
+
+An update is journaled here (its JSON, one transaction per fetched batch) before Telegram
+is told it was received (the next getUpdates offset, or the webhook's 200). It is then
+handled from here: the engine marks it done and stores its replies in the same transaction
+as the change it made, and the transport sets ``replied_at`` once the replies went out.
+A crash at any point leaves a row that says what is left to do:
+
+- ``done_at`` empty: not handled yet (the change was rolled back or never started);
+- ``done_at`` set, ``replied_at`` empty: handled, replies stored but maybe not all sent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from db.models import InboxUpdate
+from db.session import Database
+from db.types import utcnow
+
+# Telegram numbers updates sequentially, but after a week without updates it may start
+# again from a random number; finished rows older than this are dropped at start-up so an
+# old update_id can never shadow a new update (and old message texts do not linger).
+KEEP_FINISHED = dt.timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class InboxEntry:
+    """One journaled update as plain values."""
+
+    update_id: int
+    payload: dict[str, Any]
+    done: bool
+    outcome: str | None
+    replies: list[Any]  # JSON as stored by services.conversation.serialize
+    replied: bool
+
+
+def journal(database: Database, payloads: list[dict[str, Any]]) -> list[int]:
+    """Store fetched updates in one transaction; return the ids not journaled before.
+
+    Telegram re-delivers updates whose offset was not confirmed (a crash between this
+    commit and the next getUpdates): those are already here and are not returned again.
+    """
+    if not payloads:
+        return []
+    try:
+        return _journal(database, payloads)
+    except IntegrityError:
+        # Two webhook deliveries of one update raced; the second now sees the first's row.
+        return _journal(database, payloads)
+
+
+def _journal(database: Database, payloads: list[dict[str, Any]]) -> list[int]:
+    by_id = {int(payload["update_id"]): payload for payload in payloads}
+    with database.transaction() as session:
+        existing = {
+            row.update_id: row
+            for row in session.scalars(select(InboxUpdate).where(InboxUpdate.update_id.in_(list(by_id))))
+        }
+        fresh = []
+        for update_id, payload in sorted(by_id.items()):
+            row = existing.get(update_id)
+            if row is None:
+                session.add(InboxUpdate(update_id=update_id, payload=payload))
+                fresh.append(update_id)
+            elif row.payload != payload and row.done_at is not None and row.replied_at is not None:
+                # A finished row with a different update under its id: Telegram restarted its
+                # numbering. The new update replaces the old bookkeeping.
+                row.payload, row.received_at = payload, utcnow()
+                row.done_at = row.outcome = row.replies = row.replied_at = None
+                fresh.append(update_id)
+    return fresh
+
+
+def unfinished(database: Database) -> list[tuple[int, dict[str, Any]]]:
+    """(update_id, payload) of updates not yet handled or not yet answered, oldest first."""
+    with database.transaction() as session:
+        rows = session.execute(
+            select(InboxUpdate.update_id, InboxUpdate.payload)
+            .where(_unfinished())
+            .order_by(InboxUpdate.update_id)
+        )
+        return [(update_id, payload) for update_id, payload in rows]
+
+
+def _unfinished():
+    return or_(InboxUpdate.done_at.is_(None), InboxUpdate.replied_at.is_(None))
+
+
+def load(database: Database, update_id: int) -> InboxEntry | None:
+    """The journaled update ``update_id``, or None when it was never journaled."""
+    with database.transaction() as session:
+        row = session.get(InboxUpdate, update_id)
+        return None if row is None else _entry(row)
+
+
+def _entry(row: InboxUpdate) -> InboxEntry:
+    return InboxEntry(
+        update_id=row.update_id,
+        payload=row.payload,
+        done=row.done_at is not None,
+        outcome=row.outcome,
+        replies=list(row.replies or []),
+        replied=row.replied_at is not None,
+    )
+
+
+def mark_done(session: Session, update_id: int, outcome: str, replies: list[Any] | None = None) -> bool:
+    """Mark an update handled inside the caller's transaction; False if it already was.
+
+    For handlers that change something themselves (membership): calling this in the same
+    transaction as the change makes the change happen once.
+    """
+    result = session.execute(
+        update(InboxUpdate)
+        .where(InboxUpdate.update_id == update_id, InboxUpdate.done_at.is_(None))
+        .values(done_at=utcnow(), outcome=outcome[:32], replies=list(replies or []))
+    )
+    return result.rowcount == 1
+
+
+def complete(database: Database, update_id: int, outcome: str, replies: list[Any] | None = None) -> bool:
+    """Mark an update handled that changed nothing (ignored kinds, transport-level answers)."""
+    with database.transaction() as session:
+        return mark_done(session, update_id, outcome, replies)
+
+
+def settle(database: Database, update_id: int) -> InboxEntry:
+    """The entry after its handlers ran: marked done ("ignored") if none finished it, and
+    answered at once if it has nothing to send."""
+    with database.transaction() as session:
+        row = session.get(InboxUpdate, update_id)
+        now = utcnow()
+        if row.done_at is None:  # a kind the bot does not act on (status messages, ...)
+            row.done_at, row.outcome, row.replies = now, "ignored", []
+        if not row.replies and row.replied_at is None:
+            row.replied_at = now
+        return _entry(row)
+
+
+def mark_replied(database: Database, update_id: int) -> None:
+    """Record that the stored replies of ``update_id`` were sent (or cannot ever be)."""
+    with database.transaction() as session:
+        session.execute(
+            update(InboxUpdate)
+            .where(InboxUpdate.update_id == update_id, InboxUpdate.replied_at.is_(None))
+            .values(replied_at=utcnow())
+        )
+
+
+def recent_outcomes(database: Database, outcome: str, since: dt.datetime) -> list[dict[str, Any]]:
+    """Payloads of updates finished with ``outcome`` since ``since`` (few rows: one kind)."""
+    with database.transaction() as session:
+        return list(
+            session.scalars(
+                select(InboxUpdate.payload).where(InboxUpdate.outcome == outcome, InboxUpdate.received_at >= since)
+            )
+        )
+
+
+def prune(database: Database, *, now: dt.datetime | None = None) -> int:
+    """Drop finished rows older than :data:`KEEP_FINISHED`; return how many."""
+    cutoff = (now or utcnow()) - KEEP_FINISHED
+    with database.transaction() as session:
+        result = session.execute(
+            delete(InboxUpdate).where(
+                InboxUpdate.received_at < cutoff,
+                InboxUpdate.done_at.is_not(None),
+                InboxUpdate.replied_at.is_not(None),
+            )
+        )
+        return result.rowcount
+
+
+def backlog(database: Database) -> int:
+    """How many updates wait to be handled or answered (for ``check`` and the logs)."""
+    with database.transaction() as session:
+        return session.scalar(select(func.count()).select_from(InboxUpdate).where(_unfinished()))

@@ -1,0 +1,236 @@
+"""Finding issues: by code, the next free code, and the open issues a report refers to.
+
+A *target* is a concrete place a message speaks about: a village, optionally one household
+in it. The parser names places by text; here they become rows, and a report becomes the
+list of non-closed issues of that target and category.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, joinedload
+
+from db.models import Household, Issue, Township, Village
+from db.vocab import IssueStatus
+from services.errors import NotFound
+
+CODE_PREFIX = "ZG-"
+_CODE_RE = re.compile(r"^\s*(?:ZG)?\s*[-－_]?\s*0*(\d{1,7})\s*$", re.IGNORECASE)
+_CODE_IN_TEXT = re.compile(r"ZG[-－_]?\d{1,7}", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A village, or one household in it, that a message is about."""
+
+    village_id: int
+    township: str
+    village: str
+    household_id: int | None = None
+    household: str | None = None  # head's name
+    household_code: str | None = None
+
+    @property
+    def place(self) -> str:
+        return f"{self.township}{self.village}"
+
+    def label(self, *, with_household: bool) -> str:
+        """Place, plus the household when the reader may see it (private, in scope)."""
+        if self.household_id is None:
+            return self.place
+        if with_household:
+            return f"{self.place} {self.household}"
+        return f"{self.place}（某户）"
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Target:
+        return cls(**data)
+
+
+def target_of_issue(issue: Issue) -> Target:
+    household = issue.household
+    return Target(
+        village_id=issue.village_id,
+        township=issue.village.township.name,
+        village=issue.village.name,
+        household_id=household.id if household else None,
+        household=household.head_name if household else None,
+        household_code=household.code if household else None,
+    )
+
+
+def code_in_text(text: str) -> str | None:
+    """The first thing that looks like an issue code (ZG-0001) in ``text``."""
+    found = _CODE_IN_TEXT.search(text or "")
+    return found.group(0) if found else None
+
+
+def issue_by_code(session: Session, text: str) -> Issue:
+    """The issue with code ``text`` (ZG-0001, zg-1, ZG-001, 1 all find ZG-0001)."""
+    raw = (text or "").strip().upper().replace("－", "-")
+    if not raw:
+        raise NotFound("请写明问题编号，例如 ZG-0001。")
+    issue = session.scalar(select(Issue).where(Issue.code == raw))
+    if issue is None:
+        match = _CODE_RE.match(raw)
+        if match:
+            number = int(match.group(1))
+            issue = session.scalar(select(Issue).where(Issue.code == f"{CODE_PREFIX}{number:04d}"))
+    if issue is None:
+        raise NotFound(f"没有编号为 {text.strip()} 的问题。")
+    return issue
+
+
+def next_issue_code(session: Session) -> str:
+    """ZG-NNNN after the highest numeric ZG code in the ledger."""
+    # Longest, then highest, codes first: the numeric maximum among ZG-<digits> codes is
+    # near the top; a few non-numeric codes (imported by hand) are skipped.
+    codes = session.scalars(
+        select(Issue.code)
+        .where(Issue.code.like(f"{CODE_PREFIX}%"))
+        .order_by(func.length(Issue.code).desc(), Issue.code.desc())
+        .limit(50)
+    ).all()
+    highest = max((int(c[len(CODE_PREFIX):]) for c in codes if c[len(CODE_PREFIX):].isdigit()), default=0)
+    return f"{CODE_PREFIX}{highest + 1:04d}"
+
+
+def _village_rows(session: Session, township: str | None, village: str | None) -> list[Village]:
+    query = select(Village).join(Township).options(joinedload(Village.township))
+    if village:
+        query = query.where(Village.name == village)
+    if township:
+        query = query.where(Township.name == township)
+    return list(session.scalars(query.order_by(Township.name, Village.name)).all())
+
+
+def targets_for(
+    session: Session,
+    *,
+    township: str | None,
+    village: str | None,
+    household: str | None,
+    household_code: str | None = None,
+) -> list[Target]:
+    """Every concrete target that these names can mean (several when they are ambiguous)."""
+    if household_code:
+        row = session.scalar(
+            select(Household).where(Household.code == household_code)
+            .options(joinedload(Household.village).joinedload(Village.township))
+        )
+        if row is not None:
+            return [_household_target(row)]
+    if household:
+        query = (
+            select(Household).join(Village).join(Township)
+            .where(Household.head_name == household)
+            .options(joinedload(Household.village).joinedload(Village.township))
+            .order_by(Township.name, Village.name, Household.code)
+        )
+        if village:
+            query = query.where(Village.name == village)
+        if township:
+            query = query.where(Township.name == township)
+        return [_household_target(row) for row in session.scalars(query).unique().all()]
+    if village:
+        return [_village_target(row) for row in _village_rows(session, township, village)]
+    return []
+
+
+def _village_target(village: Village) -> Target:
+    return Target(village.id, village.township.name, village.name)
+
+
+def _household_target(row: Household) -> Target:
+    return Target(
+        village_id=row.village_id,
+        township=row.village.township.name,
+        village=row.village.name,
+        household_id=row.id,
+        household=row.head_name,
+        household_code=row.code,
+    )
+
+
+def targets_from_parse(session: Session, parse: Any) -> list[Target]:
+    """The parse's own place first, then its candidates; duplicates dropped."""
+    found: list[Target] = []
+    named = targets_for(
+        session,
+        township=getattr(parse, "township", None),
+        village=getattr(parse, "village", None),
+        household=getattr(parse, "household", None),
+        household_code=getattr(parse, "household_code", None),
+    )
+    found.extend(named)
+    for candidate in getattr(parse, "candidates", None) or ():
+        found.extend(targets_for(
+            session,
+            township=_field(candidate, "township"),
+            village=_field(candidate, "village"),
+            household=_field(candidate, "household"),
+            household_code=_field(candidate, "household_code"),
+        ))
+    unique: list[Target] = []
+    for target in found:
+        if target not in unique:
+            unique.append(target)
+    return unique
+
+
+def _field(candidate: Any, name: str) -> Any:
+    if isinstance(candidate, dict):
+        return candidate.get(name)
+    return getattr(candidate, name, None)
+
+
+def open_issues_for(session: Session, target: Target, category: str | None) -> list[Issue]:
+    """Non-closed issues of the target (and category, when given), oldest code first.
+
+    For a village target, issues of the village itself come before household issues; when
+    the village has village-level issues of that category, household issues are left out
+    (a cadre saying "东台村饮水问题" means the village's).
+    """
+    query = (
+        select(Issue)
+        .where(Issue.village_id == target.village_id, Issue.status != IssueStatus.CLOSED.value)
+        .options(joinedload(Issue.village).joinedload(Village.township), joinedload(Issue.household))
+        .order_by(Issue.code)
+    )
+    if category:
+        query = query.where(Issue.category == category)
+    if target.household_id is not None:
+        query = query.where(Issue.household_id == target.household_id)
+    issues = list(session.scalars(query).unique().all())
+    if target.household_id is None:
+        village_level = [issue for issue in issues if issue.household_id is None]
+        if village_level:
+            return village_level
+    return issues
+
+
+def closed_issues_for(session: Session, target: Target, category: str | None) -> list[Issue]:
+    """Closed-out issues of the target and category (to explain why a report changed nothing)."""
+    query = select(Issue).where(
+        Issue.village_id == target.village_id, Issue.status == IssueStatus.CLOSED.value
+    )
+    if category:
+        query = query.where(Issue.category == category)
+    if target.household_id is not None:
+        query = query.where(Issue.household_id == target.household_id)
+    return list(session.scalars(query.order_by(Issue.code)).all())
+
+
+def issues_by_ids(session: Session, ids: Iterable[int]) -> Sequence[Issue]:
+    ids = list(ids)
+    if not ids:
+        return []
+    return session.scalars(select(Issue).where(Issue.id.in_(ids)).order_by(Issue.code)).all()

@@ -1,0 +1,825 @@
+"""Import a ledger (.xlsx workbook or folder of CSV files) into the database.
+
+Three steps, so that a bad file never writes anything:
+
+1. :func:`read_ledger` reads the file into raw rows per sheet (no database needed);
+2. :func:`plan_import` checks every row against the file and the ledger and either
+   raises :class:`LedgerFileError` with *all* problems (``sheet:row: reason``) or returns
+   a :class:`Plan` of what to create and update;
+3. :func:`apply_plan` writes the plan in bulk, inside the caller's one transaction.
+
+Rules a county should know:
+- Rows are matched by 户编号 (households) and 编号 (issues): existing rows are updated,
+  new ones created, rows missing from the file are left alone (import never deletes).
+- Places come from the 村 sheet: a household or issue must name a village that the 村
+  sheet lists or that the ledger already has ("unknown village" otherwise), so that a typo
+  in a village name cannot create a new village.
+- An issue names its household by 户编号 when that column is filled, else by 户主姓名
+  within its village; a name shared by two households there is an error.
+- Changes to issues are recorded as IssueEvent rows (source "import", actor "import"),
+  one change per issue per import; a new issue gets one "created" event.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import uuid
+import zipfile
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from openpyxl import load_workbook
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from db.models import Household, Issue, IssueEvent, Township, Village
+from db.session import Database
+from db.types import utcnow
+from db.vocab import CATEGORIES, EventSource, HouseholdStatus, IssueStatus
+from services.errors import Conflict, InvalidInput
+from services.ledger_headers import (
+    CATEGORY_ALIASES,
+    HOUSEHOLD_STATUS_ALIASES,
+    HOUSEHOLDS,
+    ISSUE_STATUS_ALIASES,
+    ISSUES,
+    KINDS,
+    SHEETS,
+    VILLAGES,
+    SheetSpec,
+    clean_name,
+    clean_text,
+    column_lookup,
+    header_key,
+    lookup_word,
+    parse_date,
+    parse_flag,
+    parse_size,
+    sheet_key,
+)
+
+Progress = Callable[[int], None]
+Place = tuple[str, str]  # (乡镇, 村)
+
+IMPORT_ACTOR = "import"
+HEADER_SEARCH_ROWS = 10  # real ledgers put a title line or two above the header
+PROGRESS_EVERY = 1000
+# Column widths of the schema: PostgreSQL refuses longer values, so we refuse them first.
+MAX_LENGTH = {
+    "township": 64, "village": 64, "household_code": 64, "issue_code": 32, "head": 64,
+    "cause": 128, "helper": 64, "unit": 64,
+}
+CHANGED_MEANWHILE = "导入期间台账被其他人修改了，未导入任何数据，请重新导入。"
+ISSUE_FIELDS = (
+    "village", "household", "category", "description", "status", "deadline",
+    "responsible_unit", "supervised",
+)
+
+
+class LedgerFileError(InvalidInput):
+    """The file cannot be imported; ``errors`` lists every problem as ``sheet:row: reason``."""
+
+    SHOWN = 10
+
+    def __init__(self, errors: list[str]) -> None:
+        self.errors = list(errors)
+        lines = [f"台账文件有 {len(self.errors)} 处问题，未导入任何数据："]
+        lines += self.errors[: self.SHOWN]
+        if len(self.errors) > self.SHOWN:
+            lines.append(f"……另有 {len(self.errors) - self.SHOWN} 处")
+        super().__init__("\n".join(lines))
+
+
+# ---------------------------------------------------------------- reading the file
+
+
+@dataclass
+class SheetRows:
+    """The data rows of one sheet: spreadsheet row number and field -> raw cell value."""
+
+    kind: str
+    name: str  # sheet or file name, as errors show it
+    fields: frozenset[str]
+    rows: list[tuple[int, dict[str, object]]] = field(default_factory=list)
+
+
+@dataclass
+class LedgerRows:
+    """A whole ledger file, read but not yet checked."""
+
+    source: str
+    sheets: dict[str, SheetRows]
+
+
+def read_ledger(path: Path, progress: Progress | None = None) -> LedgerRows:
+    """Read an .xlsx workbook or a folder of CSV files; LedgerFileError if unreadable."""
+    path = Path(path)
+    if path.is_dir():
+        return _read_csv_folder(path, progress)
+    if not path.exists():
+        raise LedgerFileError([f"{path}: 文件不存在"])
+    suffix = path.suffix.lower()
+    if suffix == ".xls":
+        raise LedgerFileError([f"{path.name}: 不支持旧版 .xls 文件，请在 Excel 中另存为 .xlsx"])
+    if suffix == ".csv":
+        raise LedgerFileError(
+            [f"{path.name}: CSV 台账请放在一个文件夹里（villages.csv、households.csv、issues.csv），导入该文件夹"]
+        )
+    return _read_workbook(path, progress)
+
+
+def _read_workbook(path: Path, progress: Progress | None) -> LedgerRows:
+    unreadable = f"{path.name}: 无法读取，不是有效的 Excel 工作簿（.xlsx）"
+    if not zipfile.is_zipfile(path):
+        raise LedgerFileError([unreadable])
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds on damaged files
+        raise LedgerFileError([unreadable]) from exc
+    try:
+        errors: list[str] = []
+        found = _find_sheets(workbook.sheetnames, path.name, errors)
+        if errors:
+            raise LedgerFileError(errors)
+        sheets: dict[str, SheetRows] = {}
+        for kind in KINDS:
+            worksheet = workbook[found[kind]]
+            worksheet.reset_dimensions()  # some writers record a wrong used range
+            try:
+                sheets[kind] = _sheet_rows(
+                    SHEETS[kind], found[kind], worksheet.iter_rows(values_only=True), errors, progress
+                )
+            except Exception as exc:  # damaged XML inside a readable zip
+                raise LedgerFileError([f"{path.name}: 工作表「{found[kind]}」已损坏，无法读取"]) from exc
+        if errors:
+            raise LedgerFileError(errors)
+        return LedgerRows(path.name, sheets)
+    finally:
+        workbook.close()
+
+
+def _find_sheets(names: list[str], file_name: str, errors: list[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for kind in KINDS:
+        spec = SHEETS[kind]
+        wanted = {sheet_key(n) for n in spec.sheet_names}
+        matches = [n for n in names if sheet_key(n) in wanted]
+        if not matches:
+            errors.append(f"{file_name}: 缺少工作表「{spec.label}」（或 {kind}）")
+        elif len(matches) > 1:
+            errors.append(f"{file_name}: 有多个{spec.label}表（{'、'.join(matches)}），只能保留一个")
+        else:
+            found[kind] = matches[0]
+    return found
+
+
+def _read_csv_folder(folder: Path, progress: Progress | None) -> LedgerRows:
+    errors: list[str] = []
+    sheets: dict[str, SheetRows] = {}
+    present = {sheet_key(p.name): p for p in folder.iterdir() if p.is_file()}
+    for kind in KINDS:
+        spec = SHEETS[kind]
+        path = next((present[sheet_key(n)] for n in spec.file_names if sheet_key(n) in present), None)
+        if path is None:
+            errors.append(f"{folder.name}: 缺少文件 {spec.file_names[0]}")
+            continue
+        text = _decode(path.read_bytes())
+        if text is None:
+            errors.append(f"{path.name}: 无法识别的文本编码（请存为 UTF-8 或 GBK 的 CSV）")
+            continue
+        try:
+            records = list(csv.reader(io.StringIO(text, newline="")))
+        except csv.Error as exc:
+            errors.append(f"{path.name}: 不是有效的 CSV 文件（{exc}）")
+            continue
+        sheets[kind] = _sheet_rows(spec, path.name, iter(records), errors, progress)
+    if errors:
+        raise LedgerFileError(errors)
+    return LedgerRows(folder.name, sheets)
+
+
+def _decode(data: bytes) -> str | None:
+    """UTF-8 (with or without BOM) first, then GB18030 (a superset of GBK, what Excel in
+    China saves); a NUL byte means it is no text file at all."""
+    if b"\x00" in data:
+        return None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError:
+        return None
+
+
+def _sheet_rows(
+    spec: SheetSpec,
+    name: str,
+    rows: Iterator[tuple | list],
+    errors: list[str],
+    progress: Progress | None,
+) -> SheetRows:
+    """Find the header row, map its columns, and collect the non-empty data rows."""
+    lookup = column_lookup(spec)
+    header_row, columns = 0, {}
+    for number, row in enumerate(rows, start=1):
+        keys = [header_key(cell) for cell in row]
+        if sum(key in lookup for key in keys) >= min(2, len(spec.columns)):
+            header_row = number
+            columns = _map_columns(spec, name, number, keys, lookup, errors)
+            break
+        if number >= HEADER_SEARCH_ROWS:
+            break
+    if not header_row:
+        errors.append(f"{name}:1: 找不到表头（应为 {','.join(spec.headers)}）")
+        return SheetRows(spec.kind, name, frozenset())
+    sheet = SheetRows(spec.kind, name, frozenset(columns.values()))
+    pending = 0
+    for number, row in enumerate(rows, start=header_row + 1):
+        values = {fld: row[index] if index < len(row) else None for index, fld in columns.items()}
+        if any(not _blank(value) for value in values.values()):
+            sheet.rows.append((number, values))
+        pending += 1
+        if progress is not None and pending >= PROGRESS_EVERY:
+            progress(pending)
+            pending = 0
+    if progress is not None and pending:
+        progress(pending)
+    return sheet
+
+
+def _map_columns(
+    spec: SheetSpec, name: str, row: int, keys: list[str], lookup: dict, errors: list[str]
+) -> dict[int, str]:
+    columns: dict[int, str] = {}
+    seen: dict[str, int] = {}
+    for index, key in enumerate(keys):
+        column = lookup.get(key)
+        if column is None:
+            continue  # 序号, 备注 and columns of the office's own are not ours to read
+        if column.field in seen:
+            errors.append(
+                f"{name}:{row}: 列「{column.header}」出现两次（第 {seen[column.field] + 1} 列和第 {index + 1} 列）"
+            )
+            continue
+        seen[column.field] = index
+        columns[index] = column.field
+    for column in spec.columns:
+        if column.required and column.field not in seen:
+            errors.append(f"{name}:{row}: 缺少列「{column.header}」")
+    return columns
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+# ---------------------------------------------------------------- checking the rows
+
+
+@dataclass(frozen=True)
+class Counts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+@dataclass(frozen=True)
+class HouseholdRow:
+    code: str
+    place: Place
+    head: str
+    size: int
+    status: str
+    cause: str | None
+    helper: str | None
+
+
+@dataclass(frozen=True)
+class IssueRow:
+    code: str
+    place: Place
+    household_code: str | None
+    category: str
+    description: str
+    status: str
+    deadline: dt.date | None
+    unit: str | None
+    supervised: bool | None  # None: the file has no 督办 column, keep what the ledger says
+
+
+@dataclass
+class Existing:
+    """The ledger as plain values, loaded in bulk once per import."""
+
+    townships: dict[str, int]
+    villages: dict[Place, int]
+    place_of_village: dict[int, Place]
+    households: dict[str, dict]  # 户编号 -> column values
+    household_code_by_id: dict[int, str]
+    issues: dict[str, dict]  # 编号 -> column values
+
+
+@dataclass
+class Plan:
+    """What an import would do. ``issue_changes`` maps 编号 -> {field: (old, new)}."""
+
+    source: str
+    new_townships: list[str]
+    new_villages: list[Place]
+    new_households: list[HouseholdRow]
+    changed_households: list[HouseholdRow]
+    new_issues: list[IssueRow]
+    changed_issues: list[IssueRow]
+    issue_changes: dict[str, dict[str, tuple[str | None, str | None]]]
+    versions: dict[str, int]  # 编号 -> version read, for the optimistic update
+    counts: dict[str, Counts]
+
+
+def load_existing(session: Session) -> Existing:
+    """Every township, village, household and issue as dicts (a few bulk SELECTs)."""
+    townships = dict(session.execute(select(Township.name, Township.id)).all())
+    place_of_village: dict[int, Place] = {
+        vid: (tname, vname)
+        for vid, tname, vname in session.execute(
+            select(Village.id, Township.name, Village.name).join(Township)
+        )
+    }
+    villages = {place: vid for vid, place in place_of_village.items()}
+    households = {
+        row.code: row._asdict()
+        for row in session.execute(
+            select(Household.id, Household.code, Household.village_id, Household.head_name,
+                   Household.size, Household.status, Household.poverty_cause, Household.helper)
+        )
+    }
+    issues = {
+        row.code: row._asdict()
+        for row in session.execute(
+            select(Issue.id, Issue.code, Issue.version, Issue.village_id, Issue.household_id,
+                   Issue.category, Issue.description, Issue.status, Issue.deadline,
+                   Issue.responsible_unit, Issue.supervised)
+        )
+    }
+    by_id = {row["id"]: code for code, row in households.items()}
+    return Existing(townships, villages, place_of_village, households, by_id, issues)
+
+
+class _RowCheck:
+    """Collects the errors of one sheet, each as ``sheet:row: reason``."""
+
+    def __init__(self, errors: list[str]) -> None:
+        self.errors = errors
+
+    def fail(self, sheet: SheetRows, row: int, reason: str) -> None:
+        self.errors.append(f"{sheet.name}:{row}: {reason}")
+
+    def name(self, sheet, row, values, fld, label, limit_key) -> str | None:
+        value = clean_name(values.get(fld))
+        if value is None:
+            self.fail(sheet, row, f"缺少{label}")
+        elif len(value) > MAX_LENGTH[limit_key]:
+            self.fail(sheet, row, f"{label}「{value[:20]}…」太长（最多 {MAX_LENGTH[limit_key]} 字）")
+            return None
+        return value
+
+    def text(self, sheet, row, values, fld, label, limit_key=None, required=False) -> str | None:
+        value = clean_text(values.get(fld))
+        if value is None and required:
+            self.fail(sheet, row, f"缺少{label}")
+        elif value is not None and limit_key and len(value) > MAX_LENGTH[limit_key]:
+            self.fail(sheet, row, f"{label}「{value[:20]}…」太长（最多 {MAX_LENGTH[limit_key]} 字）")
+            return None
+        return value
+
+    def word(self, sheet, row, values, fld, label, aliases, allowed: Iterable[str]) -> str | None:
+        raw = values.get(fld)
+        if _blank(raw):
+            self.fail(sheet, row, f"缺少{label}")
+            return None
+        try:
+            return lookup_word(raw, aliases)
+        except ValueError:
+            self.fail(sheet, row, f"{label}「{clean_text(raw)}」不认识（可填 {'、'.join(allowed)}）")
+            return None
+
+
+def plan_import(session: Session, ledger: LedgerRows, existing: Existing | None = None) -> Plan:
+    """Check every row; LedgerFileError listing all problems, else the plan of changes."""
+    existing = existing or load_existing(session)
+    errors: list[str] = []
+    check = _RowCheck(errors)
+    places, listed, new_townships, new_villages = _check_villages(
+        ledger.sheets[VILLAGES], existing, check
+    )
+    known_townships = set(existing.townships) | {t for t, _ in places}
+    households, listed_households = _check_households(
+        ledger.sheets[HOUSEHOLDS], places, known_townships, check
+    )
+    issues = _check_issues(
+        ledger.sheets[ISSUES], places, known_townships, listed_households, existing, check
+    )
+    if errors:
+        raise LedgerFileError(errors)
+    plan = _diff(ledger.source, existing, new_townships, new_villages, households, issues)
+    listed_townships = {t for t, _ in listed}
+    plan.counts["townships"] = Counts(
+        created=len(new_townships), unchanged=len(listed_townships - set(new_townships))
+    )
+    plan.counts["villages"] = Counts(
+        created=len(new_villages), unchanged=len(listed - set(new_villages))
+    )
+    return plan
+
+
+def _known_place(sheet, row, township, village, places, known_townships, check) -> Place | None:
+    if township is None or village is None:
+        return None
+    if township not in known_townships:
+        check.fail(sheet, row, f"未知乡镇「{township}」")
+        return None
+    if (township, village) not in places:
+        check.fail(sheet, row, f"未知村「{township}/{village}」（村须列在「村」表里或已在台账中）")
+        return None
+    return township, village
+
+
+def _check_villages(sheet: SheetRows, existing: Existing, check: _RowCheck):
+    """Places the file lists; new townships and villages in file order."""
+    places = set(existing.villages)
+    listed: set[Place] = set()
+    new_townships: list[str] = []
+    new_villages: list[Place] = []
+    for row, values in sheet.rows:
+        township = check.name(sheet, row, values, "township", "乡镇", "township")
+        village = check.name(sheet, row, values, "village", "村", "village")
+        if township is None or village is None:
+            continue
+        listed.add((township, village))
+        if (township, village) in places:
+            continue  # already in the ledger, or listed twice (harmless)
+        if township not in existing.townships and township not in new_townships:
+            new_townships.append(township)
+        places.add((township, village))
+        new_villages.append((township, village))
+    return places, listed, new_townships, new_villages
+
+
+def _check_households(sheet, places, known_townships, check):
+    """Valid household rows by 户编号, and who each listed 户编号 is (for issue rows,
+    also when the row has another error, so that one mistake is reported once)."""
+    households: dict[str, HouseholdRow] = {}
+    listed: dict[str, tuple[Place, str]] = {}
+    first_row: dict[str, int] = {}
+    statuses = [s.value for s in HouseholdStatus]
+    for row, values in sheet.rows:
+        code = check.name(sheet, row, values, "code", "户编号", "household_code")
+        township = check.name(sheet, row, values, "township", "乡镇", "township")
+        village = check.name(sheet, row, values, "village", "村", "village")
+        head = check.name(sheet, row, values, "head", "户主姓名", "head")
+        size = None
+        if _blank(values.get("size")):
+            check.fail(sheet, row, "缺少家庭人口")
+        else:
+            try:
+                size = parse_size(values["size"])
+            except ValueError:
+                check.fail(sheet, row, f"家庭人口「{clean_text(values['size'])}」不是 1–30 的整数")
+        status = check.word(sheet, row, values, "status", "状态", HOUSEHOLD_STATUS_ALIASES, statuses)
+        cause = check.text(sheet, row, values, "cause", "致贫原因", "cause")
+        helper = check.text(sheet, row, values, "helper", "帮扶责任人", "helper")
+        place = _known_place(sheet, row, township, village, places, known_townships, check)
+        if code is not None and code in first_row:
+            check.fail(sheet, row, f"户编号「{code}」重复（第 {first_row[code]} 行已有）")
+            continue
+        if code is not None:
+            first_row[code] = row
+        if None not in (code, place, head):
+            listed[code] = (place, head)
+        if None in (code, place, head, size, status):
+            continue
+        households[code] = HouseholdRow(code, place, head, size, status, cause, helper)
+    return households, listed
+
+
+def _household_index(existing: Existing, listed: dict[str, tuple[Place, str]]):
+    """户编号 -> (place, head) and (place, head) -> 户编号s, as the ledger will be after import."""
+    by_code: dict[str, tuple[Place, str]] = {
+        code: (existing.place_of_village[row["village_id"]], row["head_name"])
+        for code, row in existing.households.items()
+    }
+    by_code.update(listed)
+    by_name: dict[tuple[Place, str], list[str]] = defaultdict(list)
+    for code, place_head in by_code.items():
+        by_name[place_head].append(code)
+    return by_code, by_name
+
+
+def _check_issues(sheet, places, known_townships, listed, existing, check) -> dict[str, IssueRow]:
+    by_code, by_name = _household_index(existing, listed)
+    issues: dict[str, IssueRow] = {}
+    first_row: dict[str, int] = {}
+    statuses = [s.value for s in IssueStatus]
+    has_flag = "supervised" in sheet.fields
+    for row, values in sheet.rows:
+        code = check.name(sheet, row, values, "code", "编号", "issue_code")
+        township = check.name(sheet, row, values, "township", "乡镇", "township")
+        village = check.name(sheet, row, values, "village", "村", "village")
+        category = check.word(sheet, row, values, "category", "问题类别", CATEGORY_ALIASES, CATEGORIES)
+        description = check.text(sheet, row, values, "description", "问题描述", required=True)
+        status = check.word(sheet, row, values, "status", "状态", ISSUE_STATUS_ALIASES, statuses)
+        unit = check.text(sheet, row, values, "unit", "责任单位", "unit")
+        deadline = None
+        if not _blank(values.get("deadline")):
+            try:
+                deadline = parse_date(values["deadline"])
+            except ValueError:
+                check.fail(sheet, row, f"整改期限「{clean_text(values['deadline'])}」不是有效日期（如 2026-12-31）")
+        supervised = None
+        if has_flag:
+            try:
+                supervised = parse_flag(values.get("supervised"))
+            except ValueError:
+                check.fail(sheet, row, f"督办「{clean_text(values['supervised'])}」应填 是 或 否")
+        place = _known_place(sheet, row, township, village, places, known_townships, check)
+        household_code = None
+        household_ok = True
+        if place is not None:
+            household_code, household_ok = _issue_household(
+                sheet, row, values, place, by_code, by_name, check
+            )
+        if code is not None and code in first_row:
+            check.fail(sheet, row, f"编号「{code}」重复（第 {first_row[code]} 行已有）")
+            continue
+        if code is not None:
+            first_row[code] = row
+        if None in (code, place, category, description, status) or not household_ok:
+            continue
+        issues[code] = IssueRow(
+            code, place, household_code, category, description, status, deadline, unit, supervised
+        )
+    return issues
+
+
+def _issue_household(sheet, row, values, place, by_code, by_name, check) -> tuple[str | None, bool]:
+    """The issue's household: by 户编号 if given, else by 户主姓名 in the village."""
+    code = clean_name(values.get("household_code"))
+    head = clean_name(values.get("head"))
+    where = f"{place[0]}/{place[1]}"
+    if code is not None:
+        if code not in by_code:
+            check.fail(sheet, row, f"户编号「{code}」不在台账中")
+            return None, False
+        its_place, its_head = by_code[code]
+        if its_place != place:
+            check.fail(sheet, row, f"户编号「{code}」属于 {its_place[0]}/{its_place[1]}，不在 {where}")
+            return None, False
+        if head is not None and head != its_head:
+            check.fail(sheet, row, f"户编号「{code}」的户主是「{its_head}」，与户主姓名「{head}」不符")
+            return None, False
+        return code, True
+    if head is None:
+        return None, True  # an issue of the village as a whole
+    codes = by_name.get((place, head), [])
+    if not codes:
+        check.fail(sheet, row, f"{where} 没有户主「{head}」")
+        return None, False
+    if len(codes) > 1:
+        listed = "、".join(sorted(codes))
+        check.fail(sheet, row, f"户主「{head}」在 {where} 有 {len(codes)} 户（{listed}），请填写户编号")
+        return None, False
+    return codes[0], True
+
+
+def _diff(source, existing, new_townships, new_villages, households, issues) -> Plan:
+    new_households, changed_households, same_households = [], [], 0
+    for code, row in households.items():
+        old = existing.households.get(code)
+        if old is None:
+            new_households.append(row)
+        elif _household_values(existing, old) != (row.place, row.head, row.size, row.status, row.cause, row.helper):
+            changed_households.append(row)
+        else:
+            same_households += 1
+    new_issues, changed_issues, changes, versions, same_issues = [], [], {}, {}, 0
+    for code, row in issues.items():
+        old = existing.issues.get(code)
+        if old is None:
+            new_issues.append(row)
+            continue
+        if row.supervised is None:  # no 督办 column: keep the ledger's flag
+            row = replace(row, supervised=bool(old["supervised"]))
+        fields = _issue_changes(existing, old, row)
+        if fields:
+            changed_issues.append(row)
+            changes[code] = fields
+            versions[code] = old["version"]
+        else:
+            same_issues += 1
+    counts = {
+        "households": Counts(len(new_households), len(changed_households), same_households),
+        "issues": Counts(len(new_issues), len(changed_issues), same_issues),
+    }
+    return Plan(source, new_townships, new_villages, new_households, changed_households,
+                new_issues, changed_issues, changes, versions, counts)
+
+
+def _household_values(existing: Existing, old: dict) -> tuple:
+    return (existing.place_of_village[old["village_id"]], old["head_name"], old["size"],
+            old["status"], old["poverty_cause"], old["helper"])
+
+
+def _issue_display(row: IssueRow) -> dict[str, str | None]:
+    """An issue's fields as the text its history shows."""
+    return {
+        "village": f"{row.place[0]}/{row.place[1]}",
+        "household": row.household_code,
+        "category": row.category,
+        "description": row.description,
+        "status": row.status,
+        "deadline": row.deadline.isoformat() if row.deadline else None,
+        "responsible_unit": row.unit,
+        "supervised": None if row.supervised is None else ("是" if row.supervised else "否"),
+    }
+
+
+def _issue_changes(existing: Existing, old: dict, row: IssueRow) -> dict[str, tuple]:
+    before = _issue_display(IssueRow(
+        old["code"],
+        existing.place_of_village[old["village_id"]],
+        existing.household_code_by_id.get(old["household_id"]) if old["household_id"] else None,
+        old["category"], old["description"], old["status"], old["deadline"],
+        old["responsible_unit"], bool(old["supervised"]),
+    ))
+    after = _issue_display(row)
+    return {f: (before[f], after[f]) for f in ISSUE_FIELDS if before[f] != after[f]}
+
+
+# ---------------------------------------------------------------- writing
+
+
+def apply_plan(
+    session: Session,
+    plan: Plan,
+    *,
+    actor: str = IMPORT_ACTOR,
+    source: str = EventSource.IMPORT,
+    message_text: str | None = None,
+) -> int:
+    """Write the plan with bulk statements; returns the number of issue events written."""
+    now = utcnow()
+    if plan.new_townships:
+        session.execute(insert(Township), [{"name": name} for name in plan.new_townships])
+    townships = dict(session.execute(select(Township.name, Township.id)).all())
+    if plan.new_villages:
+        session.execute(
+            insert(Village),
+            [{"township_id": townships[t], "name": v} for t, v in plan.new_villages],
+        )
+    villages = {
+        (t, v): vid
+        for vid, t, v in session.execute(select(Village.id, Township.name, Village.name).join(Township))
+    }
+    households = _write_households(session, plan, villages)
+    return _write_issues(session, plan, villages, households, now, actor, source, message_text)
+
+
+def _bulk_insert(model):
+    """ORM bulk INSERT that sends NULLs as such: otherwise rows with and without a value
+    fall into separate small batches, and 10,000 issues take thousands of round trips."""
+    return insert(model).execution_options(render_nulls=True)
+
+
+def _household_params(row: HouseholdRow, villages: dict[Place, int]) -> dict:
+    return {
+        "code": row.code, "village_id": villages[row.place], "head_name": row.head,
+        "size": row.size, "status": row.status, "poverty_cause": row.cause, "helper": row.helper,
+    }
+
+
+def _write_households(session: Session, plan: Plan, villages: dict[Place, int]) -> dict[str, int]:
+    """Insert and update households in bulk; returns 户编号 -> id of every household."""
+    if plan.new_households:
+        session.execute(_bulk_insert(Household), [_household_params(r, villages) for r in plan.new_households])
+    ids = dict(session.execute(select(Household.code, Household.id)).all())
+    if plan.changed_households:
+        session.execute(
+            update(Household),
+            [{**_household_params(r, villages), "id": ids[r.code]} for r in plan.changed_households],
+        )
+    return ids
+
+
+def _issue_params(row: IssueRow, villages, households) -> dict:
+    return {
+        "village_id": villages[row.place],
+        "household_id": households[row.household_code] if row.household_code else None,
+        "category": row.category,
+        "description": row.description,
+        "status": row.status,
+        "deadline": row.deadline,
+        "responsible_unit": row.unit,
+    }
+
+
+def _write_issues(session, plan, villages, households, now, actor, source, message_text) -> int:
+    if plan.new_issues:
+        session.execute(
+            _bulk_insert(Issue),
+            [
+                {**_issue_params(r, villages, households), "code": r.code,
+                 "supervised": bool(r.supervised), "created_at": now, "updated_at": now, "version": 1}
+                for r in plan.new_issues
+            ],
+        )
+    if plan.changed_issues:
+        _update_issues(session, plan, villages, households, now)
+    ids = dict(session.execute(select(Issue.code, Issue.id)).all())
+    events = []
+    for row in plan.new_issues:
+        events.append(_event(ids[row.code], str(uuid.uuid4()), "created", None, row.status,
+                             now, actor, source, message_text))
+    for row in plan.changed_issues:
+        change_id = str(uuid.uuid4())
+        for name, (old, new) in plan.issue_changes[row.code].items():
+            events.append(_event(ids[row.code], change_id, name, old, new,
+                                 now, actor, source, message_text))
+    if events:
+        session.execute(_bulk_insert(IssueEvent), events)
+    return len(events)
+
+
+def _update_issues(session, plan, villages, households, now) -> None:
+    """Executemany UPDATE guarded by each row's version, so that a report saved by the bot
+    after the plan was made is never silently overwritten."""
+    table = Issue.__table__
+    statement = (
+        update(table)
+        .where(table.c.code == bindparam("b_code"), table.c.version == bindparam("b_version"))
+        .values(version=table.c.version + 1)
+    )
+    params = [
+        {**_issue_params(row, villages, households), "supervised": bool(row.supervised),
+         "updated_at": now, "b_code": row.code, "b_version": plan.versions[row.code]}
+        for row in plan.changed_issues
+    ]
+    updated = session.execute(statement, params).rowcount
+    if session.get_bind().dialect.supports_sane_multi_rowcount and updated != len(params):
+        raise Conflict(CHANGED_MEANWHILE)
+
+
+def _event(issue_id, change_id, name, old, new, now, actor, source, message_text) -> dict:
+    return {
+        "change_id": change_id, "issue_id": issue_id, "user_id": None, "actor": actor, "at": now,
+        "field": name, "old_value": old, "new_value": new, "message_text": message_text,
+        "source": str(source), "chat_id": None, "message_id": None, "undoes": None,
+    }
+
+
+# ---------------------------------------------------------------- the use case
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import did (or, with dry_run, would do)."""
+
+    source: str
+    dry_run: bool
+    counts: dict[str, Counts]
+    events: int
+
+    def lines(self) -> list[str]:
+        """Chinese summary, one line per kind."""
+        head = f"试运行（未写入）：{self.source}" if self.dry_run else f"已导入：{self.source}"
+        labels = {"townships": "乡镇", "villages": "村", "households": "户", "issues": "问题"}
+        lines = [head]
+        for kind, label in labels.items():
+            c = self.counts[kind]
+            if kind in ("townships", "villages"):
+                lines.append(f"{label}：新增 {c.created}，不变 {c.unchanged}")
+            else:
+                lines.append(f"{label}：新增 {c.created}，更新 {c.updated}，不变 {c.unchanged}")
+        return lines
+
+
+def import_ledger(
+    database: Database, path: Path, *, dry_run: bool = False, progress: Progress | None = None
+) -> ImportResult:
+    """Import a workbook or CSV folder in one transaction; LedgerFileError lists every bad row."""
+    ledger = read_ledger(Path(path), progress)  # before the transaction: no lock while parsing
+    try:
+        with database.transaction() as session:
+            existing = load_existing(session)
+            plan = plan_import(session, ledger, existing)
+            events = 0
+            if not dry_run:
+                events = apply_plan(session, plan, message_text=f"导入 {ledger.source}")
+    except IntegrityError as exc:  # someone added the same 户编号/编号 meanwhile
+        raise Conflict(CHANGED_MEANWHILE) from exc
+    return ImportResult(ledger.source, dry_run, plan.counts, events)

@@ -1,0 +1,395 @@
+"""Changing the ledger: apply a report, record a new issue, undo, close out, reopen.
+
+Every change writes IssueEvents (who, when, field, old -> new, the original text, chat and
+message id, source) in the caller's transaction, grouped by one ``change_id`` so that undo
+reverts the act as a whole. History is never edited: undo is a new change. ``Issue.version``
+guards against two people changing one issue at the same moment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from db.models import Evidence, Issue, IssueEvent, User
+from db.vocab import IssueStatus
+from services.errors import Conflict, Forbidden, InvalidInput, NotFound
+from services.issues import Target, next_issue_code
+from services.scope import BUREAU_CATEGORIES, may_close, may_write, write_refusal
+
+# The parser's status words -> ledger statuses. A report sets at most 已整改.
+STATUS_FROM_PARSE: dict[str, IssueStatus] = {
+    "resolved": IssueStatus.RECTIFIED,
+    "in_progress": IssueStatus.IN_PROGRESS,
+    "open": IssueStatus.OPEN,
+}
+REPORTABLE = frozenset({IssueStatus.OPEN, IssueStatus.IN_PROGRESS, IssueStatus.RECTIFIED})
+REVERTABLE_FIELDS = ("status", "deadline")
+CREATED = "created"
+REASON = "reason"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts and from which message: goes into every event of the change."""
+
+    user: User
+    source: str
+    text: str | None = None
+    chat_id: int | None = None
+    message_id: int | None = None
+
+
+@dataclass
+class Change:
+    """The outcome of one act on one issue. ``fields`` is empty when nothing changed;
+    ``duplicate`` when the same report was already recorded a moment ago."""
+
+    change_id: str
+    issue: Issue
+    fields: list[tuple[str, str | None, str | None]] = field(default_factory=list)
+    created: bool = False
+    duplicate: bool = False
+    undoes: str | None = None
+    previous_actor: str | None = None  # for "已记录过": who recorded it
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.fields) or self.created
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def _place(issue: Issue) -> tuple[str, str]:
+    return issue.village.township.name, issue.village.name
+
+
+def _check_may_write(user: User, issue: Issue) -> None:
+    township, village = _place(issue)
+    if not may_write(user, township, village, issue.category):
+        raise Forbidden(write_refusal(user))
+
+
+def _write_events(
+    session: Session,
+    issue: Issue,
+    fields: list[tuple[str, str | None, str | None]],
+    actor: Actor,
+    now: dt.datetime,
+    *,
+    undoes: str | None = None,
+) -> str:
+    change_id = str(uuid.uuid4())
+    for name, old, new in fields:
+        session.add(IssueEvent(
+            change_id=change_id,
+            issue_id=issue.id,
+            user_id=actor.user.id,
+            actor=actor.user.name,
+            at=now,
+            field=name,
+            old_value=old,
+            new_value=new,
+            message_text=actor.text,
+            source=actor.source,
+            chat_id=actor.chat_id,
+            message_id=actor.message_id,
+            undoes=undoes,
+        ))
+    return change_id
+
+
+def _flush(session: Session) -> None:
+    try:
+        session.flush()
+    except StaleDataError:
+        raise Conflict("该问题刚被别人修改过，请查看后重发。") from None
+
+
+def _set_fields(issue: Issue, fields: list[tuple[str, str | None, str | None]], now: dt.datetime) -> None:
+    for name, _old, new in fields:
+        if name == "status":
+            issue.status = new
+        elif name == "deadline":
+            issue.deadline = dt.date.fromisoformat(new) if new else None
+    issue.updated_at = now
+
+
+def _undone_change_ids():
+    return select(IssueEvent.undoes).where(IssueEvent.undoes.is_not(None))
+
+
+def _recent_same_text(
+    session: Session, issue_id: int, actor: Actor, since: dt.datetime, field_name: str | None = None
+) -> IssueEvent | None:
+    """The sender's own not-undone event on this issue from the same text since ``since``."""
+    if not actor.text:
+        return None
+    query = select(IssueEvent).where(
+        IssueEvent.issue_id == issue_id,
+        IssueEvent.user_id == actor.user.id,
+        IssueEvent.message_text == actor.text,
+        IssueEvent.at >= since,
+        IssueEvent.undoes.is_(None),
+        IssueEvent.change_id.not_in(_undone_change_ids()),
+    )
+    if field_name:
+        query = query.where(IssueEvent.field == field_name)
+    return session.scalars(query.order_by(IssueEvent.at.desc(), IssueEvent.id.desc()).limit(1)).first()
+
+
+def _recent_same_values(
+    session: Session, issue: Issue, wanted: dict[str, str], since: dt.datetime
+) -> IssueEvent | None:
+    """Someone's recent event that already set one of ``wanted``'s values on this issue."""
+    for name, value in wanted.items():
+        event = session.scalars(
+            select(IssueEvent).where(
+                IssueEvent.issue_id == issue.id,
+                IssueEvent.field == name,
+                IssueEvent.new_value == value,
+                IssueEvent.at >= since,
+                IssueEvent.change_id.not_in(_undone_change_ids()),
+            ).order_by(IssueEvent.at.desc(), IssueEvent.id.desc()).limit(1)
+        ).first()
+        if event is not None:
+            return event
+    return None
+
+
+def apply_report(
+    session: Session,
+    issue: Issue,
+    *,
+    status: str | None,
+    deadline: dt.date | None,
+    actor: Actor,
+    now: dt.datetime,
+    duplicate_window_minutes: int,
+    expected_version: int | None = None,
+) -> Change:
+    """Set status (未整改/整改中/已整改) and/or 整改期限 of a non-closed issue."""
+    _check_may_write(actor.user, issue)
+    if issue.status == IssueStatus.CLOSED:
+        raise Conflict(f"{issue.code} 已销号，报告不能修改；如问题复发，请联系督巡办重新打开。")
+    if status is not None and status not in REPORTABLE:
+        raise Forbidden("报告最多改为“已整改”；销号由督巡办办理。")
+    if status is None and deadline is None:
+        raise InvalidInput("没看出进展：请说明已整改、整改中还是未整改，或新的整改期限。")
+    if expected_version is not None and issue.version != expected_version:
+        raise Conflict(f"{issue.code} 在此期间已被修改，请查看后重新报告。")
+    since = now - dt.timedelta(minutes=duplicate_window_minutes)
+    earlier = _recent_same_text(session, issue.id, actor, since)
+    if earlier is not None:
+        return Change(earlier.change_id, issue, duplicate=True, previous_actor=earlier.actor)
+    fields: list[tuple[str, str | None, str | None]] = []
+    if status is not None and status != issue.status:
+        fields.append(("status", issue.status, str(status)))
+    if deadline is not None and deadline != issue.deadline:
+        fields.append(("deadline", _iso(issue.deadline), _iso(deadline)))
+    if not fields:
+        wanted = {"status": str(status)} if status else {"deadline": _iso(deadline)}
+        earlier = _recent_same_values(session, issue, wanted, since)
+        if earlier is not None:
+            return Change(earlier.change_id, issue, duplicate=True, previous_actor=earlier.actor)
+        return Change("", issue)
+    change_id = _write_events(session, issue, fields, actor, now)
+    _set_fields(issue, fields, now)
+    _flush(session)
+    return Change(change_id, issue, fields)
+
+
+def default_responsible_unit(category: str, township: str) -> str:
+    """The bureau that owns a category (饮水 -> 水利局), else the township."""
+    for bureau, categories in BUREAU_CATEGORIES.items():
+        if categories == (category,):
+            return bureau
+    return township
+
+
+def record_issue(
+    session: Session,
+    *,
+    target: Target,
+    category: str,
+    status: str,
+    deadline: dt.date | None,
+    description: str,
+    actor: Actor,
+    now: dt.datetime,
+    duplicate_window_minutes: int,
+    responsible_unit: str | None = None,
+) -> Change:
+    """Add a new issue to the ledger (status 未整改 or 整改中) with its creation events."""
+    if not may_write(actor.user, target.township, target.village, category):
+        raise Forbidden(write_refusal(actor.user))
+    if status not in (IssueStatus.OPEN, IssueStatus.IN_PROGRESS):
+        raise InvalidInput("新问题的状态只能是未整改或整改中。")
+    since = now - dt.timedelta(minutes=duplicate_window_minutes)
+    if actor.text:
+        earlier = session.scalars(
+            select(IssueEvent).where(
+                IssueEvent.user_id == actor.user.id,
+                IssueEvent.field == CREATED,
+                IssueEvent.message_text == actor.text,
+                IssueEvent.at >= since,
+            ).order_by(IssueEvent.id.desc()).limit(1)
+        ).first()
+        if earlier is not None:
+            return Change(earlier.change_id, earlier.issue, duplicate=True, previous_actor=earlier.actor)
+    for _attempt in range(5):
+        code = next_issue_code(session)
+        try:
+            with session.begin_nested():
+                issue = Issue(
+                    code=code,
+                    village_id=target.village_id,
+                    household_id=target.household_id,
+                    category=category,
+                    description=description.strip()[:500] or category,
+                    status=str(status),
+                    deadline=deadline,
+                    responsible_unit=responsible_unit or default_responsible_unit(category, target.township),
+                    supervised=False,
+                    created_at=now,
+                    updated_at=now,
+                )
+                session.add(issue)
+                session.flush()
+        except IntegrityError:
+            continue  # another report took this code at the same moment: take the next one
+        break
+    else:
+        raise Conflict("编号冲突，请重发。")
+    fields: list[tuple[str, str | None, str | None]] = [(CREATED, None, issue.code), ("status", None, str(status))]
+    if deadline is not None:
+        fields.append(("deadline", None, _iso(deadline)))
+    change_id = _write_events(session, issue, fields, actor, now)
+    session.flush()
+    return Change(change_id, issue, fields[1:], created=True)
+
+
+def last_change_of(session: Session, user: User) -> list[IssueEvent]:
+    """The events of the user's latest change that is neither an undo nor undone."""
+    latest = session.scalars(
+        select(IssueEvent).where(
+            IssueEvent.user_id == user.id,
+            IssueEvent.undoes.is_(None),
+            IssueEvent.change_id.not_in(_undone_change_ids()),
+        ).order_by(IssueEvent.at.desc(), IssueEvent.id.desc()).limit(1)
+    ).first()
+    if latest is None:
+        return []
+    return list(session.scalars(
+        select(IssueEvent).where(IssueEvent.change_id == latest.change_id).order_by(IssueEvent.id)
+    ).all())
+
+
+def undo_last_change(session: Session, *, actor: Actor, now: dt.datetime, undo_minutes: int) -> Change:
+    """Revert the sender's last change within ``undo_minutes`` as a new change."""
+    events = last_change_of(session, actor.user)
+    if not events:
+        raise NotFound("您还没有可撤销的修改。")
+    first = events[0]
+    issue = first.issue
+    if first.at < now - dt.timedelta(minutes=undo_minutes):
+        raise Conflict(f"您最近的修改（{issue.code}）已超过 {undo_minutes} 分钟，不能撤销。")
+    if any(event.field == CREATED for event in events):
+        raise Conflict(f"{issue.code} 是新登记的问题，不能撤销；如登记有误请联系管理员。")
+    fields = [(e.field, e.old_value, e.new_value) for e in events if e.field in REVERTABLE_FIELDS]
+    current = {"status": issue.status, "deadline": _iso(issue.deadline)}
+    if any(current[name] != new for name, _old, new in fields):
+        raise Conflict(f"{issue.code} 之后已被他人修改，不能撤销。")
+    touches_closed = any(
+        name == "status" and IssueStatus.CLOSED in (old, new) for name, old, new in fields
+    )
+    if touches_closed:
+        if not may_close(actor.user):
+            raise Forbidden("只有督巡办或管理员可以撤销销号。")
+    else:
+        _check_may_write(actor.user, issue)
+    reverse = [(name, new, old) for name, old, new in fields]
+    change_id = _write_events(session, issue, reverse, actor, now, undoes=first.change_id)
+    _set_fields(issue, reverse, now)
+    _flush(session)
+    return Change(change_id, issue, reverse, undoes=first.change_id)
+
+
+def close_issue(session: Session, issue: Issue, *, actor: Actor, now: dt.datetime) -> Change:
+    """已整改 -> 已销号, by the supervision office or an admin."""
+    if not may_close(actor.user):
+        raise Forbidden("只有督巡办或管理员可以销号。")
+    if issue.status == IssueStatus.CLOSED:
+        raise Conflict(f"{issue.code} 已经销号。")
+    if issue.status != IssueStatus.RECTIFIED:
+        raise Conflict(f"{issue.code} 当前为{issue.status}，只有已整改的问题才能销号。")
+    fields = [("status", issue.status, IssueStatus.CLOSED.value)]
+    change_id = _write_events(session, issue, fields, actor, now)
+    _set_fields(issue, fields, now)
+    _flush(session)
+    return Change(change_id, issue, fields)
+
+
+def reopen_issue(session: Session, issue: Issue, reason: str, *, actor: Actor, now: dt.datetime) -> Change:
+    """已销号 or 已整改 -> 未整改 with a reason, by the supervision office or an admin."""
+    if not may_close(actor.user):
+        raise Forbidden("只有督巡办或管理员可以重新打开问题。")
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(f"请写明原因，例如：/reopen {issue.code} 复查发现仍未解决")
+    if issue.status not in (IssueStatus.CLOSED, IssueStatus.RECTIFIED):
+        raise Conflict(f"{issue.code} 当前为{issue.status}，无需重新打开。")
+    fields = [("status", issue.status, IssueStatus.OPEN.value)]
+    change_id = _write_events(session, issue, fields + [(REASON, None, reason[:500])], actor, now)
+    _set_fields(issue, fields, now)
+    _flush(session)
+    return Change(change_id, issue, fields)
+
+
+def save_evidence_file(
+    evidence_dir: str | Path, data: bytes, *, kind: str, file_name: str | None, now: dt.datetime
+) -> str:
+    """Keep a copy of the evidence bytes under ``evidence_dir``/YYYY-MM/; return the path."""
+    suffix = Path(file_name).suffix.lower() if file_name else ""
+    if not suffix or len(suffix) > 10:
+        suffix = ".jpg" if kind == "photo" else ".bin"
+    folder = Path(evidence_dir) / now.strftime("%Y-%m")
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{uuid.uuid4().hex}{suffix}"
+    path.write_bytes(data)
+    return str(path)
+
+
+def link_evidence(
+    session: Session,
+    *,
+    change_id: str,
+    issue_id: int,
+    kind: str,
+    file_id: str | None,
+    stored_path: str | None,
+    file_name: str | None,
+    now: dt.datetime,
+) -> Evidence:
+    """An Evidence row tying the file to the change it supports."""
+    evidence = Evidence(
+        change_id=change_id,
+        issue_id=issue_id,
+        telegram_file_id=file_id,
+        stored_path=stored_path,
+        kind=kind,
+        file_name=file_name,
+        at=now,
+    )
+    session.add(evidence)
+    session.flush()
+    return evidence

@@ -1,0 +1,1 @@
+"""The labelled parser corpus (messages.yaml) and its evaluation (evaluate.py)."""
