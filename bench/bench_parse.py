@@ -2,20 +2,21 @@
 
     python bench/bench_parse.py [--quick]
 
-Figures: gazetteer (parser) build time, parse time per message over a realistic mix
-(p50, p99, and p99 of each message's median of three runs, which is what a message costs
-without the scheduler noise of a shared machine), process start to first parse (a fresh
-interpreter that reads the snapshot, builds the parser and parses one message), and RSS.
+Figures: gazetteer (parser) build time, parse time per message over a realistic mix, process
+start to first parse (a fresh interpreter that reads the snapshot, builds the parser and parses
+one message), and RSS. Parse times are CPU time of this process (what a message costs on one
+core, whatever else the machine runs), with wall-clock p99 beside them; the load average is
+printed because wall-clock figures on a busy shared machine include waiting for a core.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import gc
+import os
 import pickle
 import random
 import resource
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -137,16 +138,23 @@ print(time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru
 """
 
 
-def _first_parse(snapshot: LedgerSnapshot) -> tuple[float, float]:
-    """Wall time from launching a fresh interpreter to its first parse, and its peak RSS in MB."""
+def _first_parse(snapshot: LedgerSnapshot, runs: int) -> tuple[float, float, float]:
+    """Best of ``runs`` fresh interpreters: wall time from launch to the first parse, CPU time
+    of that interpreter, and its peak RSS in MB."""
+    best = (float("inf"), float("inf"), 0.0)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "snapshot.pickle"
         path.write_bytes(pickle.dumps(snapshot))
-        launched = time.perf_counter()
-        out = subprocess.run([sys.executable, "-c", _FIRST_PARSE.format(root=str(ROOT), path=str(path))],
-                             capture_output=True, text=True, check=True).stdout.split()
-        wall = time.perf_counter() - launched
-    return wall, int(out[1]) / 1024
+        for _ in range(runs):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            launched = time.perf_counter()
+            out = subprocess.run([sys.executable, "-c", _FIRST_PARSE.format(root=str(ROOT), path=str(path))],
+                                 capture_output=True, text=True, check=True).stdout.split()
+            wall = time.perf_counter() - launched
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+            best = min(best, (wall, cpu, int(out[1]) / 1024))
+    return best
 
 
 def run(quick: bool) -> list[tuple[str, str, str]]:
@@ -155,42 +163,40 @@ def run(quick: bool) -> list[tuple[str, str, str]]:
     from nlp.workdays import WorkCalendar
 
     snapshot = county_snapshot()
-    builds = []
+    builds, build_cpu = [], []
     parser = None
     for _ in range(1 if quick else 3):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         parser = Parser(snapshot, WorkCalendar())
         builds.append(time.perf_counter() - started)
+        build_cpu.append(time.process_time() - started_cpu)
     messages = message_mix(snapshot, 2_000 if quick else 20_000)
     for text in messages[:200]:  # warm the per-character pinyin cache like a running bot
         parser.parse(text, TODAY)
     gc.collect()
-    single: list[float] = []
+    cpu: list[float] = []
+    wall: list[float] = []
     for text in messages:
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         parser.parse(text, TODAY)
-        single.append(time.perf_counter() - started)
-    steady: list[float] = []
-    for text in messages[: 500 if quick else 3_000]:
-        runs = []
-        for _ in range(3):
-            started = time.perf_counter()
-            parser.parse(text, TODAY)
-            runs.append(time.perf_counter() - started)
-        steady.append(statistics.median(runs))
-    first_wall, first_rss = _first_parse(snapshot)
+        cpu.append(time.process_time() - started_cpu)
+        wall.append(time.perf_counter() - started)
+    first_wall, first_cpu, first_rss = _first_parse(snapshot, 1 if quick else 3)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     ms = 1000
     return [
         ("gazetteer 规模", f"{len(snapshot.villages)} 村 / {len(snapshot.households)} 户主", "300 村 / 30000 户"),
-        ("构建解析器 (gazetteer)", f"{min(builds):.2f} s", "≤ 1 s"),
-        ("解析 p50", f"{_percentile(single, 0.50) * ms:.3f} ms", "≤ 0.3 ms"),
-        ("解析 p99", f"{_percentile(single, 0.99) * ms:.3f} ms", "≤ 2 ms"),
-        ("解析 p99 (每条取三次中位数)", f"{_percentile(steady, 0.99) * ms:.3f} ms", "≤ 2 ms"),
-        ("消息条数", f"{len(single)}", ""),
-        ("进程启动到第一次解析", f"{first_wall:.2f} s", "≤ 2 s"),
+        ("构建解析器 (gazetteer, 墙钟)", f"{min(builds):.2f} s", "≤ 1 s"),
+        ("构建解析器 (gazetteer, CPU)", f"{min(build_cpu):.2f} s", "≤ 1 s"),
+        ("解析 p50 (CPU)", f"{_percentile(cpu, 0.50) * ms:.3f} ms", "≤ 0.3 ms"),
+        ("解析 p99 (CPU)", f"{_percentile(cpu, 0.99) * ms:.3f} ms", "≤ 2 ms"),
+        ("解析 p50 / p99 (墙钟)", f"{_percentile(wall, 0.5) * ms:.3f} / {_percentile(wall, 0.99) * ms:.3f} ms", ""),
+        ("消息条数", f"{len(cpu)}", ""),
+        ("进程启动到第一次解析 (墙钟)", f"{first_wall:.2f} s", "≤ 2 s"),
+        ("进程启动到第一次解析 (CPU)", f"{first_cpu:.2f} s", ""),
         ("RSS (新进程, 第一次解析后)", f"{first_rss:.0f} MB", ""),
         ("RSS (本进程峰值)", f"{rss:.0f} MB", ""),
+        ("测量时负载 (1 分钟 loadavg)", f"{os.getloadavg()[0]:.1f}", f"{os.cpu_count()} 核"),
     ]
 
 

@@ -665,7 +665,8 @@ def _inside(option: Place, other: Place) -> bool:
         return False
     if other.household_code and option.household_code and other.household_code != option.household_code:
         return False
-    if other.household_code and option.household_code is None and option.village and other.village != option.village:
+    if (other.household_code and option.household_code is None and option.village
+            and other.village != option.village):
         return False
     return True
 

@@ -12,7 +12,8 @@ from collections.abc import Hashable, Iterable
 
 from pypinyin import Style, lazy_pinyin, pinyin
 
-_MAX_READINGS = 8  # combinations of polyphonic readings indexed per name
+_MAX_READINGS = 4  # combinations of polyphonic readings indexed per name
+_READINGS_PER_CHAR = 2  # the default reading and the next one (曾: ceng, zeng)
 
 
 class PinyinIndex:
@@ -21,14 +22,16 @@ class PinyinIndex:
     def __init__(self) -> None:
         self._reading: dict[str, str] = {}
         self._readings: dict[str, tuple[str, ...]] = {}
+        self._loosened: dict[str, str] = {}
         self._exact: dict[str, list[Hashable]] = {}
         self._loose: dict[str, list[Hashable]] = {}
 
     def add(self, name: str, value: Hashable) -> None:
-        """Index ``value`` under every reading of ``name``."""
-        for syllables in self._name_readings(name):
+        """Index ``value`` under every reading of ``name`` (the loose key: default reading only)."""
+        readings = self._name_readings(name)
+        for syllables in readings:
             _append_unique(self._exact, "".join(syllables), value)
-            _append_unique(self._loose, "".join(loosen(s) for s in syllables), value)
+        _append_unique(self._loose, self._loose_key(readings[0]), value)
 
     def add_all(self, items: Iterable[tuple[str, Hashable]]) -> None:
         """Index many (name, value) pairs."""
@@ -53,8 +56,18 @@ class PinyinIndex:
         found = self._exact.get("".join(syllables))
         if found:
             return list(found), False
-        found = self._loose.get("".join(loosen(s) for s in syllables))
+        found = self._loose.get(self._loose_key(syllables))
         return (list(found), True) if found else ([], False)
+
+    def _loose_key(self, syllables) -> str:
+        cache = self._loosened
+        parts = []
+        for syllable in syllables:
+            loose = cache.get(syllable)
+            if loose is None:
+                loose = cache[syllable] = loosen(syllable)
+            parts.append(loose)
+        return "".join(parts)
 
     def key(self, text: str) -> str:
         """The exact toneless key of ``text``."""
@@ -67,7 +80,7 @@ class PinyinIndex:
             if readings is None:
                 default = self.syllables(ch)[0]
                 others = pinyin(ch, style=Style.NORMAL, heteronym=True, errors=lambda c: [c])[0]
-                readings = tuple(dict.fromkeys([default, *others]))
+                readings = tuple(dict.fromkeys([default, *others]))[:_READINGS_PER_CHAR]
                 self._readings[ch] = readings
             per_char.append(readings)
         return list(itertools.islice(itertools.product(*per_char), _MAX_READINGS))

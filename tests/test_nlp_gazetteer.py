@@ -122,7 +122,8 @@ def test_near_miss_is_offered_but_fills_nothing(parser: Parser) -> None:
 
 def test_unknown_village_fills_nothing(parser: Parser) -> None:
     parse = parser.parse("春阳镇胜利村有两户吃不上水", TODAY)
-    assert (parse.intent, parse.township, parse.village, parse.needs_confirmation) == ("new_issue", None, None, True)
+    got = (parse.intent, parse.township, parse.village, parse.needs_confirmation)
+    assert got == ("new_issue", None, None, True)
 
 
 def test_generic_village_words_are_no_village(parser: Parser) -> None:

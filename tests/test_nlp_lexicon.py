@@ -64,6 +64,7 @@ def test_default_dir_files_exist() -> None:
 
 
 def test_keyword_matcher_takes_leftmost_longest() -> None:
-    matcher = KeywordMatcher({"修好": ["completion"], "好了": ["completion"], "快好了": ["progress"], "通": ["completion"], "通知": ["ignore"]})
+    matcher = KeywordMatcher({"修好": ["completion"], "好了": ["completion"], "快好了": ["progress"],
+                              "通": ["completion"], "通知": ["ignore"]})
     found = [(m.word, m.labels) for m in matcher.find("路快好了，通知说水管修好了")]
     assert found == [("快好了", ("progress",)), ("通知", ("ignore",)), ("修好", ("completion",))]

@@ -28,7 +28,8 @@ def test_corpus_is_large_enough(report: Report) -> None:
 
 @pytest.mark.parametrize("name", FIELDS)
 def test_every_field_is_mostly_right(report: Report, name: str) -> None:
-    wrong = [(o.item.text, o.item.expect.get(name), o.got.get(name)) for o in report.outcomes if name in o.wrong_fields]
+    wrong = [(o.item.text, o.item.expect.get(name), o.got.get(name))
+             for o in report.outcomes if name in o.wrong_fields]
     assert report.field_accuracy(name) >= GOALS["field"], wrong[:20]
 
 

@@ -230,7 +230,8 @@ def print_report(report: Report, show_errors: bool = False, out=sys.stdout) -> N
     if wrong:
         print("\n有把握的错误写入:", file=out)
         for outcome in wrong:
-            print(f"  {outcome.item.text}\n    应为 {_brief(outcome.item.expect)}\n    得到 {_brief(outcome.got)}", file=out)
+            print(f"  {outcome.item.text}\n    应为 {_brief(outcome.item.expect)}\n"
+                  f"    得到 {_brief(outcome.got)}", file=out)
     if report.unnecessary_confirmations:
         print("\n不必要的确认:", file=out)
         for outcome in report.unnecessary_confirmations:
