@@ -80,7 +80,7 @@ class InboxPump:
         application: Application,
         database: Database,
         *,
-        concurrency: int = 4,
+        concurrency: int = 8,
         retry_base_seconds: float = 0.5,
         retry_cap_seconds: float = 30.0,
     ) -> None:
