@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import importlib
 import logging
 import os
@@ -99,7 +100,7 @@ async def _post_init(app: Application) -> None:
     telegram = runtime.settings.telegram
     await with_backoff(
         "setMyCommands",
-        lambda: app.bot.set_my_commands(commands),
+        functools.partial(app.bot.set_my_commands, commands),
         retries=telegram.startup_retries,
         backoff_seconds=telegram.startup_backoff_seconds,
     )
@@ -116,52 +117,48 @@ async def run_application(
     polling (or the webhook when configured), each update journaled before it is confirmed.
 
     ``retry_seconds`` is the first wait after a passing fault (doubling up to a cap).
+    Setting ``stop`` during start-up (a server still waiting for its network) ends it too.
     """
     from handlers.backoff import with_backoff
     from handlers.inbox_pump import PUMP_KEY, InboxPump
     from handlers.polling import ALLOWED_UPDATES, poll_updates
     from handlers.runtime import RUNTIME_KEY
     from handlers.webhook import start_webhook_server, stop_webhook_server
-    from services import inbox
 
     runtime = app.bot_data[RUNTIME_KEY]
     telegram = runtime.settings.telegram
+    webhook = telegram.webhook
     retrying = {"retries": telegram.startup_retries, "backoff_seconds": telegram.startup_backoff_seconds}
-    try:
-        await with_backoff("getMe", app.initialize, **retrying)
-    except BaseException:
-        await app.bot.shutdown()  # close the HTTP pools the failed start-up opened
-        raise
     pump = InboxPump(app, runtime.database, retry_base_seconds=retry_seconds)
     app.bot_data[PUMP_KEY] = pump
     poller: asyncio.Task | None = None
     server = None
     try:
-        await app.post_init(app)
-        await app.start()  # the JobQueue (digests, reminders); updates do not come through it
-        await asyncio.to_thread(inbox.prune, runtime.database)
+        if not await _unless_stopped(with_backoff("getMe", app.initialize, **retrying), stop):
+            return
+        if not await _unless_stopped(app.post_init(app), stop):
+            return
+        await app.start()  # the JobQueue (digests, reminders, pruning); updates do not come through it
         await pump.drain()  # what a crash left behind goes first, in order per chat
-        webhook = telegram.webhook
         if webhook.url:
             server = start_webhook_server(webhook, runtime.database, pump)
-            await with_backoff(
-                "setWebhook",
-                lambda: app.bot.set_webhook(
-                    webhook.url, allowed_updates=ALLOWED_UPDATES, secret_token=webhook.secret_token
-                ),
-                **retrying,
+            register = functools.partial(
+                app.bot.set_webhook, webhook.url, allowed_updates=ALLOWED_UPDATES, secret_token=webhook.secret_token
             )
+            if not await _unless_stopped(with_backoff("setWebhook", register, **retrying), stop):
+                return
         else:
-            await with_backoff("deleteWebhook", lambda: app.bot.delete_webhook(drop_pending_updates=False), **retrying)
-            poller = asyncio.create_task(poll_updates(app.bot, runtime.database, pump, backoff_seconds=retry_seconds), name="getUpdates")
+            unregister = functools.partial(app.bot.delete_webhook, drop_pending_updates=False)
+            if not await _unless_stopped(with_backoff("deleteWebhook", unregister, **retrying), stop):
+                return
+            poller = asyncio.create_task(
+                poll_updates(app.bot, runtime.database, pump, backoff_seconds=retry_seconds), name="getUpdates"
+            )
         log.info("bot @%s running (%s)", app.bot.username, "webhook" if webhook.url else "long polling")
         if ready is not None:
             ready.set()
-        stopping = asyncio.create_task(stop.wait())
-        done, _ = await asyncio.wait({stopping, *([poller] if poller else [])}, return_when=asyncio.FIRST_COMPLETED)
-        stopping.cancel()
-        if poller in done:
-            poller.result()  # polling only ends by itself on a rejected token: raise it
+        # Polling ends by itself only on a rejected token: then its error is raised here.
+        await _unless_stopped(poller if poller is not None else stop.wait(), stop)
     finally:
         if poller is not None:
             poller.cancel()
@@ -172,6 +169,23 @@ async def run_application(
         if app.running:
             await app.stop()
         await app.shutdown()
+        await app.bot.shutdown()  # also when initialize() failed half-way
+
+
+async def _unless_stopped(awaitable, stop: asyncio.Event) -> bool:
+    """Await ``awaitable`` unless ``stop`` is set first (then cancel it); True if it finished."""
+    task = asyncio.ensure_future(awaitable)
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        done, _ = await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+    if task in done:
+        task.result()
+        return True
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    return False
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,6 +32,7 @@ GROUP_CHAT_ID = -1000  # a stand-in group chat for "#群"
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``console``."""
     parser = subparsers.add_parser(
         "console",
         help="在终端里与机器人对话（不需要 Telegram）",
@@ -50,6 +51,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """``python bot.py console``."""
     settings = settings_from(args)
     return run_console(settings, settings.database.url, user_name=args.user_name)
 
@@ -85,6 +87,7 @@ class ConsoleChat:
         self.show(self.engine.handle(self._incoming(text=line)))
 
     def show(self, replies: list[Reply]) -> None:
+        """Print replies; remember their buttons as numbered choices."""
         self.buttons = []
         for reply in replies:
             prefix = "（更新）" if reply.edit else ""

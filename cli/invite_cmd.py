@@ -13,6 +13,7 @@ from services.invites import create_invite, describe_invite, invite_link
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``invite``."""
     parser = subparsers.add_parser(
         "invite",
         help="生成一次性邀请码（注册新用户）",
@@ -35,6 +36,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """``python bot.py invite``."""
     settings = settings_from(args)
     database = open_database(settings)
     now = dt.datetime.now(dt.timezone.utc)

@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         return fail(NO_TOKEN)
     configure_logging(token, getattr(args, "verbose", False))
 
-    from telegram.error import InvalidToken, TelegramError
+    from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 
     from bot import build_application
     from services.conversation.engine import ConversationEngine
@@ -84,12 +84,16 @@ def run(args: argparse.Namespace) -> int:
             asyncio.run(_run_until_signal(app))
         except InvalidToken:
             return fail(BAD_TOKEN)
-        except TelegramError as exc:
+        except NetworkError as exc:
+            if isinstance(exc, BadRequest):
+                return fail(f"Telegram 拒绝了启动请求：{exc}。请检查 config.yaml 的 telegram 设置。", 1)
             return fail(
                 f"连不上 Telegram（已重试 {settings.telegram.startup_retries} 次）：{type(exc).__name__}。"
                 "请检查网络或 telegram.base_url。",
                 1,
             )
+        except TelegramError as exc:
+            return fail(f"Telegram 拒绝了启动请求：{type(exc).__name__}: {exc}", 1)
     finally:
         database.dispose()
     return 0

@@ -19,6 +19,7 @@ def _add_db_options_here(parser: argparse.ArgumentParser) -> None:
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``users``."""
     parser = subparsers.add_parser(
         "users",
         help="用户管理：列出、修改角色和范围、停用",
@@ -48,6 +49,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """``python bot.py users``."""
     settings = settings_from(args)
     database = open_database(settings)
     now = dt.datetime.now(dt.timezone.utc)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
-from handlers import digest_jobs, membership
+from handlers import digest_jobs, housekeeping, membership
 from handlers.errors import on_error
 from handlers.messages import on_button, on_edited, on_file, on_text, on_unsupported
 
@@ -38,4 +38,5 @@ def register(app: Application) -> None:
     app.add_handler(MessageHandler(NEW & filters.TEXT, on_text))  # commands are text too
     membership.register(app)  # my_chat_member (bot removed) and group -> supergroup migration
     digest_jobs.register(app)  # daily digests and reminders in the JobQueue
+    housekeeping.register(app)  # old inbox rows dropped
     app.add_error_handler(on_error)

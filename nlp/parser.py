@@ -1,4 +1,4 @@
-"""The parser: short Chinese text -> a checked, structured intent (see NLP_CONTRACT.md).
+"""The parser: short Chinese text -> a checked, structured intent (see docs/parser-contract.md).
 
 Steps, each in its own module: normalise (script, width, punctuation) -> find ledger names
 (gazetteer; numerals rewritten only outside them) -> lexicon words, deadline -> clauses and

@@ -24,9 +24,9 @@ from db.models import InboxUpdate
 from db.session import Database
 from db.types import utcnow
 
-# Telegram numbers updates sequentially, but after a week without updates it may start
-# again from a random number; finished rows older than this are dropped at start-up so an
-# old update_id can never shadow a new update (and old message texts do not linger).
+# Handled and answered rows are kept this long, then dropped (handlers/housekeeping.py):
+# they hold message texts. Telegram may also restart its update numbering after a week
+# without updates; dropping old rows keeps an old id from meeting a new update.
 KEEP_FINISHED = dt.timedelta(days=7)
 
 
@@ -70,13 +70,32 @@ def _journal(database: Database, payloads: list[dict[str, Any]]) -> list[int]:
             if row is None:
                 session.add(InboxUpdate(update_id=update_id, payload=payload))
                 fresh.append(update_id)
-            elif row.payload != payload and row.done_at is not None and row.replied_at is not None:
+            elif not same_update(row.payload, payload) and row.done_at is not None and row.replied_at is not None:
                 # A finished row with a different update under its id: Telegram restarted its
                 # numbering. The new update replaces the old bookkeeping.
                 row.payload, row.received_at = payload, utcnow()
                 row.done_at = row.outcome = row.replies = row.replied_at = None
                 fresh.append(update_id)
     return fresh
+
+
+def same_update(stored: dict[str, Any], fetched: dict[str, Any]) -> bool:
+    """True when two payloads with one update_id are the same update from Telegram.
+
+    Compared by what identifies it (kind, message or query id, chat, date), not by the whole
+    JSON, which differs between a webhook body and PTB's Update.to_dict() and between PTB
+    versions: a re-delivered update must never look new.
+    """
+    kinds = [key for key in stored if key != "update_id"], [key for key in fetched if key != "update_id"]
+    if kinds[0] != kinds[1] or not kinds[0]:
+        return kinds[0] == kinds[1]
+    a, b = stored[kinds[0][0]], fetched[kinds[1][0]]
+    if not isinstance(a, dict) or not isinstance(b, dict):
+        return a == b
+    for key in ("message_id", "id", "date"):
+        if a.get(key) != b.get(key):
+            return False
+    return (a.get("chat") or {}).get("id") == (b.get("chat") or {}).get("id")
 
 
 def unfinished(database: Database) -> list[tuple[int, dict[str, Any]]]:

@@ -41,6 +41,7 @@ class NewInvite:
 
 
 def hash_code(code: str) -> str:
+    """The stored form of a code (SHA-256 hex)."""
     return hashlib.sha256(code.strip().encode("utf-8")).hexdigest()
 
 
@@ -86,6 +87,7 @@ def create_invite(
 
 
 def recent_failures(session: Session, telegram_id: int, now: dt.datetime) -> int:
+    """Failed /start attempts of this Telegram user in the last hour."""
     since = now - dt.timedelta(hours=1)
     return session.scalar(
         select(func.count(InviteAttempt.id)).where(
@@ -95,6 +97,7 @@ def recent_failures(session: Session, telegram_id: int, now: dt.datetime) -> int
 
 
 def record_failed_attempt(session: Session, telegram_id: int, now: dt.datetime) -> None:
+    """Count a failed /start attempt towards the hourly limit."""
     session.add(InviteAttempt(telegram_id=telegram_id, at=now))
     session.flush()
 

@@ -8,7 +8,6 @@ list of non-closed issues of that target and category.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -56,6 +55,7 @@ class Target:
 
 
 def target_of_issue(issue: Issue) -> Target:
+    """The village (and household) an issue belongs to."""
     household = issue.household
     return Target(
         village_id=issue.village_id,
@@ -227,10 +227,3 @@ def closed_issues_for(session: Session, target: Target, category: str | None) ->
     if target.household_id is not None:
         query = query.where(Issue.household_id == target.household_id)
     return list(session.scalars(query.order_by(Issue.code)).all())
-
-
-def issues_by_ids(session: Session, ids: Iterable[int]) -> Sequence[Issue]:
-    ids = list(ids)
-    if not ids:
-        return []
-    return session.scalars(select(Issue).where(Issue.id.in_(ids)).order_by(Issue.code)).all()

@@ -58,6 +58,7 @@ class ParserProvider:
             return self._parser
 
     def bound(self, session: Session) -> BoundParser:
+        """A lazily fetched parser for one turn's session."""
         return BoundParser(self, session)
 
 
@@ -70,6 +71,7 @@ class BoundParser:
         self._parser: Any = None
 
     def parse(self, text: str, today, scope) -> Any:
+        """Parse ``text`` as sent by someone with ``scope`` on ``today``."""
         if self._parser is None:
             self._parser = self._provider.get(self._session)
         return self._parser.parse(text, today, scope)

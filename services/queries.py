@@ -121,6 +121,7 @@ def area_visible(scope: Scope, area: Area) -> bool:
 
 
 def check_area_visible(scope: Scope, area: Area) -> None:
+    """Forbidden, naming the asker's scope, when nothing of the area is visible."""
     if not area_visible(scope, area):
         raise Forbidden(f"{area.label}不在您的查看范围（{scope.describe()}）内。")
 

@@ -33,6 +33,7 @@ def parse_role(text: str) -> Role:
 
 
 def role_label(role: str) -> str:
+    """The Chinese label of a role name."""
     try:
         return ROLE_LABELS[Role(role)]
     except ValueError:
@@ -63,6 +64,7 @@ def describe_user(user: User) -> str:
 
 
 def find_by_telegram_id(session: Session, telegram_id: int) -> User | None:
+    """The user registered with this Telegram id, if any."""
     return session.scalar(select(User).where(User.telegram_id == telegram_id))
 
 
@@ -84,6 +86,7 @@ def find_by_name(session: Session, name: str) -> User:
 
 
 def list_users(session: Session) -> list[User]:
+    """Every user, active first."""
     return list(session.scalars(select(User).order_by(User.active.desc(), User.id)).all())
 
 

@@ -15,11 +15,16 @@ confidently, so a change in the parser cannot make these tests about the parser.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import Connection, create_engine, select, text
+from sqlalchemy.orm import Session, joinedload
 
 from db.models import Issue, IssueEvent, Township, User, Village
 from db.session import Database
@@ -186,3 +191,83 @@ def illegal_transitions(start_status: str, events: list[IssueEvent]) -> list[str
             problems.append(f"event {event.id}: left 已销号 for {event.new_value}")
         current = event.new_value
     return problems
+
+
+# -- one ledger per backend for a whole module; one rolled-back transaction per case -----------
+
+BACKENDS = [b.strip() for b in os.environ.get("GONGJIAN_TEST_BACKENDS", "sqlite,postgresql").split(",") if b.strip()]
+PG_ADMIN_URL = os.environ.get("GONGJIAN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@contextmanager
+def module_database(backend: str, folder: Path) -> Iterator[Database]:
+    """A migrated, empty database for one test module: a SQLite file in ``folder``, or a
+    PostgreSQL database of its own (dropped afterwards) — so that a module-scoped ledger
+    never meets the per-test truncation of the shared session database."""
+    if backend == "sqlite":
+        database = Database.connect(f"sqlite:///{folder / 'ledger.db'}")
+        try:
+            yield database
+        finally:
+            database.dispose()
+        return
+    name = f"gj_proof_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    database = Database.connect(PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}")
+    try:
+        yield database
+    finally:
+        database.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+class CaseDatabase(Database):
+    """A Database whose transactions are savepoints inside one outer transaction, which
+    the case rolls back: the engine commits as usual, the next case never sees it."""
+
+    def __init__(self, connection: Connection) -> None:
+        super().__init__(connection.engine)
+        self.connection = connection
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        with Session(bind=self.connection, join_transaction_mode="create_savepoint",
+                     expire_on_commit=False) as session, session.begin():
+            yield session
+
+
+@contextmanager
+def rolled_back(database: Database) -> Iterator[CaseDatabase]:
+    """A CaseDatabase on ``database`` whose every write is undone at the end of the block."""
+    with database.engine.connect() as connection:
+        outer = connection.begin()
+        try:
+            yield CaseDatabase(connection)
+        finally:
+            outer.rollback()
+
+
+class FrozenParsers:
+    """Stands in for ParserProvider with one parser built up front. A case parses before
+    it writes, so it never needs a parser of a newer ledger; and rebuilding (a second or
+    two) after every rolled-back case would make a matrix of hundreds of cases slow."""
+
+    def __init__(self, parser) -> None:
+        self.parser = parser
+
+    def get(self, session):
+        return self.parser
+
+    def bound(self, session):
+        return self
+
+    def parse(self, text_, today, scope):
+        return self.parser.parse(text_, today, scope)
+
+
+def frozen_parsers(database: Database) -> FrozenParsers:
+    return FrozenParsers(_build_parser(database))

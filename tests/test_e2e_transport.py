@@ -117,6 +117,14 @@ async def test_photo_bytes_are_downloaded_for_the_engine(fake_bot_api, settings,
     assert chart.kind == "photo" and chart.file == b"\x89PNG fake" and chart.text == "进度图"
 
 
+async def test_a_forwarded_message_counts_as_the_forwarders_own(fake_bot_api, settings, database, engine):
+    async with running_bot(settings, database, engine):
+        fake_bot_api.send_text(ALICE, "东台村饮水问题已解决", forwarded_from=BOB)
+        await fake_bot_api.wait_for_messages(ALICE.id, 1)
+    [incoming] = engine.seen
+    assert (incoming.sender_id, incoming.text) == (ALICE.id, "东台村饮水问题已解决")
+
+
 async def test_stickers_and_locations_reach_the_engine_as_unsupported(fake_bot_api, settings, database, engine):
     async with running_bot(settings, database, engine):
         fake_bot_api.send_kind(ALICE, "sticker")
@@ -167,6 +175,17 @@ async def test_server_errors_on_send_are_retried_without_a_second_effect(fake_bo
     assert inbox_row(database, update_id).replied_at is not None
 
 
+async def test_a_timed_out_send_is_sent_again(fake_bot_api, settings, database, engine):
+    fake_bot_api.slow_next("sendMessage", 6)  # longer than PTB's 5 s read timeout
+    async with running_bot(settings, database, engine) as bot:
+        update_id = fake_bot_api.send_text(ALICE, "东台村情况")
+        [reply] = await fake_bot_api.wait_for_messages(ALICE.id, 1)
+        await bot.pump.wait_idle()
+    assert reply.text == "收到：东台村情况"
+    assert len(fake_bot_api.calls_of("sendMessage")) == 2
+    assert effects(database) == 1 and inbox_row(database, update_id).replied_at is not None
+
+
 async def test_a_failing_get_me_at_start_up_is_retried(fake_bot_api, settings, database, engine):
     fake_bot_api.fail_next("getMe", status=500, times=2)
     fake_bot_api.fail_next("setMyCommands", status=502)
@@ -186,6 +205,20 @@ async def test_start_up_gives_up_after_the_configured_retries(fake_bot_api, db_u
         async with running_bot(settings, database, engine):
             pass
     assert len(fake_bot_api.calls_of("getMe")) == 3
+
+
+async def test_stopping_while_start_up_retries_ends_the_run(fake_bot_api, db_url, tmp_path, database, engine):
+    """SIGTERM while the server waits for its network must not wait out every retry."""
+    from bot import build_application, run_application
+
+    settings = bot_settings(fake_bot_api, db_url, tmp_path, startup_retries=1000)
+    fake_bot_api.fail_next("getMe", status=500, times=1000)
+    stop = asyncio.Event()
+    run = asyncio.create_task(run_application(build_application(settings, database, engine), stop=stop))
+    await fake_bot_api.wait_until(lambda: len(fake_bot_api.calls_of("getMe")) >= 2)
+    stop.set()
+    await asyncio.wait_for(run, 10)
+    assert len(fake_bot_api.calls_of("getMe")) < 1000 and not engine.warmed
 
 
 async def test_a_dropped_get_updates_connection_loses_nothing(fake_bot_api, settings, database, engine):

@@ -58,8 +58,18 @@ def test_a_report_is_applied_and_audited(engine, demo_database):
 
 def test_a_deadline_in_a_report_sets_the_deadline(engine, demo_database):
     admin = chat_as(engine, "演示管理员")
-    admin.say("李兆满家危房改造12月20日前完工")
-    assert admin.text == "✅ 汪清镇天平村 李兆满 · 住房：期限 12-11 → 12-20"
+    admin.say("李兆满家危房改造12月8日前完工")  # earlier than the ledger's 12-11
+    assert admin.text == "✅ 汪清镇天平村 李兆满 · 住房：期限 12-11 → 12-08"
+    assert issue_state(demo_database, "ZG-0001")[:2] == ("整改中", dt.date(2026, 12, 8))
+
+
+def test_a_later_deadline_is_never_applied_without_confirmation(engine, demo_database):
+    admin = chat_as(engine, "演示管理员")
+    admin.say("李兆满家危房改造12月20日前完工")  # pushes 12-11 back: could hide a problem
+    assert admin.text.startswith("请确认：汪清镇天平村 李兆满 · 住房：期限 12-11 → 12-20")
+    assert issue_state(demo_database, "ZG-0001")[:2] == ("整改中", dt.date(2026, 12, 11))
+    admin.press("确认")
+    assert admin.text.startswith("✅ 汪清镇天平村 李兆满 · 住房：期限 12-11 → 12-20")
     assert issue_state(demo_database, "ZG-0001")[:2] == ("整改中", dt.date(2026, 12, 20))
 
 

@@ -90,6 +90,18 @@ def test_a_restarted_numbering_replaces_a_finished_row(database):
     assert not entry.done and entry.payload["message"]["text"] == "a new update with an old id"
 
 
+def test_the_same_update_serialised_differently_is_not_new(database):
+    """A webhook body and PTB's to_dict() of one update differ in detail; still not new."""
+    inbox.journal(database, [message(11, ALICE, "东台村饮水问题已解决")])
+    inbox.complete(database, 11, "applied")
+    inbox.mark_replied(database, 11)
+    again = message(11, ALICE, "东台村饮水问题已解决")
+    again["message"]["entities"] = []
+    again["message"]["from"]["language_code"] = "zh-hans"
+    assert inbox.journal(database, [again]) == []
+    assert inbox.load(database, 11).done
+
+
 # -- crashes, through the bot ------------------------------------------------------------
 
 
@@ -169,3 +181,15 @@ async def test_a_database_outage_delays_updates_but_loses_none(fake_bot_api, db_
     assert effects(database) == 2
     with database.transaction() as session:
         assert session.scalar(select(func.count()).select_from(InboxUpdate)) == 2
+
+
+async def test_the_running_bot_drops_old_handled_updates(fake_bot_api, db_url, database, tmp_path):
+    inbox.journal(database, [message(61, ALICE, "上个月的消息"), message(62, ALICE, "今天的消息")])
+    for update_id in (61, 62):
+        inbox.complete(database, update_id, "answered")
+        inbox.mark_replied(database, update_id)
+    with database.transaction() as session:
+        session.get(InboxUpdate, 61).received_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=30)
+    async with running_bot(bot_settings(fake_bot_api, db_url, tmp_path), database, StandInEngine(database)):
+        await fake_bot_api.wait_until(lambda: inbox.load(database, 61) is None)
+    assert inbox.load(database, 62) is not None

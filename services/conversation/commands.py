@@ -78,6 +78,7 @@ def help_text(ctx: CommandContext) -> str:
 
 
 def help_command(ctx: CommandContext, args: str) -> list[Reply]:
+    """/help: usage by example."""
     ctx.intent = "help"
     return [Reply(help_text(ctx))]
 

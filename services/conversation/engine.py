@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.models import InboxUpdate, User
@@ -53,6 +54,10 @@ DISABLED = "您的账号已停用，如有疑问请联系县扶贫办管理员�
 UNKNOWN_COMMAND = "没有这个命令。发 /help 看用法。"
 STALE_BUTTON = "这个按钮已失效，请重新发送。"
 PHOTO_NOT_KEPT = "\n（照片只在报告进展时作为佐证保存，这次未保存。）"
+
+
+class _HandledElsewhere(Exception):
+    """Another worker finished the same journaled update first."""
 
 
 @dataclass
@@ -119,21 +124,35 @@ class ConversationEngine:
         """Handle one incoming; with ``inbox_update_id``, mark that update done and store the
         replies in the same transaction as the effect."""
         started = time.monotonic()
-        with self.database.transaction() as session:
-            if inbox_update_id is not None:
-                row = session.get(InboxUpdate, inbox_update_id)
-                if row is not None and row.done_at is not None:
+        try:
+            with self.database.transaction() as session:
+                journaled = self._claim(session, inbox_update_id) if inbox_update_id is not None else None
+                if journaled is not None and journaled.done_at is not None:
                     log.info("update=%s already handled", inbox_update_id)
-                    return replies_from_json(row.replies)
-            result = self._turn(session, incoming, self.now())
-            if inbox_update_id is not None:
-                inbox.mark_done(session, inbox_update_id, result.outcome, replies_to_json(result.replies))
+                    return replies_from_json(journaled.replies)
+                result = self._turn(session, incoming, self.now())
+                if journaled is not None:
+                    done = inbox.mark_done(session, inbox_update_id, result.outcome, replies_to_json(result.replies))
+                    if not done:
+                        raise _HandledElsewhere  # roll this turn back: the other one counts
+        except _HandledElsewhere:
+            with self.database.transaction() as session:
+                return replies_from_json(session.get(InboxUpdate, inbox_update_id).replies)
         log.info(
             "user=%s chat=%s intent=%s outcome=%s ms=%d",
             result.user_id, incoming.chat_type, result.intent, result.outcome,
             (time.monotonic() - started) * 1000,
         )
         return result.replies
+
+    @staticmethod
+    def _claim(session: Session, update_id: int) -> InboxUpdate | None:
+        """Lock the journaled update for this transaction, so that a second worker handling
+        the same update waits, then sees it done (SQLite's BEGIN IMMEDIATE already does)."""
+        return session.scalar(
+            select(InboxUpdate).where(InboxUpdate.update_id == update_id)
+            .with_for_update().execution_options(populate_existing=True)
+        )
 
     # ---- who is speaking ----------------------------------------------------------------
 

@@ -12,6 +12,7 @@ PAGE_PREFIX = "pg"
 
 
 def is_page_data(data: str) -> bool:
+    """True for the data of a page button."""
     return data.startswith(f"{PAGE_PREFIX}:")
 
 

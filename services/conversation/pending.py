@@ -54,6 +54,7 @@ def ask(
 
 
 def is_pending_data(data: str) -> bool:
+    """True for the data of a question's button."""
     return data.startswith(f"{PREFIX}:")
 
 

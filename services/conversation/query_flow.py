@@ -30,7 +30,7 @@ from services.formatting import (
     render_household,
     render_overdue,
 )
-from services.issues import Target, targets_from_parse
+from services.issues import targets_from_parse
 from services.queries import (
     Area,
     area_issues,
@@ -63,6 +63,7 @@ def area_token(ctx: CommandContext, area: Area) -> str:
 
 
 def area_from_token(ctx: CommandContext, token: str) -> Area:
+    """The area a page token names."""
     if token == "c":
         return Area()
     if token.startswith("t") and token[1:].isdigit():
@@ -241,6 +242,7 @@ def _date(value: Any) -> dt.date | None:
 
 
 def household_from_parse(ctx: CommandContext, parse: Any) -> list[Reply]:
+    """A household query: refuse in groups, ask among same-name heads, else answer."""
     if ctx.in_group:
         ctx.outcome = "refused"
         return [Reply(GROUP_HOUSEHOLD)]
@@ -355,7 +357,3 @@ def _village_exists(ctx: CommandContext, township: str, village: str) -> bool:
     return ctx.session.scalar(
         select(Village.id).join(Township).where(Township.name == township, Village.name == village)
     ) is not None
-
-
-def target_area(target: Target) -> Area:
-    return Area(target.township, target.village)

@@ -90,6 +90,7 @@ def _status_word(parse_status: Any) -> str | None:
 
 
 def draft_from_parse(ctx: CommandContext, parse: Any, text: str) -> Draft:
+    """What the parse says should be written, before any question."""
     return Draft(
         intent=parse.intent,
         category=parse.category,
@@ -171,7 +172,12 @@ def continue_with_target(ctx: CommandContext, draft: Draft, target: Target) -> l
     issue = issues[0]
     # A village named without a household, meeting only a household's issue, is a guess.
     guessed_household = target.household_id is None and issue.household_id is not None
-    if not draft.confirmed or not draft.category or guessed_household:
+    # Pushing a rectification deadline later is how problems get "covered up": never
+    # apply it from one message without the sender seeing old and new dates first.
+    extends_deadline = bool(
+        draft.deadline_date and issue.deadline and draft.deadline_date > issue.deadline
+    )
+    if not draft.confirmed or not draft.category or guessed_household or extends_deadline:
         return [_ask_confirm(ctx, draft, target, issue)]
     return apply(ctx, draft, issue.id, None)
 

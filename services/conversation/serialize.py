@@ -44,8 +44,10 @@ def reply_from_json(data: dict[str, Any]) -> Reply:
 
 
 def replies_to_json(replies: list[Reply]) -> list[dict[str, Any]]:
+    """Replies as stored in InboxUpdate.replies."""
     return [reply_to_json(reply) for reply in replies]
 
 
 def replies_from_json(data: list[dict[str, Any]] | None) -> list[Reply]:
+    """Replies back from InboxUpdate.replies."""
     return [reply_from_json(item) for item in data or ()]

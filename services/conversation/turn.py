@@ -14,6 +14,7 @@ HELP_HINT = "发 /help 看用法。"
 
 
 def scope_of(ctx: CommandContext) -> Scope:
+    """The sender's scope."""
     return Scope.of_user(ctx.user)
 
 
@@ -30,6 +31,7 @@ def parse_text(ctx: CommandContext, text: str) -> Any:
 
 
 def marker_of(ctx: CommandContext) -> Marker:
+    """The 🟡/🔴 marker and date style for today in the county."""
     return Marker(
         today=ctx.today,
         calendar=ctx.calendar,
@@ -51,6 +53,7 @@ def origin_of(ctx: CommandContext, text: str) -> dict[str, Any]:
 
 
 def actor_from(ctx: CommandContext, origin: dict[str, Any]) -> Actor:
+    """The sender as the author of a change from ``origin``."""
     return Actor(
         user=ctx.user,
         source=origin.get("source") or ctx.incoming.source,
@@ -66,6 +69,7 @@ def may_show_household(ctx: CommandContext, township: str, village: str) -> bool
 
 
 def target_label(ctx: CommandContext, target: Target) -> str:
+    """The target's place, with the head's name only where it may be shown."""
     return target.label(with_household=may_show_household(ctx, target.township, target.village))
 
 

@@ -6,7 +6,7 @@ Builds the demo county into a temporary SQLite database (services.demo.build_dem
 reads the parser's snapshot from it, or reads the ledger of ``--db``; falls back to the
 story part of services/demo_county.yaml when the demo builder is not available. Prints
 accuracy per field, the share of messages right in every field, the confident wrong
-writes and the unnecessary confirmations, scored as NLP_CONTRACT.md says.
+writes and the unnecessary confirmations, scored as docs/parser-contract.md says.
 """
 
 from __future__ import annotations
