@@ -25,7 +25,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="备份 SQLite 数据库（机器人运行时也可以）",
         description="把 SQLite 台账数据库一致地复制到 OUT（用 SQLite 在线备份接口，机器人运行时也安全）。"
         "PostgreSQL 数据库会提示用 pg_dump。",
-        epilog=example_epilog("python bot.py backup backups/gongjian-2025-06-01.db", "python bot.py backup 备份.db --db sqlite:///gongjian.db"),
+        epilog=example_epilog(
+            "python bot.py backup backups/gongjian-2025-06-01.db",
+            "python bot.py backup 备份.db --db sqlite:///gongjian.db",
+        ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("out", metavar="OUT", help="备份文件路径（不能已存在，除非加 --force）")

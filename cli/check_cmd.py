@@ -24,7 +24,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="检查配置、数据库、令牌和节假日数据",
         description="逐项检查运行条件：配置文件、数据库连接与结构版本、Telegram 令牌（getMe）、"
         "今明两年的节假日数据、佐证材料目录。有任何一项不通过时退出码非零。",
-        epilog=example_epilog("python bot.py check", "TELEGRAM_BOT_TOKEN=123456:ABC... python bot.py check --db sqlite:///gongjian.db"),
+        epilog=example_epilog(
+            "python bot.py check",
+            "TELEGRAM_BOT_TOKEN=123456:ABC... python bot.py check --db sqlite:///gongjian.db",
+        ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_db_options(parser)
@@ -102,7 +105,8 @@ def check_token(settings: Settings) -> bool:
 async def _get_me(settings: Settings) -> str:
     from telegram import Bot
 
-    bot = Bot(settings.telegram.token, base_url=settings.telegram.base_url, base_file_url=settings.telegram.base_file_url)
+    telegram = settings.telegram
+    bot = Bot(telegram.token, base_url=telegram.base_url, base_file_url=telegram.base_file_url)
     async with bot:  # initialize() calls getMe
         return bot.username
 

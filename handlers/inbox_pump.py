@@ -187,7 +187,9 @@ class InboxPump:
                 finished = None
                 transient = is_transient(exc)
                 if work.attempt == 1 or not transient:
-                    log.warning("update=%s attempt=%d failed: %s: %s", work.update_id, work.attempt, type(exc).__name__, exc)
+                    log.warning(
+                        "update=%s attempt=%d failed: %s: %s", work.update_id, work.attempt, type(exc).__name__, exc
+                    )
                 if not transient and work.attempt >= MAX_ATTEMPTS:
                     log.error("update=%s given up after %d attempts; left in the inbox", work.update_id, work.attempt)
                     self._attempts.pop(work.update_id, None)

@@ -22,29 +22,24 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 import re
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import Connection, create_engine, select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from db.models import Household, InboxUpdate, Invite, Issue, IssueEvent, Subscription, Township, User, Village
-from db.session import Database, make_engine
+from db.session import Database
 from db.vocab import IssueStatus
-from nlp.workdays import calendar_from_settings
 from services.conversation.engine import ConversationEngine
 from services.conversation.messages import Incoming, Reply
 from services.demo import build_demo
 from services.invites import create_invite
-from services.parser_provider import build_parser
 from services.scope import Scope
 from settings import Settings, load_settings
-from tests.proof_support import COUNTY_TZ, county_today
+from tests.proof_support import BACKENDS, COUNTY_TZ, county_today, frozen_parsers, module_database, rolled_back
 
 ROLES = ("admin", "supervisor", "leader", "township", "village", "department", "disabled", "unregistered")
 ACTIONS = ("report", "new_issue", "close", "reopen", "household", "area", "due", "overdue", "invite", "users",
@@ -140,42 +135,6 @@ def expected(role: str, action: str, where: str, chat: str) -> str:
 # -- the ledger, once per backend; one rolled-back transaction per case -----------------------
 
 
-class CaseDatabase(Database):
-    """A Database whose transactions are savepoints inside the case's outer transaction."""
-
-    def __init__(self, connection: Connection) -> None:
-        super().__init__(connection.engine)
-        self.connection = connection
-
-    @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        with Session(bind=self.connection, join_transaction_mode="create_savepoint",
-                     expire_on_commit=False) as session, session.begin():
-            yield session
-
-
-class FrozenParsers:
-    """The parser of the demo ledger, built once: a case never needs a newer one (it
-    parses one message, before it writes)."""
-
-    def __init__(self, parser) -> None:
-        self._parser = parser
-
-    def get(self, session):
-        return self._parser
-
-    def bound(self, session):
-        return self
-
-
-    def parse(self, text_, today, scope):
-        return self._parser.parse(text_, today, scope)
-
-
-BACKENDS = [b.strip() for b in os.environ.get("GONGJIAN_TEST_BACKENDS", "sqlite,postgresql").split(",") if b.strip()]
-PG_ADMIN_URL = os.environ.get("GONGJIAN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
 @dataclass
 class Ledger:
     database: Database
@@ -187,40 +146,21 @@ class Ledger:
 @pytest.fixture(scope="module", params=BACKENDS)
 def ledger(request, tmp_path_factory) -> Iterator[Ledger]:
     """The demo county with Telegram ids for the demo users, a disabled cadre, a user to be
-    disabled by the admin, ZG-0004 at 已整改 — on SQLite or on a PostgreSQL database of
-    this module's own."""
-    drop = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('matrix') / 'ledger.db'}"
-    else:
-        name = f"gj_matrix_{uuid.uuid4().hex[:10]}"
-        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-
-        def drop() -> None:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
-
-    database = Database.connect(url)
-    today = county_today()
-    build_demo(database, today)
-    with database.transaction() as session:
-        for role, name in DEMO_NAMES.items():
-            session.execute(update(User).where(User.name == name).values(telegram_id=TELEGRAM_IDS[role]))
-        session.add(User(telegram_id=TELEGRAM_IDS["disabled"], name="已停用工作队", role="village",
-                         scope=["东光镇/东台村"], active=False))
-        session.add(User(telegram_id=71_100, name="待停用的人", role="village", scope=["东光镇/东台村"], active=True))
-        session.execute(update(Issue).where(Issue.code == "ZG-0004").values(status=IssueStatus.RECTIFIED.value))
-        good = create_invite(session, role_text="village", scope_text="东光镇/东台村", name="新人",
-                             created_by=None, now=dt.datetime.now(COUNTY_TZ), valid_days=7)
-        parser = build_parser(session, calendar_from_settings(load_settings(environ={})))
-    yield Ledger(database, FrozenParsers(parser), today, good.code)
-    database.dispose()
-    if drop is not None:
-        drop()
+    disabled by the admin, ZG-0004 at 已整改 — on SQLite or PostgreSQL."""
+    with module_database(request.param, tmp_path_factory.mktemp("matrix")) as database:
+        today = county_today()
+        build_demo(database, today)
+        with database.transaction() as session:
+            for role, name in DEMO_NAMES.items():
+                session.execute(update(User).where(User.name == name).values(telegram_id=TELEGRAM_IDS[role]))
+            session.add(User(telegram_id=TELEGRAM_IDS["disabled"], name="已停用工作队", role="village",
+                             scope=["东光镇/东台村"], active=False))
+            session.add(User(telegram_id=71_100, name="待停用的人", role="village", scope=["东光镇/东台村"],
+                             active=True))
+            session.execute(update(Issue).where(Issue.code == "ZG-0004").values(status=IssueStatus.RECTIFIED.value))
+            good = create_invite(session, role_text="village", scope_text="东光镇/东台村", name="新人",
+                                 created_by=None, now=dt.datetime.now(COUNTY_TZ), valid_days=7)
+        yield Ledger(database, frozen_parsers(database), today, good.code)
 
 
 @dataclass
@@ -257,33 +197,28 @@ def run_case(ledger: Ledger, settings: Settings, role: str, text_: str, chat: st
     """Send ``text_`` as ``role``; press the first (confirming) button of any question."""
     sender = TELEGRAM_IDS[role]
     group = chat == "group"
-    with ledger.database.engine.connect() as connection:
-        outer = connection.begin()
-        try:
-            database = CaseDatabase(connection)
-            engine = ConversationEngine(database, settings, parser_provider=ledger.parsers)
-            engine.bot_username = "gongjian_test_bot"
-            with database.transaction() as session:
-                before = fingerprint(session)
-            incoming = Incoming(sender_id=sender, chat_id=GROUP_ID if group else sender,
-                                chat_type="group" if group else "private", text=text_, message_id=1,
-                                addressed=True, sender_name="测试")
-            outcomes: list[str] = []
-            replies = handled(database, engine, incoming, 1, outcomes)
-            everything = list(replies)
-            presses = 0
-            while follow_questions and presses < 3 and replies and replies[-1].buttons:
-                presses += 1
-                first = replies[-1].buttons[0][0]
-                press = Incoming(sender_id=sender, chat_id=incoming.chat_id, chat_type=incoming.chat_type,
-                                 callback_data=first.data, message_id=10 + presses, addressed=True)
-                replies = handled(database, engine, press, 1 + presses, outcomes)
-                everything += replies
-            with database.transaction() as session:
-                after = fingerprint(session)
-            return Outcome(replies, before, after, [r.text for r in everything], outcomes)
-        finally:
-            outer.rollback()
+    with rolled_back(ledger.database) as database:
+        engine = ConversationEngine(database, settings, parser_provider=ledger.parsers)
+        engine.bot_username = "gongjian_test_bot"
+        with database.transaction() as session:
+            before = fingerprint(session)
+        incoming = Incoming(sender_id=sender, chat_id=GROUP_ID if group else sender,
+                            chat_type="group" if group else "private", text=text_, message_id=1,
+                            addressed=True, sender_name="测试")
+        outcomes: list[str] = []
+        replies = handled(database, engine, incoming, 1, outcomes)
+        everything = list(replies)
+        presses = 0
+        while follow_questions and presses < 3 and replies and replies[-1].buttons:
+            presses += 1
+            first = replies[-1].buttons[0][0]
+            press = Incoming(sender_id=sender, chat_id=incoming.chat_id, chat_type=incoming.chat_type,
+                             callback_data=first.data, message_id=10 + presses, addressed=True)
+            replies = handled(database, engine, press, 1 + presses, outcomes)
+            everything += replies
+        with database.transaction() as session:
+            after = fingerprint(session)
+        return Outcome(replies, before, after, [r.text for r in everything], outcomes)
 
 
 def handled(database: Database, engine: ConversationEngine, incoming: Incoming, update_id: int,
@@ -390,82 +325,62 @@ def _write_is_the_right_one(action: str, outcome: Outcome) -> bool:
 
 
 def test_an_expired_invite_is_refused_and_registers_no_one(ledger, tmp_path):
-    with ledger.database.engine.connect() as connection:
-        outer = connection.begin()
-        try:
-            database = CaseDatabase(connection)
-            long_ago = dt.datetime.now(COUNTY_TZ) - dt.timedelta(days=30)
-            with database.transaction() as session:
-                old = create_invite(session, role_text="village", scope_text="东光镇/东台村", name=None,
-                                    created_by=None, now=long_ago, valid_days=7)
-                before = fingerprint(session)
-            engine = ConversationEngine(database, settings_for(tmp_path), parser_provider=ledger.parsers)
-            [reply] = engine.handle(Incoming(sender_id=72_001, chat_id=72_001, text=f"/start {old.code}"))
-            with database.transaction() as session:
-                assert fingerprint(session)["User"] == before["User"]
-            assert "过期" in reply.text
-        finally:
-            outer.rollback()
+    with rolled_back(ledger.database) as database:
+        long_ago = dt.datetime.now(COUNTY_TZ) - dt.timedelta(days=30)
+        with database.transaction() as session:
+            old = create_invite(session, role_text="village", scope_text="东光镇/东台村", name=None,
+                                created_by=None, now=long_ago, valid_days=7)
+            before = fingerprint(session)
+        engine = ConversationEngine(database, settings_for(tmp_path), parser_provider=ledger.parsers)
+        [reply] = engine.handle(Incoming(sender_id=72_001, chat_id=72_001, text=f"/start {old.code}"))
+        with database.transaction() as session:
+            assert fingerprint(session)["User"] == before["User"]
+        assert "过期" in reply.text
 
 
 def test_a_used_invite_is_refused_the_second_time(ledger, tmp_path):
-    with ledger.database.engine.connect() as connection:
-        outer = connection.begin()
-        try:
-            database = CaseDatabase(connection)
-            engine = ConversationEngine(database, settings_for(tmp_path), parser_provider=ledger.parsers)
-            [first] = engine.handle(Incoming(sender_id=72_002, chat_id=72_002, text=f"/start {ledger.good_code}"))
-            assert first.text.startswith("注册成功")
-            with database.transaction() as session:
-                before = fingerprint(session)
-            [second] = engine.handle(Incoming(sender_id=72_003, chat_id=72_003, text=f"/start {ledger.good_code}"))
-            with database.transaction() as session:
-                assert fingerprint(session) == before
-            assert "已被使用" in second.text
-        finally:
-            outer.rollback()
+    with rolled_back(ledger.database) as database:
+        engine = ConversationEngine(database, settings_for(tmp_path), parser_provider=ledger.parsers)
+        [first] = engine.handle(Incoming(sender_id=72_002, chat_id=72_002, text=f"/start {ledger.good_code}"))
+        assert first.text.startswith("注册成功")
+        with database.transaction() as session:
+            before = fingerprint(session)
+        [second] = engine.handle(Incoming(sender_id=72_003, chat_id=72_003, text=f"/start {ledger.good_code}"))
+        with database.transaction() as session:
+            assert fingerprint(session) == before
+        assert "已被使用" in second.text
 
 
 def test_guessing_invite_codes_is_rate_limited_even_for_the_right_code(ledger, tmp_path):
     settings = settings_for(tmp_path)
     limit = settings.policy.invite_attempts_per_hour
-    with ledger.database.engine.connect() as connection:
-        outer = connection.begin()
-        try:
-            database = CaseDatabase(connection)
-            engine = ConversationEngine(database, settings, parser_provider=ledger.parsers)
-            guesser = 72_010
-            for n in range(limit):
-                [reply] = engine.handle(Incoming(sender_id=guesser, chat_id=guesser, text=f"/start guess{n:04d}"))
-                assert "无效" in reply.text
-            with database.transaction() as session:
-                before = fingerprint(session)
-            [reply] = engine.handle(Incoming(sender_id=guesser, chat_id=guesser, text=f"/start {ledger.good_code}"))
-            with database.transaction() as session:
-                assert fingerprint(session) == before  # the right code did not register the guesser
-            assert "次数过多" in reply.text
-            # Someone else, not guessing, still registers with that code.
-            [other] = engine.handle(Incoming(sender_id=72_011, chat_id=72_011, text=f"/start {ledger.good_code}"))
-            assert other.text.startswith("注册成功")
-        finally:
-            outer.rollback()
+    with rolled_back(ledger.database) as database:
+        engine = ConversationEngine(database, settings, parser_provider=ledger.parsers)
+        guesser = 72_010
+        for n in range(limit):
+            [reply] = engine.handle(Incoming(sender_id=guesser, chat_id=guesser, text=f"/start guess{n:04d}"))
+            assert "无效" in reply.text
+        with database.transaction() as session:
+            before = fingerprint(session)
+        [reply] = engine.handle(Incoming(sender_id=guesser, chat_id=guesser, text=f"/start {ledger.good_code}"))
+        with database.transaction() as session:
+            assert fingerprint(session) == before  # the right code did not register the guesser
+        assert "次数过多" in reply.text
+        # Someone else, not guessing, still registers with that code.
+        [other] = engine.handle(Incoming(sender_id=72_011, chat_id=72_011, text=f"/start {ledger.good_code}"))
+        assert other.text.startswith("注册成功")
 
 
 def test_the_rate_limit_lifts_after_an_hour(ledger, tmp_path):
     settings = settings_for(tmp_path)
     limit = settings.policy.invite_attempts_per_hour
     now = {"t": dt.datetime.now(dt.timezone.utc)}
-    with ledger.database.engine.connect() as connection:
-        outer = connection.begin()
-        try:
-            database = CaseDatabase(connection)
-            engine = ConversationEngine(database, settings, parser_provider=ledger.parsers, clock=lambda: now["t"])
-            for n in range(limit):
-                engine.handle(Incoming(sender_id=72_020, chat_id=72_020, text=f"/start wrong{n}"))
-            [blocked] = engine.handle(Incoming(sender_id=72_020, chat_id=72_020, text=f"/start {ledger.good_code}"))
-            assert "次数过多" in blocked.text
-            now["t"] += dt.timedelta(hours=1, minutes=1)
-            [reply] = engine.handle(Incoming(sender_id=72_020, chat_id=72_020, text=f"/start {ledger.good_code}"))
-            assert reply.text.startswith("注册成功")
-        finally:
-            outer.rollback()
+    with rolled_back(ledger.database) as database:
+        engine = ConversationEngine(database, settings, parser_provider=ledger.parsers, clock=lambda: now["t"])
+        for n in range(limit):
+            engine.handle(Incoming(sender_id=72_020, chat_id=72_020, text=f"/start wrong{n}"))
+        [blocked] = engine.handle(Incoming(sender_id=72_020, chat_id=72_020, text=f"/start {ledger.good_code}"))
+        assert "次数过多" in blocked.text
+        now["t"] += dt.timedelta(hours=1, minutes=1)
+        [reply] = engine.handle(Incoming(sender_id=72_020, chat_id=72_020, text=f"/start {ledger.good_code}"))
+        assert reply.text.startswith("注册成功")
