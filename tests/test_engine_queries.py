@@ -52,14 +52,14 @@ def _all_pages(chat: Chat) -> list[str]:
 
 def test_a_household_in_private_to_someone_whose_scope_covers_it(engine):
     admin = chat_as(engine, "演示管理员")
-    admin.say("李兆满家危房改造12月20日前完工")
+    admin.say("李兆满家危房改造12月8日前完工")  # earlier than 12-11: applied without asking
     admin.say("李兆满家情况")
     text = admin.text
     assert text.startswith("李兆满家（汪清镇天平村，户编号 222424-0001）")
     for expected in ("状态：未脱贫 · 人口 4 人", "致贫原因：因病", "帮扶责任人：王建国", "未销号问题 2 个"):
         assert expected in text
-    assert "ZG-0001 住房：危房改造未完工 · 整改中 · 期限 12-20" in text
-    assert "最近：12-01 09:00 演示管理员 期限 12-11 → 12-20" in text
+    assert "ZG-0001 住房：危房改造未完工 · 整改中 · 期限 12-08" in text
+    assert "最近：12-01 09:00 演示管理员 期限 12-11 → 12-08" in text
     assert "🟡 ZG-0002 医疗" not in text and "ZG-0002 医疗" in text  # due 12-05: beyond 3 working days
 
 
