@@ -91,11 +91,7 @@ class Scope:
         """SQL condition on Issue (joined to Village and Township) selecting this scope."""
         if self.county_wide:
             return true()
-        parts: list[ColumnElement[bool]] = []
-        if self.townships:
-            parts.append(Township.name.in_(sorted(self.townships)))
-        for township, village in sorted(self.villages):
-            parts.append(and_(Township.name == township, Village.name == village))
+        parts = self._place_parts()
         if self.categories:
             parts.append(Issue.category.in_(sorted(self.categories)))
         return or_(*parts) if parts else false()
@@ -104,12 +100,16 @@ class Scope:
         """SQL condition on Village joined to Township (households, villages)."""
         if self.county_wide:
             return true()
+        parts = self._place_parts()
+        return or_(*parts) if parts else false()
+
+    def _place_parts(self) -> list[ColumnElement[bool]]:
         parts: list[ColumnElement[bool]] = []
         if self.townships:
             parts.append(Township.name.in_(sorted(self.townships)))
         for township, village in sorted(self.villages):
             parts.append(and_(Township.name == township, Village.name == village))
-        return or_(*parts) if parts else false()
+        return parts
 
     def describe(self) -> str:
         """Short Chinese description for /me and refusals."""
