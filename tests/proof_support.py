@@ -6,10 +6,12 @@ Every report is a real status report the engine applies as exactly one change:
 - report 0, 2, 4 … : "<乡镇><村><类别>问题整改中，M月D日前完成"  -> status 整改中, new deadline
 - report 1, 3, 5 … : "<乡镇><村><类别>问题M月D日已整改"          -> status 已整改
 
-The date differs in every report (today + 10 + k days), so no two texts of one cadre are
+The date differs in every report (today + 60 - k days), so no two texts of one cadre are
 the same and the duplicate rule ("已记录过") never fires; the status toggles, so every
-report changes something. Villages are kept only when the parser reads all their reports
-confidently, so a change in the parser cannot make these tests about the parser.
+report changes something. Each deadline is earlier than the one before (the issue starts
+at today + 90): a later deadline is always asked about first (a cover-up guard), an
+earlier one is applied at once. Villages are kept only when the parser reads all their
+reports confidently, so a change in the parser cannot make these tests about the parser.
 """
 
 from __future__ import annotations
@@ -60,8 +62,13 @@ def county_today() -> dt.date:
     return dt.datetime.now(COUNTY_TZ).date()
 
 
+MAX_REPORTS = 50
+START_DEADLINE_DAYS = 90
+
+
 def report_date(today: dt.date, k: int) -> dt.date:
-    return today + dt.timedelta(days=10 + k)
+    """The deadline the k-th report names: earlier with every report, always ahead."""
+    return today + dt.timedelta(days=60 - k)
 
 
 def report_text(reporter: Reporter, k: int, today: dt.date) -> str:
@@ -82,6 +89,8 @@ def prepare_reporting_county(
 ) -> list[Reporter]:
     """Build the demo county, then give ``users`` villages one new village-level issue
     (未整改) and one registered village cadre each; returns the cadres."""
+    if reports_each > MAX_REPORTS:
+        raise ValueError(f"at most {MAX_REPORTS} reports per cadre (their deadlines must stay ahead)")
     today = today or county_today()
     build_demo(database, today)
     county = load_demo_county()
@@ -110,7 +119,8 @@ def prepare_reporting_county(
             session.add(Issue(
                 code=code, village_id=village_ids[place], household_id=None, category=free[0],
                 description=f"{free[0]}问题（压力测试）", status=IssueStatus.OPEN.value,
-                deadline=today + dt.timedelta(days=5), responsible_unit=place[0], supervised=False,
+                deadline=today + dt.timedelta(days=START_DEADLINE_DAYS), responsible_unit=place[0],
+                supervised=False,
             ))
             candidates.append(Reporter(0, "", place[0], place[1], free[0], code))
     parser = _build_parser(database)
@@ -175,9 +185,6 @@ def illegal_transitions(start_status: str, events: list[IssueEvent]) -> list[str
     reopening (never by a report). Returns a description of each violation."""
     problems: list[str] = []
     current = start_status
-    by_change: dict[str, list[IssueEvent]] = {}
-    for event in events:
-        by_change.setdefault(event.change_id, []).append(event)
     for event in events:
         if event.field != "status":
             continue

@@ -282,3 +282,31 @@ def test_replies_are_sent_without_a_parse_mode(ledger, bot_settings):
     app = build_application(bot_settings.model_copy(update={"telegram": telegram}), ledger.database,
                             ConversationEngine(ledger.database, bot_settings, parser_provider=ledger.parsers))
     assert app.bot.defaults is None or app.bot.defaults.parse_mode is None
+
+
+# -- the cases the properties above found on PostgreSQL, one by one ---------------------------------
+
+
+@pytest.mark.parametrize("text", ["东台村饮水问题已解决\x00", "/status 东台村\x00", "\x00"])
+def test_a_nul_character_is_answered_like_any_other_text(ledger, bot_settings, text):
+    """PostgreSQL cannot store or compare text with NUL (0x00); SQLite can. The engine must
+    answer the same on both (drop the character, or refuse in one sentence), not fail."""
+    replies, wrote = handle(ledger, bot_settings, Incoming(sender_id=CADRE, chat_id=CADRE, text=text, message_id=1))
+    assert_well_formed(replies, due=True)
+
+
+@pytest.mark.parametrize("data", ["pa:2147483648:0", "pa:1:2147483648", "pg:a:t2147483648:-:0",
+                                  "pg:a:v99999999999:-:0", "pg:h:99999999999:0"])
+def test_button_data_with_huge_numbers_is_a_stale_button(ledger, bot_settings, data):
+    """Callback data comes from the client (Telegram warns it can be forged): ids beyond
+    PostgreSQL's integer must read as an outdated button, not as an error."""
+    replies, wrote = handle(ledger, bot_settings, Incoming(sender_id=CADRE, chat_id=CADRE, callback_data=data))
+    assert_well_formed(replies, due=True)
+    assert not wrote
+
+
+def test_an_invite_name_longer_than_the_ledger_keeps_is_refused_in_one_sentence(ledger, bot_settings):
+    """Invite.name is String(64): PostgreSQL refuses a longer value, SQLite keeps it."""
+    text = "/invite village 东光镇/东台村 " + "名" * 100
+    replies, wrote = handle(ledger, bot_settings, Incoming(sender_id=ADMIN, chat_id=ADMIN, text=text, message_id=1))
+    assert_well_formed(replies, due=True)

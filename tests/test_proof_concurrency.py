@@ -8,6 +8,7 @@
   issues from many threads: the same holds for every issue.
 - Two engines working off the same journaled updates at once (two processes draining one
   inbox after a restart): each update takes effect once.
+- A supervisor's close-out racing a cadre's report: exactly one of them is applied.
 - New issues recorded at once get distinct codes, each with its creation events; one
   invite code redeemed by two people at once registers one of them.
 
@@ -37,7 +38,7 @@ from services.errors import Conflict
 from services.invites import InviteRefused, create_invite, redeem_invite
 from services.issues import targets_for
 from services.parser_provider import ParserProvider
-from services.reports import Actor, record_issue
+from services.reports import Actor, apply_report, record_issue, reopen_issue
 from settings import Settings, load_settings
 from tests.proof_support import (
     COUNTY_TZ,
@@ -52,8 +53,9 @@ from tests.proof_support import (
 CADRES = 10
 BURSTS = 3
 APPLIED = "✅"
-# What a loser of a race may be told; each says nothing was changed or it was already so.
-REFUSALS = ("刚被别人修改过", "在此期间已被修改", "未修改", "已记录过")
+# What a loser of a race may be told: nothing was changed, it was already so, or (a later
+# deadline than the winner's) the engine asks before moving a deadline back.
+REFUSALS = ("刚被别人修改过", "在此期间已被修改", "未修改", "已记录过", "请确认")
 
 
 @pytest.fixture(scope="module")
@@ -185,6 +187,45 @@ def test_two_bot_processes_on_one_database_lose_no_update(db_url, database, sett
             assert_no_lost_update(database, code, status, deadline, applied[code])
     finally:
         second.dispose()
+
+
+def test_a_close_out_racing_a_report_lets_exactly_one_of_them_win(database, settings, parser_provider):
+    """The supervisor closes out an 已整改 issue while its cadre reports it 整改中 again: one
+    of the two is applied, the other refused, and the history never jumps (no 整改中 ->
+    已销号, no change to a closed-out issue)."""
+    today = county_today()
+    [reporter] = prepare_reporting_county(database, users=1, reports_each=12, today=today)
+    with database.transaction() as session:
+        session.add(User(telegram_id=995_001, name="督巡办并发", role=Role.SUPERVISOR.value, scope=[], active=True))
+        session.add(User(telegram_id=995_002, name="管理员并发", role=Role.ADMIN.value, scope=[], active=True))
+    engine = make_engine(database, settings, parser_provider)
+    engine.warm_up()
+    start_status, _ = start_of(database, reporter.issue_code)
+    for round_ in range(6):
+        reset_to_rectified(database, reporter.issue_code, round_)
+        close, report = all_at_once([
+            lambda: say(engine, 995_001, f"/close {reporter.issue_code}", 100 + round_),
+            lambda: say(engine, reporter.telegram_id, report_text(reporter, 2 * round_, today), 100 + round_),
+        ])
+        applied = [name for name, replies in (("close", close), ("report", report)) if replies[0].text.startswith(APPLIED)]
+        assert len(applied) == 1, (close, report)
+    _issue, events = issue_history(database, reporter.issue_code)
+    assert illegal_transitions(start_status, events) == []
+
+
+def reset_to_rectified(database: Database, code: str, round_: int) -> None:
+    """Bring the issue back to 已整改 through the ledger's own acts (reopen, report), so that
+    its history stays a legal chain."""
+    with database.transaction() as session:
+        issue = session.scalar(select(Issue).where(Issue.code == code))
+        admin = session.scalar(select(User).where(User.telegram_id == 995_002))
+        actor = Actor(admin, "test", None)
+        now = dt.datetime.now(COUNTY_TZ)
+        if issue.status == IssueStatus.CLOSED:
+            reopen_issue(session, issue, f"第{round_}轮复查", actor=actor, now=now)
+        if issue.status != IssueStatus.RECTIFIED:
+            apply_report(session, issue, status=IssueStatus.RECTIFIED.value, deadline=None, actor=actor, now=now,
+                         duplicate_window_minutes=30)
 
 
 # -- one update, two workers -----------------------------------------------------------------
