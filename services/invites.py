@@ -15,11 +15,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from db.models import AuditLog, Invite, InviteAttempt, User
-from services.errors import DomainError
+from services.errors import DomainError, InvalidInput
 from services.scope import Scope, resolve_scope_names
 from services.users import check_scope_fits_role, parse_role, role_label
 
 CODE_BYTES = 12  # 16 url-safe characters: fits Telegram's 64-character start parameter
+MAX_NAME_LENGTH = 64  # Invite.name and User.name are String(64)
 
 
 class InviteRefused(DomainError):
@@ -64,6 +65,8 @@ def create_invite(
 ) -> NewInvite:
     """Make a one-time code for a role and scope (names as typed, comma separated)."""
     role = parse_role(role_text)
+    if name and len(name.strip()) > MAX_NAME_LENGTH:
+        raise InvalidInput(f"姓名太长（最多 {MAX_NAME_LENGTH} 个字）。")
     names = resolve_scope_names(session, scope_text or "")
     check_scope_fits_role(role, names)
     code = secrets.token_urlsafe(CODE_BYTES)

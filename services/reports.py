@@ -387,9 +387,20 @@ def link_evidence(
         telegram_file_id=file_id,
         stored_path=stored_path,
         kind=kind,
-        file_name=file_name,
+        file_name=_fit_file_name(file_name),
         at=now,
     )
     session.add(evidence)
     session.flush()
     return evidence
+
+
+def _fit_file_name(name: str | None, limit: int = 256) -> str | None:
+    """A sender's file name shortened to the column's size, keeping its extension."""
+    if name is None or len(name) <= limit:
+        return name
+    stem, dot, suffix = name.rpartition(".")
+    if dot and 0 < len(suffix) <= 16:
+        return stem[: limit - len(suffix) - 1] + "." + suffix
+    return name[:limit]
+

@@ -12,8 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -124,6 +125,7 @@ class ConversationEngine:
         """Handle one incoming; with ``inbox_update_id``, mark that update done and store the
         replies in the same transaction as the effect."""
         started = time.monotonic()
+        incoming = without_control_characters(incoming)
         try:
             with self.database.transaction() as session:
                 journaled = self._claim(session, inbox_update_id) if inbox_update_id is not None else None
@@ -265,6 +267,9 @@ class ConversationEngine:
 
     def _button(self, ctx: CommandContext, data: str) -> list[Reply]:
         ctx.intent = "button"
+        if not _plausible_button_data(data):  # forged by a client: no id we ever issued
+            ctx.outcome = "stale_button"
+            return [Reply(STALE_BUTTON)]
         if is_page_data(data):
             return query_flow.on_page(ctx, data)
         if pending.is_pending_data(data):
@@ -278,3 +283,25 @@ class ConversationEngine:
                 return answer(ctx, payload, option)
         ctx.outcome = "stale_button"
         return [Reply(STALE_BUTTON)]
+
+
+# Control characters other than tab and newline carry no meaning in a report, and NUL
+# cannot be stored in PostgreSQL text at all: drop them before anything reads the text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_MAX_DB_INT = 2**31 - 1
+
+
+def without_control_characters(incoming: Incoming) -> Incoming:
+    """The incoming with control characters removed from everything a person typed."""
+    fields = {
+        name: _CONTROL.sub("", value)
+        for name in ("text", "callback_data", "sender_name")
+        if isinstance(value := getattr(incoming, name), str) and _CONTROL.search(value)
+    }
+    return replace(incoming, **fields) if fields else incoming
+
+
+def _plausible_button_data(data: str) -> bool:
+    """Every number in data we issued is a database id or a page: it fits an INTEGER."""
+    return all(int(number) <= _MAX_DB_INT for number in re.findall(r"\d+", data))
+
