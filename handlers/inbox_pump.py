@@ -98,6 +98,12 @@ class InboxPump:
         self._known: set[int] = set()  # queued or in progress: never dispatched twice
         self._failures: dict[int, BaseException] = {}
         self._attempts: dict[int, int] = {}  # of updates being handled now
+        self._handled: dict[int, tuple[str, list[Reply]]] = {}  # engine results, by update id
+        # Group commit of replied_at: lanes that finish while one write is under way share
+        # the next one. Each lane still waits until its own row is written.
+        self._replied_ids: list[int] = []
+        self._replied_batch: asyncio.Future | None = None
+        self._replied_writer: asyncio.Task | None = None
         self._idle = asyncio.Event()
         self._idle.set()
         self._closed = False
@@ -139,6 +145,12 @@ class InboxPump:
         if update_id in self._known:
             self._failures[update_id] = error
         return self._attempts.get(update_id, 1) == 1
+
+    def note_handled(self, update_id: int, outcome: str, replies: list[Reply]) -> None:
+        """Called by the message handlers: the engine finished ``update_id`` (committed), so
+        the pump need not read the row back to learn its outcome and replies."""
+        if update_id in self._known:
+            self._handled[update_id] = (outcome, replies)
 
     @property
     def idle(self) -> bool:
@@ -218,20 +230,54 @@ class InboxPump:
             update = self._update_of(work)
             async with self._db_gate:
                 self._failures.pop(update_id, None)
+                self._handled.pop(update_id, None)
                 await self._app.process_update(update)
                 failure = self._failures.pop(update_id, None)
+                handled = self._handled.pop(update_id, None)
                 if failure is not None:
                     if is_transient(failure) and work.attempt < MAX_ATTEMPTS:
                         return None
                     apology = replies_to_json([Reply(APOLOGY)]) if self._should_apologise(update) else []
                     await asyncio.to_thread(inbox.complete, self._database, update_id, "error", apology)
-                entry = await asyncio.to_thread(inbox.settle, self._database, update_id)
+                elif handled is not None:  # the engine marked it done: what settle would read
+                    outcome, replies = handled
+                    entry = inbox.InboxEntry(update_id, work.payload, True, outcome, replies_to_json(replies), False)
+                if entry is None or not entry.done:
+                    entry = await asyncio.to_thread(inbox.settle, self._database, update_id)
         if not entry.replied:
             if not await self._deliver(work, entry):
                 return None
-            async with self._db_gate:
-                await asyncio.to_thread(inbox.mark_replied, self._database, update_id)
+            await self._mark_replied(update_id)
         return entry
+
+    async def _mark_replied(self, update_id: int) -> None:
+        """Record replied_at for ``update_id``, in one transaction with other lanes' rows."""
+        self._replied_ids.append(update_id)
+        if self._replied_batch is None:
+            self._replied_batch = asyncio.get_running_loop().create_future()
+        batch = self._replied_batch
+        if self._replied_writer is None:
+            self._replied_writer = asyncio.create_task(self._write_replied(), name="inbox-replied")
+            self._tasks.add(self._replied_writer)
+            self._replied_writer.add_done_callback(self._tasks.discard)
+        await asyncio.shield(batch)
+
+    async def _write_replied(self) -> None:
+        try:
+            while self._replied_ids:
+                ids, batch = self._replied_ids, self._replied_batch
+                self._replied_ids, self._replied_batch = [], None
+                try:
+                    async with self._db_gate:
+                        await asyncio.to_thread(inbox.mark_replied_many, self._database, ids)
+                except Exception as exc:  # noqa: BLE001 - each waiting lane retries its update
+                    batch.set_exception(exc)
+                else:
+                    batch.set_result(None)
+        finally:
+            self._replied_writer = None
+            if self._replied_batch is not None and not self._replied_batch.done():
+                self._replied_batch.cancel()  # cancelled with ids pending: their lanes retry
 
     def _should_apologise(self, update: Update) -> bool:
         if update.callback_query is not None:

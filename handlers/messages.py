@@ -18,6 +18,7 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from db.types import utcnow
+from handlers.inbox_pump import PUMP_KEY
 from handlers.incoming import (
     attachment_of,
     incoming_from_button,
@@ -41,7 +42,14 @@ MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 async def hand_to_engine(update: Update, context: ContextTypes.DEFAULT_TYPE, incoming: Incoming) -> None:
     """Let the engine handle ``incoming`` as journaled update ``update.update_id``."""
     engine = runtime_of(context).engine
-    await asyncio.to_thread(engine.handle, incoming, inbox_update_id=update.update_id)
+    with_outcome = getattr(engine, "handle_with_outcome", None)
+    if with_outcome is None:  # an engine keeping only the interface's promise: the pump reads the row
+        await asyncio.to_thread(engine.handle, incoming, inbox_update_id=update.update_id)
+        return
+    replies, outcome = await asyncio.to_thread(with_outcome, incoming, inbox_update_id=update.update_id)
+    pump = context.application.bot_data.get(PUMP_KEY)
+    if pump is not None:  # what it would otherwise read back from the inbox row
+        pump.note_handled(update.update_id, outcome, replies)
 
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

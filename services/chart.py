@@ -12,13 +12,12 @@ from __future__ import annotations
 import importlib.resources
 import io
 from pathlib import Path
-
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.font_manager import FontProperties
-from matplotlib.ticker import PercentFormatter
+from typing import TYPE_CHECKING
 
 from services.digest import Digest, month_day
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 FONT_PACKAGE = "mplfonts"
 FONT_FILE = ("fonts", "NotoSansCJKsc-Regular.otf")
@@ -49,6 +48,12 @@ def chart_labels(digest: Digest) -> list[str]:
 
 def render_progress_chart(digest: Digest) -> bytes:
     """PNG bytes of the progress bars, lowest share at the top (where attention is due)."""
+    # matplotlib costs ~60 MB and a second to import: only processes that draw pay for it.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.ticker import PercentFormatter
+
     font = FontProperties(fname=str(cjk_font_path()))
     rows = list(digest.progress)
     height = max(2.6, 1.3 + 0.36 * len(rows))

@@ -137,9 +137,10 @@ def mark_done(session: Session, update_id: int, outcome: str, replies: list[Any]
     For handlers that change something themselves (membership): calling this in the same
     transaction as the change makes the change happen once.
     """
+    table = InboxUpdate.__table__  # a Core UPDATE: this runs for every update
     result = session.execute(
-        update(InboxUpdate)
-        .where(InboxUpdate.update_id == update_id, InboxUpdate.done_at.is_(None))
+        update(table)
+        .where(table.c.update_id == update_id, table.c.done_at.is_(None))
         .values(done_at=utcnow(), outcome=outcome[:32], replies=list(replies or []))
     )
     return result.rowcount == 1
@@ -166,10 +167,16 @@ def settle(database: Database, update_id: int) -> InboxEntry:
 
 def mark_replied(database: Database, update_id: int) -> None:
     """Record that the stored replies of ``update_id`` were sent (or cannot ever be)."""
+    mark_replied_many(database, [update_id])
+
+
+def mark_replied_many(database: Database, update_ids: list[int]) -> None:
+    """:func:`mark_replied` for several updates in one transaction (the pump's group commit)."""
+    table = InboxUpdate.__table__
     with database.transaction() as session:
         session.execute(
-            update(InboxUpdate)
-            .where(InboxUpdate.update_id == update_id, InboxUpdate.replied_at.is_(None))
+            update(table)
+            .where(table.c.update_id.in_(update_ids), table.c.replied_at.is_(None))
             .values(replied_at=utcnow())
         )
 

@@ -103,13 +103,15 @@ def next_issue_code(session: Session) -> str:
     return f"{CODE_PREFIX}{highest + 1:04d}"
 
 
-def _village_rows(session: Session, township: str | None, village: str | None) -> list[Village]:
-    query = select(Village).join(Township).options(joinedload(Village.township))
+def _village_targets(session: Session, township: str | None, village: str | None) -> list[Target]:
+    # Plain columns, not Village objects: read for nearly every report.
+    query = select(Village.id, Township.name, Village.name).join(Township)
     if village:
         query = query.where(Village.name == village)
     if township:
         query = query.where(Township.name == township)
-    return list(session.scalars(query.order_by(Township.name, Village.name)).all())
+    rows = session.execute(query.order_by(Township.name, Village.name))
+    return [Target(village_id, township_name, village_name) for village_id, township_name, village_name in rows]
 
 
 def targets_for(
@@ -141,12 +143,8 @@ def targets_for(
             query = query.where(Township.name == township)
         return [_household_target(row) for row in session.scalars(query).unique().all()]
     if village:
-        return [_village_target(row) for row in _village_rows(session, township, village)]
+        return _village_targets(session, township, village)
     return []
-
-
-def _village_target(village: Village) -> Target:
-    return Target(village.id, village.township.name, village.name)
 
 
 def _household_target(row: Household) -> Target:

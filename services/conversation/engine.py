@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from db.models import InboxUpdate, User
@@ -124,6 +124,12 @@ class ConversationEngine:
     def handle(self, incoming: Incoming, *, inbox_update_id: int | None = None) -> list[Reply]:
         """Handle one incoming; with ``inbox_update_id``, mark that update done and store the
         replies in the same transaction as the effect."""
+        return self.handle_with_outcome(incoming, inbox_update_id=inbox_update_id)[0]
+
+    def handle_with_outcome(
+        self, incoming: Incoming, *, inbox_update_id: int | None = None
+    ) -> tuple[list[Reply], str]:
+        """:meth:`handle`, and the outcome recorded for the turn ("applied", "refused", ...)."""
         started = time.monotonic()
         incoming = without_control_characters(incoming)
         try:
@@ -131,7 +137,7 @@ class ConversationEngine:
                 journaled = self._claim(session, inbox_update_id) if inbox_update_id is not None else None
                 if journaled is not None and journaled.done_at is not None:
                     log.info("update=%s already handled", inbox_update_id)
-                    return replies_from_json(journaled.replies)
+                    return replies_from_json(journaled.replies), journaled.outcome or "-"
                 result = self._turn(session, incoming, self.now())
                 if journaled is not None:
                     done = inbox.mark_done(session, inbox_update_id, result.outcome, replies_to_json(result.replies))
@@ -139,22 +145,25 @@ class ConversationEngine:
                         raise _HandledElsewhere  # roll this turn back: the other one counts
         except _HandledElsewhere:
             with self.database.transaction() as session:
-                return replies_from_json(session.get(InboxUpdate, inbox_update_id).replies)
+                row = session.get(InboxUpdate, inbox_update_id)
+                return replies_from_json(row.replies), row.outcome or "-"
         log.info(
             "user=%s chat=%s intent=%s outcome=%s ms=%d",
             result.user_id, incoming.chat_type, result.intent, result.outcome,
             (time.monotonic() - started) * 1000,
         )
-        return result.replies
+        return result.replies, result.outcome
 
     @staticmethod
-    def _claim(session: Session, update_id: int) -> InboxUpdate | None:
+    def _claim(session: Session, update_id: int) -> Row | None:
         """Lock the journaled update for this transaction, so that a second worker handling
-        the same update waits, then sees it done (SQLite's BEGIN IMMEDIATE already does)."""
-        return session.scalar(
-            select(InboxUpdate).where(InboxUpdate.update_id == update_id)
-            .with_for_update().execution_options(populate_existing=True)
-        )
+        the same update waits, then sees it done (SQLite's BEGIN IMMEDIATE already does).
+        Plain columns, not the row object: the payload is not needed here."""
+        table = InboxUpdate.__table__
+        return session.execute(
+            select(table.c.done_at, table.c.outcome, table.c.replies)
+            .where(table.c.update_id == update_id).with_for_update()
+        ).first()
 
     # ---- who is speaking ----------------------------------------------------------------
 

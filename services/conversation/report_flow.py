@@ -179,7 +179,7 @@ def continue_with_target(ctx: CommandContext, draft: Draft, target: Target) -> l
     )
     if not draft.confirmed or not draft.category or guessed_household or extends_deadline:
         return [_ask_confirm(ctx, draft, target, issue)]
-    return apply(ctx, draft, issue.id, None)
+    return apply(ctx, draft, issue.id, None, loaded=issue)
 
 
 def _issue_option_label(ctx: CommandContext, issue: Issue) -> str:
@@ -239,9 +239,12 @@ def _issue_place(ctx: CommandContext, issue: Issue) -> str:
     return f"{target.place} {issue.code}"
 
 
-def apply(ctx: CommandContext, draft: Draft, issue_id: int, version: int | None) -> list[Reply]:
-    """Apply the draft to one issue and say exactly what changed."""
-    issue = ctx.session.scalar(
+def apply(
+    ctx: CommandContext, draft: Draft, issue_id: int, version: int | None, *, loaded: Issue | None = None
+) -> list[Reply]:
+    """Apply the draft to one issue and say exactly what changed (``loaded``: the issue,
+    already read in this turn with its place, so it is not read again)."""
+    issue = loaded if loaded is not None else ctx.session.scalar(
         select(Issue).where(Issue.id == issue_id)
         .options(joinedload(Issue.village).joinedload(Village.township), joinedload(Issue.household))
     )
