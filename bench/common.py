@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import resource
+import unicodedata
 import sys
 import uuid
 from collections.abc import Iterator
@@ -42,11 +43,11 @@ def fresh_postgres_database() -> Iterator[str]:
 
 def print_table(rows: list[tuple[str, str, str]]) -> None:
     header = ("figure", "value", "goal")
-    widths = [max(len(r[i]) for r in rows + [header]) for i in range(3)]
-    print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
+    widths = [max(display_width(r[i]) for r in rows + [header]) for i in range(3)]
+    print("  ".join(pad(h, w) for h, w in zip(header, widths)))
     print("  ".join("-" * w for w in widths))
     for row in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths)))
+        print("  ".join(pad(c, w) for c, w in zip(row, widths)))
 
 
 def main_for(run, argv: list[str] | None = None) -> int:
@@ -59,3 +60,11 @@ def main_for(run, argv: list[str] | None = None) -> int:
     print_table(run(args.quick))
     return 0
 
+
+def display_width(text: str) -> int:
+    """Columns a terminal gives the text: CJK characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def pad(text: str, width: int) -> str:
+    return text + " " * (width - display_width(text))

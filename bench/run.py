@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", help="只运行这些主题，逗号分隔: " + ",".join(discover()))
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
+    from bench.common import display_width, pad
 
     topics = discover()
     if args.only:
@@ -62,12 +63,12 @@ def main(argv: list[str] | None = None) -> int:
             rows.append((topic, "ERROR", "see traceback above", ""))
         print(f"[{topic}] {time.monotonic() - started:.0f}s", file=sys.stderr, flush=True)
 
-    widths = [max(len(r[i]) for r in rows + [("topic", "figure", "value", "goal")]) for i in range(4)]
+    widths = [max(display_width(r[i]) for r in rows + [("topic", "figure", "value", "goal")]) for i in range(4)]
     header = ("topic", "figure", "value", "goal")
-    print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
+    print("  ".join(pad(h, w) for h, w in zip(header, widths)))
     print("  ".join("-" * w for w in widths))
     for row in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths)))
+        print("  ".join(pad(c, w) for c, w in zip(row, widths)))
     return 1 if failed else 0
 
 
