@@ -6,16 +6,16 @@ class DomainError(Exception):
 
 
 class NotFound(DomainError):
-    pass
+    """What the user named is not in the ledger (or no longer valid, like an old button)."""
 
 
 class Forbidden(DomainError):
-    pass
+    """The user's role or scope does not allow this."""
 
 
 class Conflict(DomainError):
-    pass
+    """Someone else changed the ledger meanwhile, or the ledger is not in the state needed."""
 
 
 class InvalidInput(DomainError):
-    pass
+    """The input cannot be understood or breaks a rule (bad name, bad date, too long ...)."""

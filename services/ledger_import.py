@@ -208,14 +208,12 @@ def _decode(data: bytes) -> str | None:
     China saves); a NUL byte means it is no text file at all."""
     if b"\x00" in data:
         return None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("gb18030")
-    except UnicodeDecodeError:
-        return None
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return None
 
 
 def _sheet_rows(
