@@ -73,6 +73,16 @@ def test_a_later_deadline_is_never_applied_without_confirmation(engine, demo_dat
     assert issue_state(demo_database, "ZG-0001")[:2] == ("整改中", dt.date(2026, 12, 20))
 
 
+def test_setting_progress_back_to_open_is_confirmed_first(engine, demo_database):
+    admin = chat_as(engine, "演示管理员")
+    admin.say("李兆满家危房改造停工了，还没修好")  # ZG-0001 is 整改中: this undoes progress
+    assert admin.text.startswith("请确认：汪清镇天平村 李兆满 · 住房：整改中 → 未整改")
+    assert issue_state(demo_database, "ZG-0001")[0] == "整改中"
+    admin.press("确认")
+    assert admin.text.startswith("✅ 汪清镇天平村 李兆满 · 住房：整改中 → 未整改")
+    assert issue_state(demo_database, "ZG-0001")[0] == "未整改"
+
+
 def test_a_doubtful_report_waits_for_the_button(engine, demo_database):
     cadre = chat_as(engine, "东台村工作队")
     before = issue_state(demo_database, "ZG-0003")

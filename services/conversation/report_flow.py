@@ -177,7 +177,10 @@ def continue_with_target(ctx: CommandContext, draft: Draft, target: Target) -> l
     extends_deadline = bool(
         draft.deadline_date and issue.deadline and draft.deadline_date > issue.deadline
     )
-    if not draft.confirmed or not draft.category or guessed_household or extends_deadline:
+    # Undoing progress (整改中/已整改 back to 未整改) is as consequential as a close-out
+    # and easy to misread ("明天停水" is a notice, not a relapse): the sender confirms it.
+    sets_back = draft.status == IssueStatus.OPEN and issue.status != IssueStatus.OPEN
+    if not draft.confirmed or not draft.category or guessed_household or extends_deadline or sets_back:
         return [_ask_confirm(ctx, draft, target, issue)]
     return apply(ctx, draft, issue.id, None, loaded=issue)
 
