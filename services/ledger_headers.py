@@ -195,7 +195,10 @@ def clean_name(value: object) -> str | None:
     if value is None:
         return None
     text = unicodedata.normalize("NFKC", unprotect_formula(_as_text(value)))
-    text = _SPACES.sub("", text)
+    # NFKC can turn a character into space + combining mark (´ -> " ́"); dropping the space
+    # leaves a sequence that composes differently, so normalise once more: a cleaned name
+    # must clean to itself, or export -> import would "update" it.
+    text = unicodedata.normalize("NFKC", _SPACES.sub("", text))
     return text or None
 
 

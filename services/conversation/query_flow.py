@@ -49,6 +49,8 @@ GROUP_HOUSEHOLD = "户的情况只在私聊中查看，请私聊我。"
 
 # ---- areas and page tokens ------------------------------------------------------------
 
+STALE_PAGE = "这个按钮已失效，请重新查询。"
+
 def area_token(ctx: CommandContext, area: Area) -> str:
     """c (county), t<id> (township) or v<id> (village): short enough for callback data."""
     if not area.township:
@@ -74,7 +76,7 @@ def area_from_token(ctx: CommandContext, token: str) -> Area:
         village = ctx.session.get(Village, int(token[1:]))
         if village is not None:
             return Area(village.township.name, village.name)
-    raise NotFound("这个按钮已失效，请重新查询。")
+    raise NotFound(STALE_PAGE)
 
 
 def _category_token(category: str | None) -> str:
@@ -309,7 +311,7 @@ def on_answer(ctx: CommandContext, payload: dict[str, Any], option: dict[str, An
         if intent == "query_overdue":
             return overdue_reply(ctx, area, option.get("category"))
         return area_reply(ctx, area, option.get("category"))
-    raise NotFound("这个按钮已失效，请重新查询。")
+    raise NotFound(STALE_PAGE)
 
 
 def on_page(ctx: CommandContext, data: str) -> list[Reply]:
@@ -330,9 +332,9 @@ def on_page(ctx: CommandContext, data: str) -> list[Reply]:
         if kind == "d":
             until = dt.datetime.strptime(parts[4], "%Y%m%d").date()
             return due_reply(ctx, area, until, category, page)
-    except (IndexError, ValueError):
-        pass
-    raise NotFound("这个按钮已失效，请重新查询。")
+    except (IndexError, ValueError) as exc:  # data we never issued, or from an old version
+        raise NotFound(STALE_PAGE) from exc
+    raise NotFound(STALE_PAGE)
 
 
 def area_from_name(ctx: CommandContext, name: str) -> Area | None:
