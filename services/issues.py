@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from db.models import Household, Issue, Township, Village
@@ -104,14 +105,21 @@ def next_issue_code(session: Session) -> str:
 
 
 def _village_targets(session: Session, township: str | None, village: str | None) -> list[Target]:
-    # Plain columns, not Village objects: read for nearly every report.
-    query = select(Village.id, Township.name, Village.name).join(Township)
-    if village:
-        query = query.where(Village.name == village)
-    if township:
-        query = query.where(Township.name == township)
-    rows = session.execute(query.order_by(Township.name, Village.name))
+    # Plain columns and a statement built once: read for nearly every report.
+    rows = session.execute(_village_query(village is not None, township is not None),
+                           {"village": village, "township": township})
     return [Target(village_id, township_name, village_name) for village_id, township_name, village_name in rows]
+
+
+@cache
+def _village_query(by_village: bool, by_township: bool) -> Select:
+    villages, townships = Village.__table__, Township.__table__  # Core: no ORM entities to load
+    query = select(villages.c.id, townships.c.name, villages.c.name).join_from(villages, townships)
+    if by_village:
+        query = query.where(villages.c.name == bindparam("village"))
+    if by_township:
+        query = query.where(townships.c.name == bindparam("township"))
+    return query.order_by(townships.c.name, villages.c.name)
 
 
 def targets_for(
@@ -197,22 +205,30 @@ def open_issues_for(session: Session, target: Target, category: str | None) -> l
     the village has village-level issues of that category, household issues are left out
     (a cadre saying "东台村饮水问题" means the village's).
     """
-    query = (
-        select(Issue)
-        .where(Issue.village_id == target.village_id, Issue.status != IssueStatus.CLOSED.value)
-        .options(joinedload(Issue.village).joinedload(Village.township), joinedload(Issue.household))
-        .order_by(Issue.code)
-    )
-    if category:
-        query = query.where(Issue.category == category)
-    if target.household_id is not None:
-        query = query.where(Issue.household_id == target.household_id)
-    issues = list(session.scalars(query).unique().all())
+    query = _open_issues_query(category is not None, target.household_id is not None)
+    params = {"village_id": target.village_id, "category": category, "household_id": target.household_id}
+    issues = list(session.scalars(query, params).unique().all())
     if target.household_id is None:
         village_level = [issue for issue in issues if issue.household_id is None]
         if village_level:
             return village_level
     return issues
+
+
+@cache
+def _open_issues_query(by_category: bool, by_household: bool) -> Select:
+    """Built once per shape: this runs for every report."""
+    query = (
+        select(Issue)
+        .where(Issue.village_id == bindparam("village_id"), Issue.status != IssueStatus.CLOSED.value)
+        .options(joinedload(Issue.village).joinedload(Village.township), joinedload(Issue.household))
+        .order_by(Issue.code)
+    )
+    if by_category:
+        query = query.where(Issue.category == bindparam("category"))
+    if by_household:
+        query = query.where(Issue.household_id == bindparam("household_id"))
+    return query
 
 
 def closed_issues_for(session: Session, target: Target, category: str | None) -> list[Issue]:

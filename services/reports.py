@@ -11,11 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, Select, Update, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from db.models import Evidence, Issue, IssueEvent, User
@@ -88,24 +90,34 @@ def _write_events(
     *,
     undoes: str | None = None,
 ) -> str:
+    """Insert one event per field, grouped by a new change id (one executemany: history
+    rows are never read back as objects in the turn that writes them)."""
     change_id = str(uuid.uuid4())
-    for name, old, new in fields:
-        session.add(IssueEvent(
-            change_id=change_id,
-            issue_id=issue.id,
-            user_id=actor.user.id,
-            actor=actor.user.name,
-            at=now,
-            field=name,
-            old_value=old,
-            new_value=new,
-            message_text=actor.text,
-            source=actor.source,
-            chat_id=actor.chat_id,
-            message_id=actor.message_id,
-            undoes=undoes,
-        ))
+    rows = [
+        {
+            "change_id": change_id,
+            "issue_id": issue.id,
+            "user_id": actor.user.id,
+            "actor": actor.user.name,
+            "at": now,
+            "field": name,
+            "old_value": old,
+            "new_value": new,
+            "message_text": actor.text,
+            "source": actor.source,
+            "chat_id": actor.chat_id,
+            "message_id": actor.message_id,
+            "undoes": undoes,
+        }
+        for name, old, new in fields
+    ]
+    session.execute(_event_insert(), rows)
     return change_id
+
+
+@cache
+def _event_insert():
+    return insert(IssueEvent.__table__)
 
 
 def _flush(session: Session) -> None:
@@ -129,23 +141,34 @@ def _undone_change_ids():
 
 
 def _recent_same_text(
-    session: Session, issue_id: int, actor: Actor, since: dt.datetime, field_name: str | None = None
+    session: Session, issue_id: int, actor: Actor, since: dt.datetime
 ) -> Row | None:
     """(change_id, actor) of the sender's own not-undone event on this issue from the same
-    text since ``since`` (two columns: this runs for every report)."""
+    text since ``since`` (a statement built once: this runs for every report)."""
     if not actor.text:
         return None
-    query = select(IssueEvent.change_id, IssueEvent.actor).where(
-        IssueEvent.issue_id == issue_id,
-        IssueEvent.user_id == actor.user.id,
-        IssueEvent.message_text == actor.text,
-        IssueEvent.at >= since,
-        IssueEvent.undoes.is_(None),
-        IssueEvent.change_id.not_in(_undone_change_ids()),
+    params = {"issue_id": issue_id, "user_id": actor.user.id, "text": actor.text, "since": since}
+    return session.execute(_same_text_query(), params).first()
+
+
+@cache
+def _same_text_query() -> Select:
+    events, undos = IssueEvent.__table__, IssueEvent.__table__.alias("undo")
+    # An undo is an event on the issue of the change it reverts: look only there.
+    undone = select(undos.c.undoes).where(undos.c.issue_id == bindparam("issue_id"), undos.c.undoes.is_not(None))
+    return (
+        select(events.c.change_id, events.c.actor)
+        .where(
+            events.c.issue_id == bindparam("issue_id"),
+            events.c.user_id == bindparam("user_id"),
+            events.c.message_text == bindparam("text"),
+            events.c.at >= bindparam("since"),
+            events.c.undoes.is_(None),
+            events.c.change_id.not_in(undone),
+        )
+        .order_by(events.c.at.desc(), events.c.id.desc())
+        .limit(1)
     )
-    if field_name:
-        query = query.where(IssueEvent.field == field_name)
-    return session.execute(query.order_by(IssueEvent.at.desc(), IssueEvent.id.desc()).limit(1)).first()
 
 
 def _recent_same_values(
@@ -203,10 +226,44 @@ def apply_report(
         if earlier is not None:
             return Change(earlier.change_id, issue, duplicate=True, previous_actor=earlier.actor)
         return Change("", issue)
+    _write_report_fields(session, issue, fields, now)
     change_id = _write_events(session, issue, fields, actor, now)
-    _set_fields(issue, fields, now)
-    _flush(session)
     return Change(change_id, issue, fields)
+
+
+def _write_report_fields(
+    session: Session, issue: Issue, fields: list[tuple[str, str | None, str | None]], now: dt.datetime
+) -> None:
+    """Set a report's status and deadline with one UPDATE guarded by the version read, and
+    tell the loaded issue (the hot path of every report; a report never closes or reopens,
+    so nothing the parser knows changes)."""
+    new = {"status": issue.status, "deadline": issue.deadline}
+    for name, _old, value in fields:
+        new[name] = dt.date.fromisoformat(value) if name == "deadline" and value else value
+    result = session.execute(
+        _report_update(),
+        {"issue_id": issue.id, "seen_version": issue.version, "new_status": new["status"],
+         "new_deadline": new["deadline"], "new_updated_at": now, "new_version": issue.version + 1},
+    )
+    if result.rowcount != 1:
+        raise Conflict("该问题刚被别人修改过，请查看后重发。")
+    for name, value in (*new.items(), ("updated_at", now), ("version", issue.version + 1)):
+        set_committed_value(issue, name, value)
+
+
+@cache
+def _report_update() -> Update:
+    table = Issue.__table__
+    return (
+        update(table)
+        .where(table.c.id == bindparam("issue_id"), table.c.version == bindparam("seen_version"))
+        .values(
+            status=bindparam("new_status", type_=table.c.status.type),
+            deadline=bindparam("new_deadline", type_=table.c.deadline.type),
+            updated_at=bindparam("new_updated_at", type_=table.c.updated_at.type),
+            version=bindparam("new_version", type_=table.c.version.type),
+        )
+    )
 
 
 def default_responsible_unit(category: str, township: str) -> str:

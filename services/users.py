@@ -6,8 +6,9 @@ Every change is written to the AuditLog in the caller's transaction.
 from __future__ import annotations
 
 import datetime as dt
+from functools import cache
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from db.models import AuditLog, User
@@ -65,7 +66,13 @@ def describe_user(user: User) -> str:
 
 def find_by_telegram_id(session: Session, telegram_id: int) -> User | None:
     """The user registered with this Telegram id, if any."""
-    return session.scalar(select(User).where(User.telegram_id == telegram_id))
+    return session.scalar(_by_telegram_id(), {"telegram_id": telegram_id})
+
+
+@cache
+def _by_telegram_id() -> Select:
+    """Built once: every message from Telegram starts here."""
+    return select(User).where(User.telegram_id == bindparam("telegram_id"))
 
 
 def find_by_name(session: Session, name: str) -> User:
