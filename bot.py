@@ -129,7 +129,10 @@ async def run_application(
     telegram = runtime.settings.telegram
     webhook = telegram.webhook
     retrying = {"retries": telegram.startup_retries, "backoff_seconds": telegram.startup_backoff_seconds}
-    pump = InboxPump(app, runtime.database, retry_base_seconds=retry_seconds)
+    pump = InboxPump(
+        app, runtime.database, retry_base_seconds=retry_seconds,
+        handle_turns=getattr(runtime.engine, "handle_turns", None),
+    )
     app.bot_data[PUMP_KEY] = pump
     poller: asyncio.Task | None = None
     server = None

@@ -4,11 +4,12 @@ Updates of one chat go through one lane, in update_id order; different chats run
 parallel (a bounded number at a time). For each update the pump
 
 1. skips it when the inbox says it is already done (a re-delivered or replayed update);
-2. otherwise rebuilds the :class:`telegram.Update` from the journaled JSON and awaits
-   ``application.process_update`` — the ordinary handlers, filters and rate limiter apply,
-   and the message handlers call the engine with ``inbox_update_id=update.update_id``;
+2. otherwise awaits ``application.process_update`` on it (read from the journaled JSON
+   unless polling just read it) — the ordinary handlers, filters and rate limiter apply,
+   and the message handlers hand the engine its turn: through the group commit
+   (handlers/group_commit.py), which puts the turns of several chats in one transaction;
 3. marks updates that no handler finished (status messages, kinds nobody handles) done;
-4. sends the stored replies and records ``replied_at``.
+4. sends the replies and records ``replied_at`` (group-committed too).
 
 A failure for a passing reason (network, Telegram 5xx or 429, database unreachable) is
 retried in the same lane after a back-off, so the chat's order holds and no reply is lost;
@@ -21,7 +22,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,8 +35,9 @@ from telegram.ext import Application
 from db.session import Database
 from handlers.incoming import is_addressed, lane_key, reply_target
 from handlers.outbox import send_reply
+from handlers.group_commit import GroupCommit
 from services import inbox
-from services.conversation.messages import Reply
+from services.conversation.messages import Incoming, Reply
 from services.conversation.serialize import replies_from_json, replies_to_json
 
 log = logging.getLogger(__name__)
@@ -43,6 +45,7 @@ log = logging.getLogger(__name__)
 PUMP_KEY = "inbox_pump"  # application.bot_data key, read by the error handler
 APOLOGY = "抱歉，这条消息没有处理成功，请稍后重发。"
 MAX_ATTEMPTS = 5  # handling attempts for passing failures before the apology
+ENGINE_KINDS = frozenset({"message", "callback_query"})  # updates whose handlers call the engine
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -70,6 +73,8 @@ class _Work:
     attempt: int = 0
     sent: int = 0  # stored replies already sent (a retry resumes after them)
     update: Update | None = None
+    replies: list[Reply] | None = None  # to send, once the update is done
+    intent: str = "-"
 
 
 class InboxPump:
@@ -83,6 +88,7 @@ class InboxPump:
         concurrency: int = 8,
         retry_base_seconds: float = 0.5,
         retry_cap_seconds: float = 30.0,
+        handle_turns: Callable[..., list[Any]] | None = None,
     ) -> None:
         self._app = application
         self._database = database
@@ -91,6 +97,11 @@ class InboxPump:
         # queueing here instead keeps the database busy without that back-off, while the
         # replies of other chats are sent meanwhile.
         self._db_gate = asyncio.Semaphore(1 if database.dialect == "sqlite" else concurrency)
+        # Engine turns and "replies sent" marks of different chats share transactions.
+        self._handle_turns = handle_turns
+        self.commits = GroupCommit(
+            self._commit, self._db_gate, is_transient=is_transient, takes_turns=handle_turns is not None
+        )
         self._retry_base = retry_base_seconds
         self._retry_cap = retry_cap_seconds
         self._lanes: dict[int, deque[_Work]] = {}
@@ -98,20 +109,22 @@ class InboxPump:
         self._known: set[int] = set()  # queued or in progress: never dispatched twice
         self._failures: dict[int, BaseException] = {}
         self._attempts: dict[int, int] = {}  # of updates being handled now
-        self._handled: dict[int, tuple[str, list[Reply]]] = {}  # engine results, by update id
-        # Group commit of replied_at: lanes that finish while one write is under way share
-        # the next one. Each lane still waits until its own row is written.
-        self._replied_ids: list[int] = []
-        self._replied_batch: asyncio.Future | None = None
-        self._replied_writer: asyncio.Task | None = None
+        self._handled: dict[int, tuple[str, list[Reply], str]] = {}  # engine results, by update id
         self._idle = asyncio.Event()
         self._idle.set()
         self._closed = False
 
-    def dispatch(self, items: Iterable[tuple[int, dict[str, Any]]], *, fresh: bool = False) -> None:
+    def dispatch(
+        self,
+        items: Iterable[tuple[int, dict[str, Any]]],
+        *,
+        fresh: bool = False,
+        updates: dict[int, Update] | None = None,
+    ) -> None:
         """Queue journaled updates (id, payload); ids already queued are ignored.
 
         ``fresh``: the updates were journaled just now by this process (not yet handled).
+        ``updates``: the same updates already read into PTB objects (not read again).
         """
         if self._closed:
             return
@@ -126,7 +139,7 @@ class InboxPump:
                 task = asyncio.create_task(self._run_lane(key, lane), name=f"inbox-lane-{key}")
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
-            lane.append(_Work(update_id, payload, fresh))
+            lane.append(_Work(update_id, payload, fresh, update=(updates or {}).get(update_id)))
         self._idle.clear() if self._known else self._idle.set()
 
     async def drain(self) -> int:
@@ -146,11 +159,11 @@ class InboxPump:
             self._failures[update_id] = error
         return self._attempts.get(update_id, 1) == 1
 
-    def note_handled(self, update_id: int, outcome: str, replies: list[Reply]) -> None:
+    def note_handled(self, update_id: int, outcome: str, replies: list[Reply], *, intent: str = "-") -> None:
         """Called by the message handlers: the engine finished ``update_id`` (committed), so
         the pump need not read the row back to learn its outcome and replies."""
         if update_id in self._known:
-            self._handled[update_id] = (outcome, replies)
+            self._handled[update_id] = (outcome, replies, intent)
 
     @property
     def idle(self) -> bool:
@@ -228,56 +241,45 @@ class InboxPump:
                 return inbox.InboxEntry(update_id, work.payload, True, "missing", [], True)
         if entry is None or not entry.done:
             update = self._update_of(work)
-            async with self._db_gate:
-                self._failures.pop(update_id, None)
-                self._handled.pop(update_id, None)
-                await self._app.process_update(update)
-                failure = self._failures.pop(update_id, None)
-                handled = self._handled.pop(update_id, None)
-                if failure is not None:
-                    if is_transient(failure) and work.attempt < MAX_ATTEMPTS:
-                        return None
-                    apology = replies_to_json([Reply(APOLOGY)]) if self._should_apologise(update) else []
+            self._failures.pop(update_id, None)
+            self._handled.pop(update_id, None)
+            if self.commits.takes_turns and update_kind(work.payload) in ENGINE_KINDS:
+                await self._app.process_update(update)  # the group commit takes the gate itself
+            else:
+                async with self._db_gate:
+                    await self._app.process_update(update)
+            failure = self._failures.pop(update_id, None)
+            handled = self._handled.pop(update_id, None)
+            if failure is not None:
+                if is_transient(failure) and work.attempt < MAX_ATTEMPTS:
+                    return None
+                apology = replies_to_json([Reply(APOLOGY)]) if self._should_apologise(update) else []
+                async with self._db_gate:
                     await asyncio.to_thread(inbox.complete, self._database, update_id, "error", apology)
-                elif handled is not None:  # the engine marked it done: what settle would read
-                    outcome, replies = handled
-                    entry = inbox.InboxEntry(update_id, work.payload, True, outcome, replies_to_json(replies), False)
-                if entry is None or not entry.done:
+            elif handled is not None:  # the engine marked it done: what settle would read
+                outcome, work.replies, work.intent = handled
+                entry = inbox.InboxEntry(update_id, work.payload, True, outcome, [], False)
+            if entry is None or not entry.done:
+                async with self._db_gate:
                     entry = await asyncio.to_thread(inbox.settle, self._database, update_id)
         if not entry.replied:
-            if not await self._deliver(work, entry):
+            if work.replies is None:
+                work.replies = replies_from_json(entry.replies)
+            if work.replies and not await self._deliver(work, work.replies):
                 return None
             await self._mark_replied(update_id)
         return entry
 
     async def _mark_replied(self, update_id: int) -> None:
-        """Record replied_at for ``update_id``, in one transaction with other lanes' rows."""
-        self._replied_ids.append(update_id)
-        if self._replied_batch is None:
-            self._replied_batch = asyncio.get_running_loop().create_future()
-        batch = self._replied_batch
-        if self._replied_writer is None:
-            self._replied_writer = asyncio.create_task(self._write_replied(), name="inbox-replied")
-            self._tasks.add(self._replied_writer)
-            self._replied_writer.add_done_callback(self._tasks.discard)
-        await asyncio.shield(batch)
+        """Record replied_at for ``update_id``, in one transaction with other lanes' writes."""
+        await self.commits.mark_replied(update_id)
 
-    async def _write_replied(self) -> None:
-        try:
-            while self._replied_ids:
-                ids, batch = self._replied_ids, self._replied_batch
-                self._replied_ids, self._replied_batch = [], None
-                try:
-                    async with self._db_gate:
-                        await asyncio.to_thread(inbox.mark_replied_many, self._database, ids)
-                except Exception as exc:  # noqa: BLE001 - each waiting lane retries its update
-                    batch.set_exception(exc)
-                else:
-                    batch.set_result(None)
-        finally:
-            self._replied_writer = None
-            if self._replied_batch is not None and not self._replied_batch.done():
-                self._replied_batch.cancel()  # cancelled with ids pending: their lanes retry
+    def _commit(self, turns: list[tuple[Incoming, int]], replied: list[int]) -> list[Any]:
+        """One transaction: the turns (the engine's) and the replied marks (worker thread)."""
+        if turns:
+            return self._handle_turns(turns, replied_ids=replied)
+        inbox.mark_replied_many(self._database, replied)
+        return []
 
     def _should_apologise(self, update: Update) -> bool:
         if update.callback_query is not None:
@@ -287,9 +289,8 @@ class InboxPump:
             return False
         return is_addressed(message, message.text or message.caption or "", self._app.bot.bot)
 
-    async def _deliver(self, work: _Work, entry: inbox.InboxEntry) -> bool:
-        """Send the stored replies not sent yet; False when a passing failure interrupted."""
-        replies = replies_from_json(entry.replies)
+    async def _deliver(self, work: _Work, replies: list[Reply]) -> bool:
+        """Send the replies not sent yet; False when a passing failure interrupted."""
         chat_id, edit_message_id = reply_target(self._update_of(work))
         while work.sent < len(replies):
             reply = replies[work.sent]
@@ -313,12 +314,13 @@ class InboxPump:
         update = self._update_of(work)
         user, chat = update.effective_user, update.effective_chat
         log.info(
-            "update=%s user=%s chat=%s kind=%s outcome=%s replies=%d latency_ms=%.0f",
+            "update=%s user=%s chat=%s kind=%s intent=%s outcome=%s replies=%d latency_ms=%.0f",
             work.update_id,
             user.id if user else "-",
             chat.id if chat else "-",
             update_kind(work.payload),
+            work.intent,
             entry.outcome or "-",
-            len(entry.replies),
+            len(work.replies if work.replies is not None else entry.replies),
             (time.monotonic() - work.started) * 1000,
         )

@@ -68,7 +68,9 @@ async def poll_updates(
             continue
         offset = updates[-1].update_id + 1
         pump.dispatch(
-            ((payload["update_id"], payload) for payload in payloads if payload["update_id"] in fresh), fresh=True
+            ((update.update_id, payload) for update, payload in zip(updates, payloads) if update.update_id in fresh),
+            fresh=True,
+            updates={update.update_id: update for update in updates},
         )
 
 

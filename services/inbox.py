@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import Update, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -64,11 +65,11 @@ def _journal(database: Database, payloads: list[dict[str, Any]]) -> list[int]:
             row.update_id: row
             for row in session.scalars(select(InboxUpdate).where(InboxUpdate.update_id.in_(list(by_id))))
         }
-        fresh = []
+        fresh, rows = [], []
         for update_id, payload in sorted(by_id.items()):
             row = existing.get(update_id)
             if row is None:
-                session.add(InboxUpdate(update_id=update_id, payload=payload))
+                rows.append({"update_id": update_id, "payload": payload})
                 fresh.append(update_id)
             elif not same_update(row.payload, payload) and row.done_at is not None and row.replied_at is not None:
                 # A finished row with a different update under its id: Telegram restarted its
@@ -76,7 +77,14 @@ def _journal(database: Database, payloads: list[dict[str, Any]]) -> list[int]:
                 row.payload, row.received_at = payload, utcnow()
                 row.done_at = row.outcome = row.replies = row.replied_at = None
                 fresh.append(update_id)
+        if rows:
+            session.execute(_journal_insert(), rows)  # one executemany for the batch
     return fresh
+
+
+@cache
+def _journal_insert():
+    return insert(InboxUpdate.__table__)
 
 
 def same_update(stored: dict[str, Any], fetched: dict[str, Any]) -> bool:
@@ -134,16 +142,83 @@ def _entry(row: InboxUpdate) -> InboxEntry:
 def mark_done(session: Session, update_id: int, outcome: str, replies: list[Any] | None = None) -> bool:
     """Mark an update handled inside the caller's transaction; False if it already was.
 
-    For handlers that change something themselves (membership): calling this in the same
-    transaction as the change makes the change happen once.
+    Calling this in the same transaction as the change makes the change happen once: a
+    second worker on the same update waits here for the first one's row lock, then finds
+    it done and rolls its own turn back.
     """
-    table = InboxUpdate.__table__  # a Core UPDATE: this runs for every update
     result = session.execute(
-        update(table)
-        .where(table.c.update_id == update_id, table.c.done_at.is_(None))
-        .values(done_at=utcnow(), outcome=outcome[:32], replies=list(replies or []))
+        _mark_done(), {"id": update_id, "now": utcnow(), "outcome": outcome[:32], "replies": list(replies or [])}
     )
     return result.rowcount == 1
+
+
+@cache
+def _mark_done() -> Update:
+    """A Core UPDATE built once: this runs for every update."""
+    table = InboxUpdate.__table__
+    return (
+        update(table)
+        .where(table.c.update_id == bindparam("id"), table.c.done_at.is_(None))
+        .values(
+            done_at=bindparam("now", type_=table.c.done_at.type),
+            outcome=bindparam("outcome", type_=table.c.outcome.type),
+            replies=bindparam("replies", type_=table.c.replies.type),
+        )
+    )
+
+
+def claim(session: Session, update_ids: list[int]) -> set[int]:
+    """Mark updates done inside the caller's transaction before handling them; return the
+    ids that were not done yet (the others are done elsewhere: don't handle them again).
+
+    In PostgreSQL a second worker claiming the same update waits for the first one's row
+    lock, then finds it done; in SQLite the write transaction already serialises them.
+    """
+    rows = session.execute(_claim(), {"ids": list(update_ids), "now": utcnow()})
+    return {update_id for (update_id,) in rows}
+
+
+@cache
+def _claim() -> Update:
+    table = InboxUpdate.__table__
+    return (
+        update(table)
+        .where(table.c.update_id.in_(bindparam("ids", expanding=True)), table.c.done_at.is_(None))
+        .values(done_at=bindparam("now", type_=table.c.done_at.type))
+        .returning(table.c.update_id)
+    )
+
+
+def record(session: Session, results: list[tuple[int, str, list[Any]]]) -> None:
+    """Store (update_id, outcome, replies) of claimed updates in the caller's transaction."""
+    if results:
+        session.execute(_record(), [
+            {"id": update_id, "outcome": outcome[:32], "replies": list(replies)}
+            for update_id, outcome, replies in results
+        ])
+
+
+@cache
+def _record() -> Update:
+    table = InboxUpdate.__table__
+    return (
+        update(table)
+        .where(table.c.update_id == bindparam("id"))
+        .values(
+            outcome=bindparam("outcome", type_=table.c.outcome.type),
+            replies=bindparam("replies", type_=table.c.replies.type),
+        )
+    )
+
+
+def stored_results(database: Database, update_ids: list[int]) -> dict[int, tuple[str | None, list[Any]]]:
+    """(outcome, replies) stored for updates handled before, by update id."""
+    with database.transaction() as session:
+        rows = session.execute(
+            select(InboxUpdate.update_id, InboxUpdate.outcome, InboxUpdate.replies)
+            .where(InboxUpdate.update_id.in_(update_ids))
+        )
+        return {update_id: (outcome, list(replies or [])) for update_id, outcome, replies in rows}
 
 
 def complete(database: Database, update_id: int, outcome: str, replies: list[Any] | None = None) -> bool:
@@ -172,13 +247,24 @@ def mark_replied(database: Database, update_id: int) -> None:
 
 def mark_replied_many(database: Database, update_ids: list[int]) -> None:
     """:func:`mark_replied` for several updates in one transaction (the pump's group commit)."""
-    table = InboxUpdate.__table__
     with database.transaction() as session:
-        session.execute(
-            update(table)
-            .where(table.c.update_id.in_(update_ids), table.c.replied_at.is_(None))
-            .values(replied_at=utcnow())
-        )
+        mark_replied_in(session, update_ids)
+
+
+def mark_replied_in(session: Session, update_ids: list[int]) -> None:
+    """Record in the caller's transaction that the replies of ``update_ids`` were sent."""
+    if update_ids:
+        session.execute(_mark_replied(), {"ids": list(update_ids), "now": utcnow()})
+
+
+@cache
+def _mark_replied() -> Update:
+    table = InboxUpdate.__table__
+    return (
+        update(table)
+        .where(table.c.update_id.in_(bindparam("ids", expanding=True)), table.c.replied_at.is_(None))
+        .values(replied_at=bindparam("now", type_=table.c.replied_at.type))
+    )
 
 
 def recent_outcomes(database: Database, outcome: str, since: dt.datetime) -> list[dict[str, Any]]:

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import time
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from sqlalchemy import Row, select
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
-from db.models import InboxUpdate, User
+from db.models import User
 from db.session import Database
 from db.types import utcnow
 from nlp.workdays import calendar_from_settings
@@ -54,15 +54,15 @@ INTERNAL_ERROR = "出错了，这条消息没有修改台账。请稍后再试�
 DISABLED = "您的账号已停用，如有疑问请联系县扶贫办管理员。"
 UNKNOWN_COMMAND = "没有这个命令。发 /help 看用法。"
 STALE_BUTTON = "这个按钮已失效，请重新发送。"
+# Failures of the database itself, not of the turn: they abort the whole transaction.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
 PHOTO_NOT_KEPT = "\n（照片只在报告进展时作为佐证保存，这次未保存。）"
-
-
-class _HandledElsewhere(Exception):
-    """Another worker finished the same journaled update first."""
 
 
 @dataclass
 class TurnResult:
+    """What one turn said, who said it, what it was about and what it did."""
+
     replies: list[Reply]
     user_id: int | None
     intent: str
@@ -124,46 +124,51 @@ class ConversationEngine:
     def handle(self, incoming: Incoming, *, inbox_update_id: int | None = None) -> list[Reply]:
         """Handle one incoming; with ``inbox_update_id``, mark that update done and store the
         replies in the same transaction as the effect."""
-        return self.handle_with_outcome(incoming, inbox_update_id=inbox_update_id)[0]
+        return self.handle_turn(incoming, inbox_update_id=inbox_update_id).replies
 
-    def handle_with_outcome(
-        self, incoming: Incoming, *, inbox_update_id: int | None = None
-    ) -> tuple[list[Reply], str]:
-        """:meth:`handle`, and the outcome recorded for the turn ("applied", "refused", ...)."""
-        started = time.monotonic()
-        incoming = without_control_characters(incoming)
-        try:
-            with self.database.transaction() as session:
-                journaled = self._claim(session, inbox_update_id) if inbox_update_id is not None else None
-                if journaled is not None and journaled.done_at is not None:
-                    log.info("update=%s already handled", inbox_update_id)
-                    return replies_from_json(journaled.replies), journaled.outcome or "-"
-                result = self._turn(session, incoming, self.now())
-                if journaled is not None:
-                    done = inbox.mark_done(session, inbox_update_id, result.outcome, replies_to_json(result.replies))
-                    if not done:
-                        raise _HandledElsewhere  # roll this turn back: the other one counts
-        except _HandledElsewhere:
-            with self.database.transaction() as session:
-                row = session.get(InboxUpdate, inbox_update_id)
-                return replies_from_json(row.replies), row.outcome or "-"
-        log.info(
-            "user=%s chat=%s intent=%s outcome=%s ms=%d",
-            result.user_id, incoming.chat_type, result.intent, result.outcome,
-            (time.monotonic() - started) * 1000,
-        )
-        return result.replies, result.outcome
+    def handle_turn(self, incoming: Incoming, *, inbox_update_id: int | None = None) -> TurnResult:
+        """:meth:`handle`, with what the turn was (intent) and did (outcome) for the log."""
+        return self.handle_turns([(incoming, inbox_update_id)])[0]
 
-    @staticmethod
-    def _claim(session: Session, update_id: int) -> Row | None:
-        """Lock the journaled update for this transaction, so that a second worker handling
-        the same update waits, then sees it done (SQLite's BEGIN IMMEDIATE already does).
-        Plain columns, not the row object: the payload is not needed here."""
-        table = InboxUpdate.__table__
-        return session.execute(
-            select(table.c.done_at, table.c.outcome, table.c.replies)
-            .where(table.c.update_id == update_id).with_for_update()
-        ).first()
+    def handle_turns(
+        self, items: list[tuple[Incoming, int | None]], *, replied_ids: list[int] | None = None
+    ) -> list[TurnResult]:
+        """Several turns, in order, in one transaction (the transport's group commit), which
+        also records ``replied_ids`` as answered (inbox bookkeeping riding along).
+
+        Each journaled update is claimed (marked done) in that transaction before its turn
+        runs, and its replies are stored with it, so the turn counts once: an update already
+        done (replayed, or claimed by a second worker, which waits for the first one's row
+        lock) is not handled again but answered with the replies stored the first time.
+        Each turn runs in its own savepoint, so a refusal rolls back only that turn.
+        """
+        results: list[TurnResult | None] = []
+        with self.database.transaction() as session:
+            update_ids = [update_id for _, update_id in items if update_id is not None]
+            claimed = inbox.claim(session, update_ids) if update_ids else set()
+            for incoming, update_id in items:
+                if update_id is not None and update_id not in claimed:
+                    results.append(None)  # done elsewhere (or twice in this batch)
+                    continue
+                claimed.discard(update_id)
+                result = self._turn(session, without_control_characters(incoming), self.now())
+                log.debug("user=%s intent=%s outcome=%s", result.user_id, result.intent, result.outcome)
+                results.append(result)
+            inbox.record(session, [
+                (update_id, result.outcome, replies_to_json(result.replies))
+                for (_, update_id), result in zip(items, results)
+                if update_id is not None and result is not None
+            ])
+            inbox.mark_replied_in(session, replied_ids or [])
+        missing = [update_id for (_, update_id), result in zip(items, results) if result is None]
+        if missing:
+            log.info("updates %s already handled", missing)
+            stored = inbox.stored_results(self.database, missing)
+            results = [
+                result or TurnResult(replies_from_json(stored[update_id][1]), None, "-", stored[update_id][0] or "-")
+                for (_, update_id), result in zip(items, results)
+            ]
+        return results
 
     # ---- who is speaking ----------------------------------------------------------------
 
@@ -191,6 +196,8 @@ class ConversationEngine:
             # an earlier press put there) stays readable.
             replies = [Reply(str(error))]
             ctx.outcome = "refused"
+        except DATABASE_UNAVAILABLE:
+            raise  # nothing was applied: the transport tries the update again later
         except Exception:
             log.exception("user=%s intent=%s: unexpected error", user.id, ctx.intent)
             replies = [Reply(INTERNAL_ERROR)]

@@ -1,0 +1,103 @@
+"""handlers/group_commit.py: turns and replied marks that wait together are committed
+together; a failure fails only what it must."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from handlers.group_commit import GroupCommit
+from services.conversation.messages import Incoming
+
+
+def incoming(text: str) -> Incoming:
+    return Incoming(sender_id=1, chat_id=1, text=text)
+
+
+def transient(exc: BaseException) -> bool:
+    return isinstance(exc, OperationalError)
+
+
+class Recorder:
+    """A commit function that notes each batch and answers each turn with its text."""
+
+    def __init__(self, fail_on: str | None = None, error: Exception | None = None) -> None:
+        self.batches: list[tuple[list[str], list[int]]] = []
+        self.fail_on = fail_on
+        self.error = error or RuntimeError("bug")
+
+    def __call__(self, turns, replied):
+        texts = [i.text for i, _ in turns]
+        self.batches.append((texts, list(replied)))
+        if self.fail_on in texts:
+            raise self.error
+        return [f"done {text}" for text in texts]
+
+
+async def test_what_waits_together_is_committed_together():
+    commit = Recorder()
+    commits = GroupCommit(commit, asyncio.Semaphore(1), is_transient=transient)
+    results = await asyncio.gather(
+        commits.handle(incoming("a"), 1), commits.mark_replied(7), commits.handle(incoming("b"), 2)
+    )
+    assert results == ["done a", None, "done b"]
+    assert commit.batches == [(["a", "b"], [7])]
+
+
+async def test_the_next_batch_gathers_while_one_runs():
+    commit = Recorder()
+    commits = GroupCommit(commit, asyncio.Semaphore(1), is_transient=transient)
+    first = asyncio.ensure_future(commits.handle(incoming("a"), 1))
+    await asyncio.sleep(0.01)  # "a" is being committed
+    rest = [commits.handle(incoming(t), n) for n, t in enumerate("bcd", start=2)]
+    assert await asyncio.gather(first, *rest) == ["done a", "done b", "done c", "done d"]
+    assert [texts for texts, _ in commit.batches] in (
+        [["a"], ["b", "c", "d"]],
+        [["a", "b", "c", "d"]],  # all in one when the worker thread started late
+    )
+
+
+async def test_a_turn_that_fails_fails_alone():
+    commit = Recorder(fail_on="bad")
+    commits = GroupCommit(commit, asyncio.Semaphore(1), is_transient=transient)
+    results = await asyncio.gather(
+        commits.handle(incoming("a"), 1), commits.handle(incoming("bad"), 2), commits.mark_replied(9),
+        commits.handle(incoming("c"), 3), return_exceptions=True,
+    )
+    assert results[0] == "done a" and results[2] is None and results[3] == "done c"
+    assert isinstance(results[1], RuntimeError)
+    # one try together, then the marks, then each turn alone
+    assert commit.batches == [(["a", "bad", "c"], [9]), ([], [9]), (["a"], []), (["bad"], []), (["c"], [])]
+
+
+async def test_a_passing_failure_fails_the_whole_batch_for_a_retry():
+    error = OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+    commit = Recorder(fail_on="a", error=error)
+    commits = GroupCommit(commit, asyncio.Semaphore(1), is_transient=transient)
+    results = await asyncio.gather(
+        commits.handle(incoming("a"), 1), commits.handle(incoming("b"), 2), return_exceptions=True
+    )
+    assert all(result is error for result in results)
+    assert len(commit.batches) == 1
+
+
+async def test_batches_hold_the_gate():
+    gate = asyncio.Semaphore(1)
+    commit = Recorder()
+    commits = GroupCommit(commit, gate, is_transient=transient)
+    async with gate:  # another writer holds the database
+        waiting = asyncio.ensure_future(commits.handle(incoming("a"), 1))
+        await asyncio.sleep(0.05)
+        assert not waiting.done() and commit.batches == []
+    assert await waiting == "done a"
+
+
+@pytest.mark.parametrize("size", [1, 3])
+async def test_turns_per_batch_are_capped(size):
+    commit = Recorder()
+    commits = GroupCommit(commit, asyncio.Semaphore(1), is_transient=transient, max_turns=size)
+    await asyncio.gather(*(commits.handle(incoming(str(n)), n) for n in range(7)))
+    assert all(len(texts) <= size for texts, _ in commit.batches)
+    assert sum(len(texts) for texts, _ in commit.batches) == 7
