@@ -103,6 +103,7 @@ class PolicySettings(_Strict):
     undo_minutes: int = Field(default=10, ge=1)
     duplicate_window_minutes: int = Field(default=30, ge=1)
     invite_attempts_per_hour: int = Field(default=5, ge=1)
+    question_valid_hours: int = Field(default=12, ge=1, le=24 * 30)  # the bot's questions (buttons) expire
 
 
 class StorageSettings(_Strict):

@@ -119,6 +119,18 @@ def test_a_cancelled_question_writes_nothing(engine, demo_database):
     assert _user_events(demo_database, "ZG-0003") == []
 
 
+def test_a_question_expires_after_the_configured_hours(engine, demo_database, clock):
+    engine.settings = engine.settings.model_copy(
+        update={"policy": engine.settings.policy.model_copy(update={"question_valid_hours": 2})}
+    )
+    cadre = chat_as(engine, "东台村工作队")
+    question = cadre.say("东抬村饮水问题已解决")
+    clock.advance(hours=2, minutes=1)  # within the default 12 hours, past the configured 2
+    cadre.press("确认", question)
+    assert cadre.text == "这个问题已过期，请重新发送。"
+    assert issue_state(demo_database, "ZG-0003")[0] == "未整改"
+
+
 def test_a_name_in_two_places_is_asked_about(engine, demo_database):
     admin = chat_as(engine, "演示管理员")
     admin.say("王秀英家房子修好了")

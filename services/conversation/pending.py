@@ -19,7 +19,6 @@ from services.conversation.messages import Button, Reply
 from services.errors import Conflict, Forbidden, InvalidInput
 
 PREFIX = "pa"
-PENDING_TTL = dt.timedelta(hours=12)
 CANCEL = {"do": "cancel"}
 _DATA = re.compile(r"^pa:(\d+):(\d+)$")
 
@@ -42,7 +41,7 @@ def ask(
         chat_id=ctx.incoming.chat_id,
         payload={"kind": kind, **payload, "options": [option for _label, option in options]},
         created_at=ctx.now,
-        expires_at=ctx.now + PENDING_TTL,
+        expires_at=ctx.now + dt.timedelta(hours=ctx.settings.policy.question_valid_hours),
     )
     ctx.session.add(row)
     ctx.session.flush()
