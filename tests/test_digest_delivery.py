@@ -140,12 +140,15 @@ def test_two_processes_on_one_database_send_each_digest_once(setup, db_url):
     both_built_first = threading.Barrier(2, timeout=30)
     reports, errors = [], []
 
-    def chart(digest):
-        # Both processes have built the first digest before either claims it: a real race.
-        if threading.current_thread().name not in built:
-            built.add(threading.current_thread().name)
-            both_built_first.wait()
-        return b"png"
+    def chart_of(name):
+        def chart(digest):
+            # Both processes have built the first digest before either claims it: a real race.
+            if name not in built:
+                built.add(name)
+                both_built_first.wait()
+            return b"png"
+
+        return chart
 
     built: set[str] = set()
 
@@ -154,7 +157,7 @@ def test_two_processes_on_one_database_send_each_digest_once(setup, db_url):
         try:
             for minute in range(3):  # three ticks of the minute job each
                 reports.append(deliver(own, settings, send, now=NOW + dt.timedelta(minutes=minute),
-                                       instance=name, render_chart=chart))
+                                       instance=name, render_chart=chart_of(name)))
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
         finally:
