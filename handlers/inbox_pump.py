@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 PUMP_KEY = "inbox_pump"  # application.bot_data key, read by the error handler
 APOLOGY = "抱歉，这条消息没有处理成功，请稍后重发。"
 MAX_ATTEMPTS = 5  # handling attempts for passing failures before the apology
+DB_WORKERS = 8  # PostgreSQL: database calls at once (within SQLAlchemy's pool of 5 + 10)
 ENGINE_KINDS = frozenset({"message", "callback_query"})  # updates whose handlers call the engine
 
 
@@ -85,7 +86,8 @@ class InboxPump:
         application: Application,
         database: Database,
         *,
-        concurrency: int = 8,
+        concurrency: int = 32,
+        send_concurrency: int = 8,
         retry_base_seconds: float = 0.5,
         retry_cap_seconds: float = 30.0,
         handle_turns: Callable[..., list[Any]] | None = None,
@@ -93,10 +95,13 @@ class InboxPump:
         self._app = application
         self._database = database
         self._slots = asyncio.Semaphore(concurrency)
+        # Sends in flight: each one holds an HTTP connection, and every request checks every
+        # idle connection of the pool, so more connections cost CPU on every send.
+        self._sending = asyncio.Semaphore(send_concurrency)
         # SQLite takes one writer at a time and makes the others sleep in its busy handler;
         # queueing here instead keeps the database busy without that back-off, while the
         # replies of other chats are sent meanwhile.
-        self._db_gate = asyncio.Semaphore(1 if database.dialect == "sqlite" else concurrency)
+        self._db_gate = asyncio.Semaphore(1 if database.dialect == "sqlite" else DB_WORKERS)
         # Engine turns and "replies sent" marks of different chats share transactions.
         self._handle_turns = handle_turns
         self.commits = GroupCommit(
@@ -296,7 +301,8 @@ class InboxPump:
             reply = replies[work.sent]
             if chat_id is not None or reply.chat_id is not None:
                 try:
-                    await send_reply(self._app.bot, chat_id, reply, edit_message_id=edit_message_id)
+                    async with self._sending:
+                        await send_reply(self._app.bot, chat_id, reply, edit_message_id=edit_message_id)
                 except (Forbidden, BadRequest, ChatMigrated) as exc:
                     # Blocked by the user, removed from the group, chat gone: retrying cannot help.
                     log.warning("update=%s reply %d not deliverable: %s", work.update_id, work.sent, type(exc).__name__)
