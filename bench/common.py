@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import resource
 import unicodedata
-import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
