@@ -174,17 +174,20 @@ def claim(session: Session, update_ids: list[int]) -> set[int]:
     In PostgreSQL a second worker claiming the same update waits for the first one's row
     lock, then finds it done; in SQLite the write transaction already serialises them.
     """
-    rows = session.execute(_claim(), {"ids": list(update_ids), "now": utcnow()})
+    rows = session.execute(_stamp_unset("done_at"), {"ids": list(update_ids), "now": utcnow()})
     return {update_id for (update_id,) in rows}
 
 
 @cache
-def _claim() -> Update:
+def _stamp_unset(column: str) -> Update:
+    """UPDATE ... SET <column> = :now for the rows of :ids where it is still empty,
+    RETURNING the ids it set (built once per column: these run for every update)."""
     table = InboxUpdate.__table__
+    stamp = table.c[column]
     return (
         update(table)
-        .where(table.c.update_id.in_(bindparam("ids", expanding=True)), table.c.done_at.is_(None))
-        .values(done_at=bindparam("now", type_=table.c.done_at.type))
+        .where(table.c.update_id.in_(bindparam("ids", expanding=True)), stamp.is_(None))
+        .values({column: bindparam("now", type_=stamp.type)})
         .returning(table.c.update_id)
     )
 
@@ -254,17 +257,7 @@ def mark_replied_many(database: Database, update_ids: list[int]) -> None:
 def mark_replied_in(session: Session, update_ids: list[int]) -> None:
     """Record in the caller's transaction that the replies of ``update_ids`` were sent."""
     if update_ids:
-        session.execute(_mark_replied(), {"ids": list(update_ids), "now": utcnow()})
-
-
-@cache
-def _mark_replied() -> Update:
-    table = InboxUpdate.__table__
-    return (
-        update(table)
-        .where(table.c.update_id.in_(bindparam("ids", expanding=True)), table.c.replied_at.is_(None))
-        .values(replied_at=bindparam("now", type_=table.c.replied_at.type))
-    )
+        session.execute(_stamp_unset("replied_at"), {"ids": list(update_ids), "now": utcnow()}).all()
 
 
 def recent_outcomes(database: Database, outcome: str, since: dt.datetime) -> list[dict[str, Any]]:
