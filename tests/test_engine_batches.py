@@ -91,3 +91,9 @@ def test_a_batch_that_fails_writes_nothing(engine, demo_database, monkeypatch):
     assert user_events(demo_database, "ZG-0003") == 0 and user_events(demo_database, "ZG-0004") == 0
     with demo_database.transaction() as s:
         assert s.scalar(select(func.count()).select_from(InboxUpdate).where(InboxUpdate.done_at.is_not(None))) == 0
+
+
+def test_an_update_never_journaled_is_not_applied(engine, demo_database):
+    [result] = engine.handle_turns([(said("东台村工作队", "东台村饮水问题已解决", 1), 999)])
+    assert (result.outcome, result.replies) == ("missing", [])
+    assert user_events(demo_database, "ZG-0003") == 0

@@ -69,6 +69,11 @@ class TurnResult:
     outcome: str
 
 
+def _stored_turn(outcome: str | None, replies: list) -> TurnResult:
+    """A turn handled before, as its stored outcome and replies say."""
+    return TurnResult(replies_from_json(replies), None, "-", outcome or "-")
+
+
 def _digest_commands() -> dict[str, Command]:
     """The digest helper's commands (subscribe, unsubscribe, digest, subscriptions)."""
     try:
@@ -165,7 +170,7 @@ class ConversationEngine:
             log.info("updates %s already handled", missing)
             stored = inbox.stored_results(self.database, missing)
             results = [
-                result or TurnResult(replies_from_json(stored[update_id][1]), None, "-", stored[update_id][0] or "-")
+                result or _stored_turn(*stored.get(update_id, ("missing", [])))
                 for (_, update_id), result in zip(items, results)
             ]
         return results
