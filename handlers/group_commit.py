@@ -78,7 +78,9 @@ class GroupCommit:
         try:
             await asyncio.sleep(0)  # lanes made ready in this loop iteration join the first batch
             while self._waiting:
-                await self._run_batch(self._next_batch())
+                batch = self._next_batch()
+                if batch:  # else everything waiting was cancelled
+                    await self._run_batch(batch)
         finally:
             self._runner = None
             for waiting in self._waiting:  # cancelled while queued: their lanes retry
