@@ -42,17 +42,12 @@ MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 async def hand_to_engine(update: Update, context: ContextTypes.DEFAULT_TYPE, incoming: Incoming) -> None:
     """Let the engine handle ``incoming`` as journaled update ``update.update_id``: in the
     pump's group commit when there is one, else in a transaction of its own."""
-    engine = runtime_of(context).engine
     pump = context.application.bot_data.get(PUMP_KEY)
-    if pump is not None and pump.commits.takes_turns:
-        turn = await pump.commits.handle(incoming, update.update_id)
-    elif hasattr(engine, "handle_turn"):
-        turn = await asyncio.to_thread(engine.handle_turn, incoming, inbox_update_id=update.update_id)
-    else:  # an engine keeping only the interface's promise: the pump reads the row
-        await asyncio.to_thread(engine.handle, incoming, inbox_update_id=update.update_id)
+    if pump is None or not pump.commits.takes_turns:  # an engine with only handle(): the pump reads the row
+        await asyncio.to_thread(runtime_of(context).engine.handle, incoming, inbox_update_id=update.update_id)
         return
-    if pump is not None:  # what it would otherwise read back from the inbox row
-        pump.note_handled(update.update_id, turn.outcome, turn.replies, intent=turn.intent)
+    turn = await pump.commits.handle(incoming, update.update_id)
+    pump.note_handled(update.update_id, turn.outcome, turn.replies, intent=turn.intent)
 
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

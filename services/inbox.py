@@ -78,13 +78,8 @@ def _journal(database: Database, payloads: list[dict[str, Any]]) -> list[int]:
                 row.done_at = row.outcome = row.replies = row.replied_at = None
                 fresh.append(update_id)
         if rows:
-            session.execute(_journal_insert(), rows)  # one executemany for the batch
+            session.execute(insert(InboxUpdate.__table__), rows)  # one executemany for the batch
     return fresh
-
-
-@cache
-def _journal_insert():
-    return insert(InboxUpdate.__table__)
 
 
 def same_update(stored: dict[str, Any], fetched: dict[str, Any]) -> bool:
@@ -142,29 +137,16 @@ def _entry(row: InboxUpdate) -> InboxEntry:
 def mark_done(session: Session, update_id: int, outcome: str, replies: list[Any] | None = None) -> bool:
     """Mark an update handled inside the caller's transaction; False if it already was.
 
-    Calling this in the same transaction as the change makes the change happen once: a
-    second worker on the same update waits here for the first one's row lock, then finds
-    it done and rolls its own turn back.
+    For handlers that change something themselves (membership) or answer without the
+    engine: calling this in the same transaction as the change makes the change happen once.
+    (Engine turns use :func:`claim` and :func:`record` instead.)
     """
     result = session.execute(
-        _mark_done(), {"id": update_id, "now": utcnow(), "outcome": outcome[:32], "replies": list(replies or [])}
+        update(InboxUpdate)
+        .where(InboxUpdate.update_id == update_id, InboxUpdate.done_at.is_(None))
+        .values(done_at=utcnow(), outcome=outcome[:32], replies=list(replies or []))
     )
     return result.rowcount == 1
-
-
-@cache
-def _mark_done() -> Update:
-    """A Core UPDATE built once: this runs for every update."""
-    table = InboxUpdate.__table__
-    return (
-        update(table)
-        .where(table.c.update_id == bindparam("id"), table.c.done_at.is_(None))
-        .values(
-            done_at=bindparam("now", type_=table.c.done_at.type),
-            outcome=bindparam("outcome", type_=table.c.outcome.type),
-            replies=bindparam("replies", type_=table.c.replies.type),
-        )
-    )
 
 
 def claim(session: Session, update_ids: list[int]) -> set[int]:

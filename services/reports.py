@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Row, Select, Update, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -111,13 +112,8 @@ def _write_events(
         }
         for name, old, new in fields
     ]
-    session.execute(_event_insert(), rows)
+    session.execute(insert(IssueEvent.__table__), rows)
     return change_id
-
-
-@cache
-def _event_insert():
-    return insert(IssueEvent.__table__)
 
 
 def _flush(session: Session) -> None:
@@ -136,8 +132,10 @@ def _set_fields(issue: Issue, fields: list[tuple[str, str | None, str | None]], 
     issue.updated_at = now
 
 
-def _undone_change_ids():
-    return select(IssueEvent.undoes).where(IssueEvent.undoes.is_not(None))
+def _undone_change_ids(issue_id: Any = None):
+    """Ids of changes an undo reverted (an undo is an event on the issue it reverts)."""
+    query = select(IssueEvent.undoes).where(IssueEvent.undoes.is_not(None))
+    return query if issue_id is None else query.where(IssueEvent.issue_id == issue_id)
 
 
 def _recent_same_text(
@@ -153,9 +151,7 @@ def _recent_same_text(
 
 @cache
 def _same_text_query() -> Select:
-    events, undos = IssueEvent.__table__, IssueEvent.__table__.alias("undo")
-    # An undo is an event on the issue of the change it reverts: look only there.
-    undone = select(undos.c.undoes).where(undos.c.issue_id == bindparam("issue_id"), undos.c.undoes.is_not(None))
+    events = IssueEvent.__table__
     return (
         select(events.c.change_id, events.c.actor)
         .where(
@@ -164,7 +160,7 @@ def _same_text_query() -> Select:
             events.c.message_text == bindparam("text"),
             events.c.at >= bindparam("since"),
             events.c.undoes.is_(None),
-            events.c.change_id.not_in(undone),
+            events.c.change_id.not_in(_undone_change_ids(bindparam("issue_id"))),
         )
         .order_by(events.c.at.desc(), events.c.id.desc())
         .limit(1)
@@ -182,7 +178,7 @@ def _recent_same_values(
                 IssueEvent.field == name,
                 IssueEvent.new_value == value,
                 IssueEvent.at >= since,
-                IssueEvent.change_id.not_in(_undone_change_ids()),
+                IssueEvent.change_id.not_in(_undone_change_ids(issue.id)),
             ).order_by(IssueEvent.at.desc(), IssueEvent.id.desc()).limit(1)
         ).first()
         if event is not None:
