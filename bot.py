@@ -59,6 +59,7 @@ def build_application(
     from telegram.ext import AIORateLimiter, ApplicationBuilder, Defaults
 
     import handlers
+    from handlers.engine_turns import turn_runner
     from handlers.runtime import RUNTIME_KEY, Runtime
     from nlp.workdays import calendar_from_settings
 
@@ -80,6 +81,7 @@ def build_application(
         engine=engine,
         calendar=calendar_from_settings(settings),
         instance_id=f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}",
+        turns=turn_runner(settings, engine),
     )
     handlers.register(app)
     return app
@@ -95,7 +97,10 @@ async def _post_init(app: Application) -> None:
 
     runtime = app.bot_data[RUNTIME_KEY]
     runtime.engine.bot_username = app.bot.username
-    await asyncio.to_thread(runtime.engine.warm_up)  # jieba + gazetteer: seconds, once
+    if runtime.turns is not None:  # the engine that will take the turns (maybe in its process)
+        await runtime.turns.start(app.bot.username)
+    else:
+        await asyncio.to_thread(runtime.engine.warm_up)  # jieba + gazetteer: seconds, once
     commands = [BotCommand(name, description) for name, description in BOT_COMMANDS]
     telegram = runtime.settings.telegram
     await with_backoff(
@@ -129,10 +134,7 @@ async def run_application(
     telegram = runtime.settings.telegram
     webhook = telegram.webhook
     retrying = {"retries": telegram.startup_retries, "backoff_seconds": telegram.startup_backoff_seconds}
-    pump = InboxPump(
-        app, runtime.database, retry_base_seconds=retry_seconds,
-        handle_turns=getattr(runtime.engine, "handle_turns", None),
-    )
+    pump = InboxPump(app, runtime.database, retry_base_seconds=retry_seconds, turns=runtime.turns)
     app.bot_data[PUMP_KEY] = pump
     poller: asyncio.Task | None = None
     server = None
@@ -169,6 +171,8 @@ async def run_application(
         if server is not None:
             await stop_webhook_server(server)
         await pump.stop()
+        if runtime.turns is not None:
+            await runtime.turns.close()
         if app.running:
             await app.stop()
         await app.shutdown()

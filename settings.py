@@ -76,6 +76,8 @@ class TelegramSettings(_Strict):
     startup_retries: int = Field(default=10, ge=0)
     startup_backoff_seconds: float = Field(default=2.0, gt=0)
     rate_limit_max_retries: int = Field(default=3, ge=1)
+    # Parse and write the ledger in a child process (a second core) instead of a thread.
+    engine_process: bool = False
     webhook: WebhookSettings = WebhookSettings()
 
 

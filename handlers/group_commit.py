@@ -1,11 +1,12 @@
 """Group commit for the inbox pump: engine turns and "replies sent" marks of different chats
-that arrive while the database is busy are written together, in one worker-thread call and
-one transaction.
+that arrive while the database is busy are written together, in one call of the engine's
+runner (a worker thread or the engine's own process: handlers/engine_turns.py) and one
+transaction.
 
 Each update is still its own turn (its own savepoint and replies, marked done in the same
 transaction as its effect); what they share is the cost around them: the hop to the worker
-thread, BEGIN and COMMIT. While one batch runs the next one gathers, so a quiet bot writes
-each message at once and a busy one writes them in growing batches.
+thread or process, BEGIN and COMMIT. While one batch runs the next one gathers, so a quiet
+bot writes each message at once and a busy one writes them in growing batches.
 
 If a batch fails for a passing reason (the database is unreachable, say), everything in it
 fails and each lane retries its update (handlers/inbox_pump.py); none of it was applied.
@@ -16,7 +17,7 @@ that fails fails.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +27,7 @@ from services.conversation.messages import Incoming
 MAX_TURNS = 32  # turns per transaction: a failing batch is retried whole, so keep it modest
 
 # (turns, ids whose replies were sent) -> one result per turn, all in one transaction
-CommitBatch = Callable[[list[tuple[Incoming, int]], list[int]], list[Any]]
+CommitBatch = Callable[[list[tuple[Incoming, int]], list[int]], Awaitable[list[Any]]]
 
 
 @dataclass
@@ -106,7 +107,7 @@ class GroupCommit:
         replied = [w.update_id for w in batch if w.incoming is None]
         try:
             async with self._gate:
-                results = await asyncio.to_thread(self._commit, turns, replied)
+                results = await self._commit(turns, replied)
         except Exception as exc:  # noqa: BLE001 - handed to the waiting lanes
             if len(turns) > 1 and not self._is_transient(exc):
                 marks = [w for w in batch if w.incoming is None]

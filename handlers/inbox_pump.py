@@ -22,7 +22,8 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,9 +34,10 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 from telegram.ext import Application
 
 from db.session import Database
+from handlers.engine_turns import TurnRunner
+from handlers.group_commit import GroupCommit
 from handlers.incoming import is_addressed, lane_key, reply_target
 from handlers.outbox import send_reply
-from handlers.group_commit import GroupCommit
 from services import inbox
 from services.conversation.messages import Incoming, Reply
 from services.conversation.serialize import replies_from_json, replies_to_json
@@ -55,7 +57,8 @@ def is_transient(exc: BaseException) -> bool:
         return True
     if isinstance(exc, NetworkError):
         return not isinstance(exc, BadRequest)  # PTB's BadRequest subclasses NetworkError
-    return isinstance(exc, (OperationalError, InterfaceError, PoolTimeout))
+    # BrokenProcessPool: the engine's child process died; nothing of its batch committed.
+    return isinstance(exc, (OperationalError, InterfaceError, PoolTimeout, BrokenProcessPool))
 
 
 def update_kind(payload: dict[str, Any]) -> str:
@@ -86,11 +89,11 @@ class InboxPump:
         application: Application,
         database: Database,
         *,
-        concurrency: int = 32,
-        send_concurrency: int = 8,
+        concurrency: int = 64,
+        send_concurrency: int = 4,
         retry_base_seconds: float = 0.5,
         retry_cap_seconds: float = 30.0,
-        handle_turns: Callable[..., list[Any]] | None = None,
+        turns: TurnRunner | None = None,
     ) -> None:
         self._app = application
         self._database = database
@@ -103,9 +106,9 @@ class InboxPump:
         # replies of other chats are sent meanwhile.
         self._db_gate = asyncio.Semaphore(1 if database.dialect == "sqlite" else DB_WORKERS)
         # Engine turns and "replies sent" marks of different chats share transactions.
-        self._handle_turns = handle_turns
+        self._turns = turns
         self.commits = GroupCommit(
-            self._commit, self._db_gate, is_transient=is_transient, takes_turns=handle_turns is not None
+            self._commit, self._db_gate, is_transient=is_transient, takes_turns=turns is not None
         )
         self._retry_base = retry_base_seconds
         self._retry_cap = retry_cap_seconds
@@ -279,11 +282,11 @@ class InboxPump:
         """Record replied_at for ``update_id``, in one transaction with other lanes' writes."""
         await self.commits.mark_replied(update_id)
 
-    def _commit(self, turns: list[tuple[Incoming, int]], replied: list[int]) -> list[Any]:
-        """One transaction: the turns (the engine's) and the replied marks (worker thread)."""
-        if turns:
-            return self._handle_turns(turns, replied_ids=replied)
-        inbox.mark_replied_many(self._database, replied)
+    async def _commit(self, turns: list[tuple[Incoming, int]], replied: list[int]) -> list[Any]:
+        """One transaction: the turns (the engine's) and the replied marks."""
+        if self._turns is not None:
+            return await self._turns.run(turns, replied)
+        await asyncio.to_thread(inbox.mark_replied_many, self._database, replied)
         return []
 
     def _should_apologise(self, update: Update) -> bool:

@@ -11,6 +11,7 @@ from nlp.workdays import WorkCalendar
 from settings import Settings
 
 if TYPE_CHECKING:
+    from handlers.engine_turns import TurnRunner
     from services.conversation.engine import ConversationEngine
 
 RUNTIME_KEY = "runtime"
@@ -23,6 +24,7 @@ class Runtime:
     engine: ConversationEngine
     calendar: WorkCalendar
     instance_id: str  # names this process in digest claims (two bots on one database)
+    turns: TurnRunner | None = None  # where the engine's batched turns run (None: handle() only)
 
 
 def runtime_of(context: Any) -> Runtime:

@@ -201,9 +201,9 @@ def demo_ledger(county: dict, today: dt.date) -> LedgerRows:
 
 
 def _toneless(name: str) -> str:
-    from pypinyin import lazy_pinyin  # loads its dictionaries: only when a demo is built
+    from nlp.pinyin_index import toneless  # loads pypinyin's dictionary: only when a demo is built
 
-    return "".join(lazy_pinyin(name))
+    return toneless(name)
 
 
 def _weighted(rng: random.Random, weights: dict):

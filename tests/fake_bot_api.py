@@ -609,7 +609,9 @@ class FakeBotApi:
 
 
 def bot_settings(fake: FakeBotApi, db_url: str, tmp_path: Path, **telegram: Any) -> Settings:
-    """Settings for a bot talking to ``fake`` on ``db_url``, with fast start-up retries."""
+    """Settings for a bot talking to ``fake`` on ``db_url``, with fast start-up retries and
+    the engine in this process (tests hand it clocks and stand-ins; engine_process=True
+    runs the real one in its own process, as ``bot.py run`` does by default)."""
     settings = load_settings(
         environ={
             "TELEGRAM_BOT_TOKEN": fake.token,
@@ -619,7 +621,7 @@ def bot_settings(fake: FakeBotApi, db_url: str, tmp_path: Path, **telegram: Any)
         },
         database_url=db_url,
     )
-    overrides = {"startup_backoff_seconds": 0.05, **telegram}
+    overrides = {"startup_backoff_seconds": 0.05, "engine_process": False, **telegram}
     return settings.model_copy(update={"telegram": settings.telegram.model_copy(update=overrides)})
 
 
@@ -704,6 +706,12 @@ class BotProcess:
         self.process.send_signal(signal.SIGKILL)
         self.process.wait()
 
+    def children(self) -> list[int]:
+        """Process ids of the bot's own child processes (its engine process), now."""
+        if self.process is None or self.process.poll() is not None:
+            return []
+        return child_pids(self.process.pid)
+
     async def terminate(self, timeout: float = 60.0) -> int:
         """SIGTERM and wait for a clean exit; returns the exit code."""
         self.process.send_signal(signal.SIGTERM)
@@ -712,6 +720,26 @@ class BotProcess:
     @property
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
+
+
+def child_pids(pid: int) -> list[int]:
+    """The live children of process ``pid`` (Linux /proc)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            found += [int(child) for child in task.read_text().split()]
+        except OSError:  # the thread ended meanwhile
+            continue
+    return found
+
+
+def process_alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie waiting for its parent counts as ended)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 class StandInEngine:

@@ -2,8 +2,9 @@
 
 The fake Bot API server feeds 1,000 status reports from 50 registered village cadres
 (20 each, every one a real report the engine applies as one change). ``python bot.py run``
-works them off as a child process and is killed with SIGKILL twice while the stream is
-still coming in, then restarted. Afterwards:
+works them off as a child process (with its engine in a process of its own) and is
+killed with SIGKILL twice while the stream is still coming in, then restarted; the engine
+process dies with it each time. Afterwards:
 
 - every report is in the ledger exactly once (one change per message, 1,000 in all);
 - each cadre's issue went through exactly their reports, in the order they were sent, and
@@ -24,7 +25,7 @@ from sqlalchemy import func, select
 from db.models import InboxUpdate, IssueEvent
 from db.vocab import IssueStatus
 from services.conversation.serialize import replies_from_json
-from tests.fake_bot_api import BotProcess, FakeBotApi, FakeUser
+from tests.fake_bot_api import BotProcess, FakeBotApi, FakeUser, process_alive
 from tests.fake_bot_api import fake_bot_api  # noqa: F401  (fixture)
 from tests.proof_support import (
     Reporter,
@@ -101,7 +102,11 @@ async def test_1000_reports_survive_two_kill_9s_applied_exactly_once(fake_bot_ap
         for kill_after in KILL_AFTER_REPLIES:
             await fake_bot_api.wait_until(lambda: len(fake_bot_api.sent) >= kill_after or bot.process.poll() is not None, WAIT)
             assert bot.process.poll() is None, bot.log[-4000:]
+            engine_processes = bot.children()
+            assert engine_processes, "bot.py run parses and writes in an engine process of its own"
             bot.kill()
+            # The engine process dies with the bot: no orphan goes on writing to the ledger.
+            await fake_bot_api.wait_until(lambda: not any(map(process_alive, engine_processes)), WAIT)
             bot.start()
             await bot.wait_polling()
         await feeder
