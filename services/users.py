@@ -6,9 +6,10 @@ Every change is written to the AuditLog in the caller's transaction.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from functools import cache
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Select, bindparam, func, inspect, select
 from sqlalchemy.orm import Session
 
 from db.models import AuditLog, User
@@ -64,9 +65,33 @@ def describe_user(user: User) -> str:
     return f"{user.name} · {role_label(user.role)} · 范围：{Scope.of_user(user).describe()}{state}"
 
 
+_PRELOADED = "users_by_telegram_id"  # session.info key: users preload_senders read
+
+
+def preload_senders(session: Session, telegram_ids: Iterable[int]) -> None:
+    """Read the users of many Telegram ids with one SELECT (the senders of a batch of
+    turns), so that :func:`find_by_telegram_id` finds them in this session without one
+    SELECT each."""
+    preloaded = session.info.setdefault(_PRELOADED, {})
+    wanted = set(telegram_ids) - preloaded.keys()
+    if wanted:
+        for user in session.scalars(select(User).where(User.telegram_id.in_(wanted))):
+            preloaded[user.telegram_id] = user
+
+
 def find_by_telegram_id(session: Session, telegram_id: int) -> User | None:
     """The user registered with this Telegram id, if any."""
+    user = session.info.get(_PRELOADED, {}).get(telegram_id)
+    if user is not None and _still_theirs(session, user, telegram_id):
+        return user
     return session.scalar(_by_telegram_id(), {"telegram_id": telegram_id})
+
+
+def _still_theirs(session: Session, user: User, telegram_id: int) -> bool:
+    """A preloaded user still in the session, not deleted, with that id (an earlier turn
+    of the batch may have changed it; reading an attribute reloads it if it was undone)."""
+    state = inspect(user)
+    return user in session and not (state.deleted or state.was_deleted) and user.telegram_id == telegram_id
 
 
 @cache

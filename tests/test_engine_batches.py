@@ -97,3 +97,16 @@ def test_an_update_never_journaled_is_not_applied(engine, demo_database):
     [result] = engine.handle_turns([(said("东台村工作队", "东台村饮水问题已解决", 1), 999)])
     assert (result.outcome, result.replies) == ("missing", [])
     assert user_events(demo_database, "ZG-0003") == 0
+
+
+def test_a_sender_disabled_earlier_in_the_batch_is_refused_later_in_it(engine, demo_database):
+    """The senders of a batch are read once at its start; what an earlier turn changes
+    about them still counts for the later turns."""
+    journaled(demo_database, 61, 62)
+    results = engine.handle_turns([
+        (said("演示管理员", "/users disable 东台村工作队", 1), 61),
+        (said("东台村工作队", "东台村饮水问题已解决", 2), 62),
+    ])
+    assert results[0].replies[0].text.startswith("已停用")
+    assert results[1].outcome != "applied" and "停用" in results[1].replies[0].text
+    assert user_events(demo_database, "ZG-0003") == 0

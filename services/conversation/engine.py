@@ -42,7 +42,7 @@ from services.errors import DomainError
 from services.formatting import TELEGRAM_LIMIT, split_text
 from services.invites import InviteRefused, record_failed_attempt, redeem_invite
 from services.parser_provider import ParserProvider
-from services.users import describe_user, find_by_telegram_id
+from services.users import describe_user, find_by_telegram_id, preload_senders
 from settings import Settings
 
 log = logging.getLogger(__name__)
@@ -151,6 +151,7 @@ class ConversationEngine:
         with self.database.transaction() as session:
             update_ids = [update_id for _, update_id in items if update_id is not None]
             claimed = inbox.claim(session, update_ids) if update_ids else set()
+            preload_senders(session, (i.sender_id for i, _ in items if i.source == "telegram" or i.user_id is None))
             for incoming, update_id in items:
                 if update_id is not None and update_id not in claimed:
                     results.append(None)  # done elsewhere (or twice in this batch)
