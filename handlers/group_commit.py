@@ -8,21 +8,27 @@ transaction as its effect); what they share is the cost around them: the hop to 
 thread or process, BEGIN and COMMIT. While one batch runs the next one gathers, so a quiet
 bot writes each message at once and a busy one writes them in growing batches.
 
+Each turn's lane awaits its result; a "replies sent" mark is not awaited (the chat's next
+update need not wait for it) and rides with the next batch.
+
 If a batch fails for a passing reason (the database is unreachable, say), everything in it
-fails and each lane retries its update (handlers/inbox_pump.py); none of it was applied.
-Any other failure is narrowed down: the turns run again one by one, so that only the update
-that fails fails.
+fails and each lane retries its update (handlers/inbox_pump.py); none of it was applied,
+and its marks go with the next batch. Any other failure is narrowed down: the marks and
+the turns run again one by one, so that only the update that fails fails.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
 from services.conversation.messages import Incoming
+
+log = logging.getLogger(__name__)
 
 MAX_TURNS = 32  # turns per transaction: a failing batch is retried whole, so keep it modest
 
@@ -34,7 +40,7 @@ CommitBatch = Callable[[list[tuple[Incoming, int]], list[int]], Awaitable[list[A
 class _Waiting:
     result: asyncio.Future
     update_id: int
-    incoming: Incoming | None = None  # None: a "replies sent" mark
+    incoming: Incoming
 
 
 class GroupCommit:
@@ -55,33 +61,43 @@ class GroupCommit:
         self.takes_turns = takes_turns  # False: the engine handles its turns itself
         self._max_turns = max_turns
         self._waiting: list[_Waiting] = []
+        self._marks: list[int] = []  # replied marks for the next batch
+        self._carried: list[int] = []  # marks of a batch that failed: they go with the next one
         self._runner: asyncio.Task | None = None
 
     async def handle(self, incoming: Incoming, update_id: int) -> Any:
         """The engine's result for this turn, once its batch has committed."""
-        return await self._queue(_Waiting(self._future(), update_id, incoming))
-
-    async def mark_replied(self, update_id: int) -> None:
-        """Return once the update's replies are recorded as sent."""
-        await self._queue(_Waiting(self._future(), update_id))
-
-    @staticmethod
-    def _future() -> asyncio.Future:
-        return asyncio.get_running_loop().create_future()
-
-    async def _queue(self, waiting: _Waiting) -> Any:
+        waiting = _Waiting(asyncio.get_running_loop().create_future(), update_id, incoming)
         self._waiting.append(waiting)
+        self._start()
+        return await waiting.result
+
+    def mark_replied(self, update_id: int) -> None:
+        """Record with the next batch that the update's replies were sent; not awaited, so
+        the chat's next update goes ahead at once. Should the bot die before that batch
+        commits, the replies are sent once more after the restart (the ledger is not
+        touched again: the update itself is done)."""
+        self._marks.append(update_id)
+        self._start()
+
+    async def settled(self) -> None:
+        """Return once no batch runs or waits (the marks queued so far are written, or
+        carried to the next batch if theirs failed)."""
+        while self._runner is not None:
+            await asyncio.wait({self._runner})
+
+    def _start(self) -> None:
         if self._runner is None:
             self._runner = asyncio.create_task(self._run(), name="group-commit")
-        return await waiting.result
 
     async def _run(self) -> None:
         try:
             await asyncio.sleep(0)  # lanes made ready in this loop iteration join the first batch
-            while self._waiting:
+            while self._waiting or self._marks:
                 batch = self._next_batch()
-                if batch:  # else everything waiting was cancelled
-                    await self._run_batch(batch)
+                marks, self._marks, self._carried = self._marks + self._carried, [], []
+                if batch or marks:  # else every turn waiting was cancelled
+                    await self._run_batch(batch, marks)
         finally:
             self._runner = None
             for waiting in self._waiting:  # cancelled while queued: their lanes retry
@@ -89,37 +105,37 @@ class GroupCommit:
             self._waiting.clear()
 
     def _next_batch(self) -> list[_Waiting]:
-        batch, rest, turns = [], [], 0
-        for waiting in self._waiting:
-            if waiting.result.cancelled():
-                continue
-            if waiting.incoming is not None:
-                if turns == self._max_turns:
-                    rest.append(waiting)
-                    continue
-                turns += 1
-            batch.append(waiting)
-        self._waiting = rest
+        live = [waiting for waiting in self._waiting if not waiting.result.cancelled()]
+        batch, self._waiting = live[: self._max_turns], live[self._max_turns :]
         return batch
 
-    async def _run_batch(self, batch: list[_Waiting]) -> None:
-        turns = [(w.incoming, w.update_id) for w in batch if w.incoming is not None]
-        replied = [w.update_id for w in batch if w.incoming is None]
+    async def _run_batch(self, batch: list[_Waiting], marks: list[int]) -> None:
+        turns = [(w.incoming, w.update_id) for w in batch]
         try:
             async with self._gate:
-                results = await self._commit(turns, replied)
+                results = await self._commit(turns, marks)
         except Exception as exc:  # noqa: BLE001 - handed to the waiting lanes
-            if len(turns) > 1 and not self._is_transient(exc):
-                marks = [w for w in batch if w.incoming is None]
-                for part in ([marks] if marks else []) + [[w] for w in batch if w.incoming is not None]:
-                    await self._run_batch(part)  # find the turn that fails; the others go through
+            if len(batch) > 1 and not self._is_transient(exc):
+                # find the turn that fails; the others and the marks go through
+                for part, part_marks in [([], marks)] * bool(marks) + [([w], []) for w in batch]:
+                    await self._run_batch(part, part_marks)
                 return
+            self._carry(batch, marks, exc)
             for waiting in batch:
                 if not waiting.result.done():
                     waiting.result.set_exception(exc)
             return
-        results_of_turns = iter(results)
-        for waiting in batch:
-            result = next(results_of_turns) if waiting.incoming is not None else None
+        for waiting, result in zip(batch, results):
             if not waiting.result.done():
                 waiting.result.set_result(result)
+
+    def _carry(self, batch: list[_Waiting], marks: list[int], exc: Exception) -> None:
+        """A batch with marks failed: the marks go with the next batch, unless they failed
+        alone for a lasting reason (a bug: logged; the replies would be sent again after
+        a restart)."""
+        if not marks:
+            return
+        if batch or self._is_transient(exc):  # the turns' failure, or a passing one
+            self._carried += marks
+        else:
+            log.error("replied marks of updates %s not recorded: %s: %s", marks, type(exc).__name__, exc)

@@ -178,8 +178,9 @@ class InboxPump:
         return not self._known
 
     async def wait_idle(self) -> None:
-        """Return once every queued update is finished."""
+        """Return once every queued update is finished and its replied mark written."""
         await self._idle.wait()
+        await self.commits.settled()
 
     async def stop(self, grace_seconds: float = 10.0) -> None:
         """Stop taking updates; let the lanes finish for a while, then cancel them.
@@ -194,6 +195,10 @@ class InboxPump:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        try:  # the last replied marks (and a batch still running) are written
+            await asyncio.wait_for(self.commits.settled(), grace_seconds)
+        except TimeoutError:
+            log.warning("inbox: the last replied marks were not written; those replies go out again at the next start")
 
     async def _run_lane(self, key: int, lane: deque[_Work]) -> None:
         try:
@@ -275,12 +280,12 @@ class InboxPump:
                 work.replies = replies_from_json(entry.replies)
             if work.replies and not await self._deliver(work, work.replies):
                 return None
-            await self._mark_replied(update_id)
+            self._mark_replied(update_id)
         return entry
 
-    async def _mark_replied(self, update_id: int) -> None:
-        """Record replied_at for ``update_id``, in one transaction with other lanes' writes."""
-        await self.commits.mark_replied(update_id)
+    def _mark_replied(self, update_id: int) -> None:
+        """Record replied_at for ``update_id`` with the next batch of the group commit."""
+        self.commits.mark_replied(update_id)
 
     async def _commit(self, turns: list[tuple[Incoming, int]], replied: list[int]) -> list[Any]:
         """One transaction: the turns (the engine's) and the replied marks."""

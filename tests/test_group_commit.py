@@ -41,10 +41,10 @@ class Recorder:
 async def test_what_waits_together_is_committed_together():
     commit = Recorder()
     commits = GroupCommit(commit, asyncio.Semaphore(1), is_transient=transient)
-    results = await asyncio.gather(
-        commits.handle(incoming("a"), 1), commits.mark_replied(7), commits.handle(incoming("b"), 2)
-    )
-    assert results == ["done a", None, "done b"]
+    first = asyncio.ensure_future(commits.handle(incoming("a"), 1))
+    commits.mark_replied(7)  # not awaited: it rides with the batch
+    results = await asyncio.gather(first, commits.handle(incoming("b"), 2))
+    assert results == ["done a", "done b"]
     assert commit.batches == [(["a", "b"], [7])]
 
 
@@ -61,11 +61,12 @@ async def test_the_next_batch_gathers_while_one_runs():
 async def test_a_turn_that_fails_fails_alone():
     commit = Recorder(fail_on="bad")
     commits = GroupCommit(commit, asyncio.Semaphore(1), is_transient=transient)
+    commits.mark_replied(9)
     results = await asyncio.gather(
-        commits.handle(incoming("a"), 1), commits.handle(incoming("bad"), 2), commits.mark_replied(9),
-        commits.handle(incoming("c"), 3), return_exceptions=True,
+        commits.handle(incoming("a"), 1), commits.handle(incoming("bad"), 2), commits.handle(incoming("c"), 3),
+        return_exceptions=True,
     )
-    assert results[0] == "done a" and results[2] is None and results[3] == "done c"
+    assert results[0] == "done a" and results[2] == "done c"
     assert isinstance(results[1], RuntimeError)
     # one try together, then the marks, then each turn alone
     assert commit.batches == [(["a", "bad", "c"], [9]), ([], [9]), (["a"], []), (["bad"], []), (["c"], [])]
@@ -80,6 +81,28 @@ async def test_a_passing_failure_fails_the_whole_batch_for_a_retry():
     )
     assert all(result is error for result in results)
     assert len(commit.batches) == 1
+
+
+async def test_marks_of_a_failed_batch_go_with_the_next_one():
+    error = OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+    commit = Recorder(fail_on="a", error=error)
+    commits = GroupCommit(commit, asyncio.Semaphore(1), is_transient=transient)
+    commits.mark_replied(5)
+    with pytest.raises(OperationalError):
+        await commits.handle(incoming("a"), 1)
+    await commits.settled()
+    assert commit.batches == [(["a"], [5])]  # not retried on its own in a loop
+    assert await commits.handle(incoming("b"), 2) == "done b"
+    assert commit.batches[-1] == (["b"], [5])
+
+
+async def test_settled_waits_for_marks_in_flight():
+    commit = Recorder()
+    commits = GroupCommit(commit, asyncio.Semaphore(1), is_transient=transient)
+    commits.mark_replied(3)
+    commits.mark_replied(4)
+    await commits.settled()
+    assert commit.batches == [([], [3, 4])]
 
 
 async def test_batches_hold_the_gate():
