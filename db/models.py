@@ -227,6 +227,7 @@ class Subscription(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    chat_title: Mapped[str | None] = mapped_column(String(128))  # as of the last /subscribe there
     scope: Mapped[str] = mapped_column(String(64))
     send_time: Mapped[str] = mapped_column(String(5))  # HH:MM, county time zone
     weekly: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -112,6 +112,7 @@ def incoming_from_message(
         addressed=addressed,
         unsupported=unsupported,
         sender_name=sender.full_name if sender else None,
+        chat_title=message.chat.title,
         source="telegram",
     )
 

@@ -22,6 +22,7 @@ from services.scope import COUNTY_WIDE_ROLES, Scope, resolve_scope_name
 from settings import Settings
 
 SUBSCRIBING_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.LEADER, Role.TOWNSHIP})
+TITLE_LENGTH = 128  # Telegram group titles are at most 128 characters
 WEEKLY_WORDS = frozenset({"每周", "周报", "每星期", "weekly"})
 DAILY_WORDS = frozenset({"每天", "每日", "日报", "工作日", "daily"})
 _TIME = re.compile(r"^(\d{1,2})(?:[:：](\d{2})|点(半|\d{1,2}分?)?)$")
@@ -133,8 +134,11 @@ def subscribe(
     settings: Settings,
     calendar: WorkCalendar,
     now: dt.datetime,
+    *,
+    chat_title: str | None = None,
 ) -> str:
-    """/subscribe [范围] [HH:MM] [每周]: create or change this group's subscription."""
+    """/subscribe [范围] [HH:MM] [每周]: create or change this group's subscription (and
+    note the group's name as it is now, for /subscriptions in private)."""
     check_may_subscribe(user, chat_type)
     wanted = parse_subscribe_args(args)
     scope_name = resolve_requested_scope(session, user, wanted.scope_text)
@@ -155,6 +159,9 @@ def subscribe(
         subscription.send_time = wanted.send_time or subscription.send_time
         if wanted.weekly is not None:
             subscription.weekly = wanted.weekly
+    if chat_title:  # the group's name as it is now, on all its subscriptions
+        for row in {subscription, *chat_subscriptions(session, chat_id)}:
+            row.chat_title = chat_title[:TITLE_LENGTH]
     session.flush()
     _audit(session, user.name, "subscribe", subscription)
     first = first_delivery_day(subscription, calendar, now.astimezone(settings.county.tz))
@@ -200,6 +207,13 @@ def chat_subscriptions(session: Session, chat_id: int) -> list[Subscription]:
     )
 
 
+def group_name(subscription: Subscription) -> str:
+    """「东光镇工作群」, or the chat id when the bot never learned the group's name."""
+    if subscription.chat_title:
+        return f"「{subscription.chat_title}」"
+    return f"群 {subscription.chat_id}"
+
+
 def list_subscriptions_text(session: Session, user: User, chat_id: int, chat_type: str) -> str:
     """/subscriptions: this group's subscriptions; in private, all of them for county roles."""
     if chat_type == "private":
@@ -211,7 +225,7 @@ def list_subscriptions_text(session: Session, user: User, chat_id: int, chat_typ
         if not rows:
             return "目前没有群订阅日报。"
         lines = [f"共 {len(rows)} 个群订阅："]
-        lines += [f"· 群 {s.chat_id}：{describe_scope(s.scope)}，{describe_schedule(s)}" for s in rows]
+        lines += [f"· {group_name(s)}：{describe_scope(s.scope)}，{describe_schedule(s)}" for s in rows]
         return "\n".join(lines)
     rows = chat_subscriptions(session, chat_id)
     if not rows:

@@ -24,12 +24,14 @@ from tests.test_digest_ledger import TODAY, add_user, build_known_ledger, calend
 GROUP = -100123
 
 
-def run(database, settings, user_id, text, *, chat_type="group", chat_id=GROUP, now=None):
+def run(database, settings, user_id, text, *, chat_type="group", chat_id=GROUP, now=None, title=None):
     """Call a digest command the way the engine does; returns the replies."""
     name, _, args = text.lstrip("/").partition(" ")
     with database.transaction() as session:
         user = session.get(User, user_id)
-        incoming = Incoming(sender_id=user.telegram_id or 1, chat_id=chat_id, chat_type=chat_type, text=text)
+        incoming = Incoming(
+            sender_id=user.telegram_id or 1, chat_id=chat_id, chat_type=chat_type, text=text, chat_title=title
+        )
         ctx = CommandContext(session, user, incoming, settings, calendar_of(settings), now or local(TODAY, 10))
         return COMMANDS[name](ctx, args)
 
@@ -145,6 +147,20 @@ def test_subscriptions_lists_this_group(county):
     assert "· 饮水：每周第一个工作日 08:30" in reply.text
     [reply] = run(database, settings, users["admin"], "/subscriptions", chat_type="private", chat_id=1)
     assert "共 2 个群订阅" in reply.text
+
+
+def test_subscriptions_in_private_name_each_group(county):
+    """A county-wide user sees which group gets what by the group's name (as of the last
+    /subscribe there); a group whose name the bot never learned shows its chat id."""
+    database, settings, users = county
+    run(database, settings, users["admin"], "/subscribe 东光镇 08:00", title="东光镇工作群")
+    run(database, settings, users["admin"], "/subscribe 饮水", chat_id=-100777)
+    run(database, settings, users["admin"], "/subscribe 饮水 09:00", title="东光镇扶贫攻坚群")  # renamed since
+    [reply] = run(database, settings, users["leader"], "/subscriptions", chat_type="private", chat_id=2)
+    assert "· 「东光镇扶贫攻坚群」：东光镇，每个工作日 08:00" in reply.text
+    assert "· 「东光镇扶贫攻坚群」：饮水，每个工作日 09:00" in reply.text
+    assert "东光镇工作群" not in reply.text
+    assert "· 群 -100777：饮水，每个工作日 08:30" in reply.text
 
 
 def test_digest_command_sends_text_then_chart_within_scope(county):

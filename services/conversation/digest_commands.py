@@ -26,7 +26,7 @@ def subscribe_command(ctx: CommandContext, args: str) -> list[Reply]:
     """/subscribe [范围] [HH:MM] [每周]: this group gets the scope's digest on working days."""
     return _answer(lambda: subscribe(
         ctx.session, ctx.user, ctx.incoming.chat_id, ctx.incoming.chat_type, args,
-        ctx.settings, ctx.calendar, ctx.now,
+        ctx.settings, ctx.calendar, ctx.now, chat_title=ctx.incoming.chat_title,
     ))
 
 

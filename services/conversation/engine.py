@@ -317,7 +317,7 @@ def without_control_characters(incoming: Incoming) -> Incoming:
     """The incoming with control characters removed from everything a person typed."""
     fields = {
         name: _CONTROL.sub("", value)
-        for name in ("text", "callback_data", "sender_name")
+        for name in ("text", "callback_data", "sender_name", "chat_title")
         if isinstance(value := getattr(incoming, name), str) and _CONTROL.search(value)
     }
     return replace(incoming, **fields) if fields else incoming

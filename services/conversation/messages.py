@@ -41,6 +41,7 @@ class Incoming:
     addressed: bool = True
     unsupported: str | None = None  # sticker / voice / location / contact ...
     sender_name: str | None = None
+    chat_title: str | None = None  # a group's name, as Telegram gave it
     source: Literal["telegram", "console", "test"] = "telegram"
     user_id: int | None = None  # ledger User.id, trusted front ends only (see above)
 
