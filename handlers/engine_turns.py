@@ -55,8 +55,10 @@ class ProcessTurns:
     """An engine in one child process (started at :meth:`start`, stopped at :meth:`close`).
 
     If the child dies (killed, out of memory), the batch it held fails with
-    BrokenProcessPool — a passing failure: nothing of it was committed, the pump retries
-    it, and the next batch starts a new child.
+    BrokenProcessPool — a passing failure: the pump retries it and the next batch starts a
+    new child. A transaction the child had not committed is rolled back by the database;
+    one it had committed is claimed in the inbox, so the retry answers it from the stored
+    replies and never applies it twice.
     """
 
     def __init__(self, settings: Settings) -> None:

@@ -57,7 +57,8 @@ def is_transient(exc: BaseException) -> bool:
         return True
     if isinstance(exc, NetworkError):
         return not isinstance(exc, BadRequest)  # PTB's BadRequest subclasses NetworkError
-    # BrokenProcessPool: the engine's child process died; nothing of its batch committed.
+    # BrokenProcessPool: the engine's child process died; its batch is retried (a turn it
+    # committed before dying is claimed, so the retry answers it without applying it again).
     return isinstance(exc, (OperationalError, InterfaceError, PoolTimeout, BrokenProcessPool))
 
 
