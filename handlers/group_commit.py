@@ -117,8 +117,10 @@ class GroupCommit:
         except Exception as exc:  # noqa: BLE001 - handed to the waiting lanes
             if len(batch) > 1 and not self._is_transient(exc):
                 # find the turn that fails; the others and the marks go through
-                for part, part_marks in [([], marks)] * bool(marks) + [([w], []) for w in batch]:
-                    await self._run_batch(part, part_marks)
+                if marks:
+                    await self._run_batch([], marks)
+                for waiting in batch:
+                    await self._run_batch([waiting], [])
                 return
             self._carry(batch, marks, exc)
             for waiting in batch:

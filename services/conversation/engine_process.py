@@ -58,8 +58,8 @@ def _die_with_parent(parent_pid: int) -> None:
     if sys.platform.startswith("linux"):
         try:
             ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        except (OSError, AttributeError):  # no prctl: the pipe still ends the child
-            pass
+        except (OSError, AttributeError):
+            logging.getLogger(__name__).debug("no prctl here: the pool's pipe still ends the child")
     if os.getppid() != parent_pid:  # the bot died before the line above took effect
         os._exit(1)
 
