@@ -94,12 +94,13 @@ class Child:
 
     def pids(self) -> list[int]:
         """The child and its own children (the bot's engine process), recursively."""
+        from tests.fake_bot_api import child_pids
+
         found, todo = [], [self.process.pid]
         while todo:
             pid = todo.pop()
             found.append(pid)
-            for task in Path(f"/proc/{pid}/task").glob("*/children"):
-                todo += [int(child) for child in task.read_text().split()]
+            todo += child_pids(pid)
         return found
 
     def rss_mb(self) -> float:

@@ -281,12 +281,8 @@ class InboxPump:
                 work.replies = replies_from_json(entry.replies)
             if work.replies and not await self._deliver(work, work.replies):
                 return None
-            self._mark_replied(update_id)
+            self.commits.mark_replied(update_id)  # written with the next batch, not awaited
         return entry
-
-    def _mark_replied(self, update_id: int) -> None:
-        """Record replied_at for ``update_id`` with the next batch of the group commit."""
-        self.commits.mark_replied(update_id)
 
     async def _commit(self, turns: list[tuple[Incoming, int]], replied: list[int]) -> list[Any]:
         """One transaction: the turns (the engine's) and the replied marks."""

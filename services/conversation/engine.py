@@ -151,7 +151,7 @@ class ConversationEngine:
         with self.database.transaction() as session:
             update_ids = [update_id for _, update_id in items if update_id is not None]
             claimed = inbox.claim(session, update_ids) if update_ids else set()
-            preload_senders(session, (i.sender_id for i, _ in items if i.source == "telegram" or i.user_id is None))
+            preload_senders(session, (i.sender_id for i, _ in items if not _known_by_user_id(i)))
             for incoming, update_id in items:
                 if update_id is not None and update_id not in claimed:
                     results.append(None)  # done elsewhere (or twice in this batch)
@@ -179,7 +179,7 @@ class ConversationEngine:
     # ---- who is speaking ----------------------------------------------------------------
 
     def _sender(self, session: Session, incoming: Incoming) -> User | None:
-        if incoming.user_id is not None and incoming.source != "telegram":
+        if _known_by_user_id(incoming):
             return session.get(User, incoming.user_id)
         return find_by_telegram_id(session, incoming.sender_id)
 
@@ -311,6 +311,11 @@ class ConversationEngine:
 # cannot be stored in PostgreSQL text at all: drop them before anything reads the text.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _MAX_DB_INT = 2**31 - 1
+
+
+def _known_by_user_id(incoming: Incoming) -> bool:
+    """A trusted front end (console, tests) names the ledger user; Telegram never does."""
+    return incoming.user_id is not None and incoming.source != "telegram"
 
 
 def without_control_characters(incoming: Incoming) -> Incoming:
