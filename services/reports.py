@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Row, Select, Update, bindparam, insert, select, update
+from sqlalchemy import Row, Select, Update, bindparam, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -142,11 +142,27 @@ def _recent_same_text(
     session: Session, issue_id: int, actor: Actor, since: dt.datetime
 ) -> Row | None:
     """(change_id, actor) of the sender's own not-undone event on this issue from the same
-    text since ``since`` (a statement built once: this runs for every report)."""
+    text since ``since``."""
     if not actor.text:
         return None
-    params = {"issue_id": issue_id, "user_id": actor.user.id, "text": actor.text, "since": since}
-    return session.execute(_same_text_query(), params).first()
+    return session.execute(_same_text_query(), _same_text_params(issue_id, actor, since)).first()
+
+
+def _same_text_params(issue_id: int, actor: Actor, since: dt.datetime) -> dict[str, Any]:
+    return {"issue_id": issue_id, "user_id": actor.user.id, "text": actor.text, "since": since}
+
+
+def _same_text_conditions() -> tuple:
+    """The sender's own not-undone event on the issue from the same text since ``since``."""
+    events = IssueEvent.__table__
+    return (
+        events.c.issue_id == bindparam("issue_id"),
+        events.c.user_id == bindparam("user_id"),
+        events.c.message_text == bindparam("text"),
+        events.c.at >= bindparam("since", type_=events.c.at.type),
+        events.c.undoes.is_(None),
+        events.c.change_id.not_in(_undone_change_ids(bindparam("issue_id"))),
+    )
 
 
 @cache
@@ -154,14 +170,7 @@ def _same_text_query() -> Select:
     events = IssueEvent.__table__
     return (
         select(events.c.change_id, events.c.actor)
-        .where(
-            events.c.issue_id == bindparam("issue_id"),
-            events.c.user_id == bindparam("user_id"),
-            events.c.message_text == bindparam("text"),
-            events.c.at >= bindparam("since"),
-            events.c.undoes.is_(None),
-            events.c.change_id.not_in(_undone_change_ids(bindparam("issue_id"))),
-        )
+        .where(*_same_text_conditions())
         .order_by(events.c.at.desc(), events.c.id.desc())
         .limit(1)
     )
@@ -208,51 +217,63 @@ def apply_report(
     if expected_version is not None and issue.version != expected_version:
         raise Conflict(f"{issue.code} 在此期间已被修改，请查看后重新报告。")
     since = now - dt.timedelta(minutes=duplicate_window_minutes)
-    earlier = _recent_same_text(session, issue.id, actor, since)
-    if earlier is not None:
-        return Change(earlier.change_id, issue, duplicate=True, previous_actor=earlier.actor)
     fields: list[tuple[str, str | None, str | None]] = []
     if status is not None and status != issue.status:
         fields.append(("status", issue.status, str(status)))
     if deadline is not None and deadline != issue.deadline:
         fields.append(("deadline", _iso(issue.deadline), _iso(deadline)))
-    if not fields:
-        wanted = {"status": str(status)} if status else {"deadline": _iso(deadline)}
-        earlier = _recent_same_values(session, issue, wanted, since)
+    # The same text from the sender a moment ago is "已记录过", whatever it would change
+    # now; with fields to set, that check rides in the UPDATE (see _write_report_fields).
+    if not fields or not _write_report_fields(session, issue, fields, now, actor, since):
+        earlier = _recent_same_text(session, issue.id, actor, since)
+        if earlier is None and not fields:
+            wanted = {"status": str(status)} if status else {"deadline": _iso(deadline)}
+            earlier = _recent_same_values(session, issue, wanted, since)
         if earlier is not None:
             return Change(earlier.change_id, issue, duplicate=True, previous_actor=earlier.actor)
+        if fields:
+            raise Conflict("该问题刚被别人修改过，请查看后重发。")
         return Change("", issue)
-    _write_report_fields(session, issue, fields, now)
     change_id = _write_events(session, issue, fields, actor, now)
     return Change(change_id, issue, fields)
 
 
 def _write_report_fields(
-    session: Session, issue: Issue, fields: list[tuple[str, str | None, str | None]], now: dt.datetime
-) -> None:
-    """Set a report's status and deadline with one UPDATE guarded by the version read, and
-    tell the loaded issue (the hot path of every report; a report never closes or reopens,
-    so nothing the parser knows changes)."""
+    session: Session,
+    issue: Issue,
+    fields: list[tuple[str, str | None, str | None]],
+    now: dt.datetime,
+    actor: Actor,
+    since: dt.datetime,
+) -> bool:
+    """Set a report's status and deadline with one UPDATE, and tell the loaded issue (the
+    hot path of every report; a report never closes or reopens, so nothing the parser
+    knows changes). The UPDATE holds two guards and changes nothing when either fails:
+    the version read (nobody changed the issue meanwhile) and, when the report has a
+    text, that the sender sent none like it lately (no "已记录过"). False: a guard failed."""
     new = {"status": issue.status, "deadline": issue.deadline}
     for name, _old, value in fields:
         new[name] = dt.date.fromisoformat(value) if name == "deadline" and value else value
-    result = session.execute(
-        _report_update(),
-        {"issue_id": issue.id, "seen_version": issue.version, "new_status": new["status"],
-         "new_deadline": new["deadline"], "new_updated_at": now, "new_version": issue.version + 1},
-    )
+    params = {"seen_version": issue.version, "new_status": new["status"], "new_deadline": new["deadline"],
+              "new_updated_at": now, "new_version": issue.version + 1}
+    params.update(_same_text_params(issue.id, actor, since))
+    result = session.execute(_report_update(bool(actor.text)), params)
     if result.rowcount != 1:
-        raise Conflict("该问题刚被别人修改过，请查看后重发。")
+        return False
     for name, value in (*new.items(), ("updated_at", now), ("version", issue.version + 1)):
         set_committed_value(issue, name, value)
+    return True
 
 
 @cache
-def _report_update() -> Update:
+def _report_update(unless_same_text: bool) -> Update:
     table = Issue.__table__
+    guards = [table.c.id == bindparam("issue_id"), table.c.version == bindparam("seen_version")]
+    if unless_same_text:
+        guards.append(~exists().where(*_same_text_conditions()))
     return (
         update(table)
-        .where(table.c.id == bindparam("issue_id"), table.c.version == bindparam("seen_version"))
+        .where(*guards)
         .values(
             status=bindparam("new_status", type_=table.c.status.type),
             deadline=bindparam("new_deadline", type_=table.c.deadline.type),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from db.models import Issue, IssueEvent, User
 from services.errors import Conflict, Forbidden, InvalidInput
@@ -97,6 +97,34 @@ def test_the_same_report_twice_is_recorded_once(demo_database):
                               now=NOW + dt.timedelta(minutes=5), duplicate_window_minutes=30)
         assert first.changed and second.duplicate and not second.changed
         assert len(_events(s, "ZG-0003")) == 1
+
+
+def test_the_same_text_again_is_recorded_once_even_after_someone_else_changed_the_issue(demo_database):
+    with demo_database.transaction() as s:
+        issue = issue_by_code(s, "ZG-0003")
+        cadre = _actor(s, "东台村工作队", "东台村饮水工程正在施工")
+        apply_report(s, issue, status="整改中", deadline=None, actor=cadre, now=NOW, duplicate_window_minutes=30)
+        apply_report(s, issue, status="未整改", deadline=None, actor=_actor(s, "东光镇干部", "东台村又停水了"),
+                     now=NOW + dt.timedelta(minutes=2), duplicate_window_minutes=30)
+        again = apply_report(s, issue, status="整改中", deadline=None, actor=cadre,
+                             now=NOW + dt.timedelta(minutes=5), duplicate_window_minutes=30)
+        assert again.duplicate and not again.changed and again.previous_actor == "东台村工作队"
+        assert issue_by_code(s, "ZG-0003").status == "未整改"
+        later = apply_report(s, issue, status="整改中", deadline=None, actor=cadre,
+                             now=NOW + dt.timedelta(minutes=31), duplicate_window_minutes=30)
+        assert later.fields == [("status", "未整改", "整改中")] and not later.duplicate
+        assert [e.new_value for e in _events(s, "ZG-0003")] == ["整改中", "未整改", "整改中"]
+
+
+def test_a_report_on_an_issue_changed_since_it_was_read_is_a_conflict(demo_database):
+    with demo_database.transaction() as s:
+        issue = issue_by_code(s, "ZG-0003")
+        s.execute(update(Issue).where(Issue.id == issue.id).values(version=Issue.version + 1)
+                  .execution_options(synchronize_session=False))
+        with pytest.raises(Conflict, match="刚被别人修改过"):
+            apply_report(s, issue, status="已整改", deadline=None, actor=_actor(s, "东台村工作队"),
+                         now=NOW, duplicate_window_minutes=30)
+        assert _events(s, "ZG-0003") == []
 
 
 def test_reports_never_reach_or_leave_closed_out(demo_database):
