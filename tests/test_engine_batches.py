@@ -110,3 +110,28 @@ def test_a_sender_disabled_earlier_in_the_batch_is_refused_later_in_it(engine, d
     assert results[0].replies[0].text.startswith("已停用")
     assert results[1].outcome != "applied" and "停用" in results[1].replies[0].text
     assert user_events(demo_database, "ZG-0003") == 0
+
+
+def test_a_turn_failing_half_way_through_its_change_leaves_none_of_it(engine, demo_database, monkeypatch):
+    """Turns run without a savepoint of their own until one fails: then the batch runs
+    again with one per turn, so the failed turn's UPDATE is undone and the others count once."""
+    from services import reports
+
+    write_events = reports._write_events
+
+    def failing_for_zg_0004(session, issue, *args, **kwargs):
+        if issue.code == "ZG-0004":  # after the issue's UPDATE, before its events
+            raise RuntimeError("lost the disk")
+        return write_events(session, issue, *args, **kwargs)
+
+    monkeypatch.setattr(reports, "_write_events", failing_for_zg_0004)
+    journaled(demo_database, 71, 72)
+    results = engine.handle_turns([
+        (said("东台村工作队", "东台村饮水问题已解决", 1), 71),
+        (said("东台村工作队", "东台村刘在龙家黄牛补贴到位了", 2), 72),
+    ])
+    assert [r.outcome for r in results] == ["applied", "error"]
+    assert results[1].replies[0].text.startswith("出错了，这条消息没有修改台账")
+    assert issue_state(demo_database, "ZG-0003")[0] == "已整改" and user_events(demo_database, "ZG-0003") == 1
+    assert issue_state(demo_database, "ZG-0004")[0] == "未整改" and user_events(demo_database, "ZG-0004") == 0
+    assert inbox.load(demo_database, 72).done and inbox.load(demo_database, 72).outcome == "error"

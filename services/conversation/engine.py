@@ -59,6 +59,10 @@ DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
 PHOTO_NOT_KEPT = "\n（照片只在报告进展时作为佐证保存，这次未保存。）"
 
 
+class _Redo(Exception):
+    """A turn run without a savepoint was refused or failed: run the batch again with one."""
+
+
 @dataclass
 class TurnResult:
     """What one turn said, who said it, what it was about and what it did."""
@@ -145,8 +149,20 @@ class ConversationEngine:
         runs, and its replies are stored with it, so the turn counts once: an update already
         done (replayed, or claimed by a second worker, which waits for the first one's row
         lock) is not handled again but answered with the replies stored the first time.
-        Each turn runs in its own savepoint, so a refusal rolls back only that turn.
+        A refusal or failure of one turn rolls back only that turn. Turns are first run
+        without a savepoint each (two statements fewer a turn); if one of them is refused or
+        fails, the whole transaction is rolled back and the batch runs again with a
+        savepoint per turn. A turn with an attachment always has its savepoint: its file is
+        kept before anything can fail and must not be kept twice.
         """
+        try:
+            return self._handle_turns(items, replied_ids or [], savepoints=False)
+        except _Redo:
+            return self._handle_turns(items, replied_ids or [], savepoints=True)
+
+    def _handle_turns(
+        self, items: list[tuple[Incoming, int | None]], replied_ids: list[int], *, savepoints: bool
+    ) -> list[TurnResult]:
         results: list[TurnResult | None] = []
         with self.database.transaction() as session:
             update_ids = [update_id for _, update_id in items if update_id is not None]
@@ -157,7 +173,7 @@ class ConversationEngine:
                     results.append(None)  # done elsewhere (or twice in this batch)
                     continue
                 claimed.discard(update_id)
-                result = self._turn(session, without_control_characters(incoming), self.now())
+                result = self._turn(session, without_control_characters(incoming), self.now(), savepoints)
                 log.debug("user=%s intent=%s outcome=%s", result.user_id, result.intent, result.outcome)
                 results.append(result)
             inbox.record(session, [
@@ -165,7 +181,7 @@ class ConversationEngine:
                 for (_, update_id), result in zip(items, results)
                 if update_id is not None and result is not None
             ])
-            inbox.mark_replied_in(session, replied_ids or [])
+            inbox.mark_replied_in(session, replied_ids)
         missing = [update_id for (_, update_id), result in zip(items, results) if result is None]
         if missing:
             log.info("updates %s already handled", missing)
@@ -183,7 +199,7 @@ class ConversationEngine:
             return session.get(User, incoming.user_id)
         return find_by_telegram_id(session, incoming.sender_id)
 
-    def _turn(self, session: Session, incoming: Incoming, now: dt.datetime) -> TurnResult:
+    def _turn(self, session: Session, incoming: Incoming, now: dt.datetime, savepoint: bool) -> TurnResult:
         if incoming.chat_type == "group" and not incoming.addressed:
             return TurnResult([], None, "none", "ignored")
         user = self._sender(session, incoming)
@@ -194,17 +210,25 @@ class ConversationEngine:
             calendar=self.calendar, now=now, parser=self.parsers.bound(session),
             bot_username=self.bot_username,
         )
+        savepoint = savepoint or incoming.attachment is not None
         try:
-            with session.begin_nested():
+            if savepoint:
+                with session.begin_nested():
+                    replies = self._dispatch(ctx)
+            else:
                 replies = self._dispatch(ctx)
         except DomainError as error:
+            if not savepoint:
+                raise _Redo from error  # this turn may have written part of its change
             # A refusal never edits the question it answers: the question (or the result
             # an earlier press put there) stays readable.
             replies = [Reply(str(error))]
             ctx.outcome = "refused"
         except DATABASE_UNAVAILABLE:
             raise  # nothing was applied: the transport tries the update again later
-        except Exception:
+        except Exception as error:
+            if not savepoint:
+                raise _Redo from error
             log.exception("user=%s intent=%s: unexpected error", user.id, ctx.intent)
             replies = [Reply(INTERNAL_ERROR)]
             ctx.outcome = "error"
