@@ -105,10 +105,31 @@ def next_issue_code(session: Session) -> str:
 
 
 def _village_targets(session: Session, township: str | None, village: str | None) -> list[Target]:
-    # Plain columns and a statement built once: read for nearly every report.
     rows = session.execute(_village_query(village is not None, township is not None),
                            {"village": village, "township": township})
     return [Target(village_id, township_name, village_name) for village_id, township_name, village_name in rows]
+
+
+class VillageDirectory:
+    """Every village as a target, by name: read once with the parser (services.parser_provider
+    builds both from one snapshot of the ledger), so that a report names its village
+    without a SELECT. It resolves exactly the names that parser can read, to the ids they
+    had then; no code path deletes a village, so an id always means the same village
+    (renamed or not), and every write checks the sender's rights on the issue's place as it
+    is now."""
+
+    def __init__(self, targets: list[Target]) -> None:
+        self._by_name: dict[str, list[Target]] = {}
+        for target in sorted(targets, key=lambda t: (t.township, t.village)):
+            self._by_name.setdefault(target.village, []).append(target)
+
+    @classmethod
+    def load(cls, session: Session) -> VillageDirectory:
+        return cls(_village_targets(session, None, None))
+
+    def targets(self, township: str | None, village: str) -> list[Target]:
+        """As :func:`targets_for` finds a village (and township) named so."""
+        return [t for t in self._by_name.get(village, ()) if township is None or t.township == township]
 
 
 @cache
@@ -129,8 +150,10 @@ def targets_for(
     village: str | None,
     household: str | None,
     household_code: str | None = None,
+    villages: VillageDirectory | None = None,
 ) -> list[Target]:
-    """Every concrete target that these names can mean (several when they are ambiguous)."""
+    """Every concrete target that these names can mean (several when they are ambiguous);
+    a village is looked up in ``villages`` when given, else in the ledger."""
     if household_code:
         row = session.scalar(
             select(Household).where(Household.code == household_code)
@@ -151,7 +174,7 @@ def targets_for(
             query = query.where(Township.name == township)
         return [_household_target(row) for row in session.scalars(query).unique().all()]
     if village:
-        return _village_targets(session, township, village)
+        return villages.targets(township, village) if villages else _village_targets(session, township, village)
     return []
 
 
@@ -166,8 +189,9 @@ def _household_target(row: Household) -> Target:
     )
 
 
-def targets_from_parse(session: Session, parse: Any) -> list[Target]:
-    """The parse's own place first, then its candidates; duplicates dropped."""
+def targets_from_parse(session: Session, parse: Any, villages: VillageDirectory | None = None) -> list[Target]:
+    """The parse's own place first, then its candidates; duplicates dropped (``villages``:
+    the directory read with the parser that made ``parse``)."""
     found: list[Target] = []
     named = targets_for(
         session,
@@ -175,6 +199,7 @@ def targets_from_parse(session: Session, parse: Any) -> list[Target]:
         village=getattr(parse, "village", None),
         household=getattr(parse, "household", None),
         household_code=getattr(parse, "household_code", None),
+        villages=villages,
     )
     found.extend(named)
     for candidate in getattr(parse, "candidates", None) or ():
@@ -184,6 +209,7 @@ def targets_from_parse(session: Session, parse: Any) -> list[Target]:
             village=_field(candidate, "village"),
             household=_field(candidate, "household"),
             household_code=_field(candidate, "household_code"),
+            villages=villages,
         ))
     unique: list[Target] = []
     for target in found:

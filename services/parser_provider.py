@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from db.models import Household, Issue, Township, Village
 from db.vocab import IssueStatus
 from nlp.workdays import WorkCalendar
+from services.issues import VillageDirectory
 
 RECHECK_SECONDS = 2.0
 # Issue fields a report changes: they never change what the parser knows (a status among
@@ -101,6 +102,7 @@ class ParserProvider:
         self._clock = clock
         self._lock = threading.Lock()
         self._parser: Any = None
+        self._villages: VillageDirectory | None = None  # read with the parser, from one snapshot
         self._stamp: tuple | None = None
         self._checked_at = 0.0
         self._changes = 0  # own committed changes of what the parser knows, counted
@@ -108,20 +110,25 @@ class ParserProvider:
 
     def get(self, session: Session) -> Any:
         """The parser for the ledger as ``session`` sees it (rebuilt if the stamp moved)."""
+        return self.current(session)[0]
+
+    def current(self, session: Session) -> tuple[Any, VillageDirectory]:
+        """The parser and the village directory read with it (both rebuilt if the stamp moved)."""
         self.watch(session)
         with self._lock:
             if self._parser is not None and not self._due(session):
-                return self._parser
+                return self._parser, self._villages
             changes = self._changes
         started = self._clock()
         stamp = ledger_stamp(session)
         with self._lock:
             if self._parser is None or stamp != self._stamp:
                 self._parser = build_parser(session, self._calendar)
+                self._villages = VillageDirectory.load(session)
                 self._stamp = stamp
             self._checked_at = started
             self._checked_changes = changes
-            return self._parser
+            return self._parser, self._villages
 
     def _due(self, session: Session) -> bool:
         return (
@@ -155,15 +162,24 @@ def _note_flush(session: Session, _flush_context) -> None:
 
 
 class BoundParser:
-    """The parser of one turn, fetched on first use (many turns never parse text)."""
+    """The parser of one turn, fetched on first use (many turns never parse text), with
+    the village directory read with it."""
 
     def __init__(self, provider: ParserProvider, session: Session) -> None:
         self._provider = provider
         self._session = session
-        self._parser: Any = None
+        self._current: tuple[Any, VillageDirectory] | None = None
 
     def parse(self, text: str, today, scope) -> Any:
         """Parse ``text`` as sent by someone with ``scope`` on ``today``."""
-        if self._parser is None:
-            self._parser = self._provider.get(self._session)
-        return self._parser.parse(text, today, scope)
+        return self._fetch()[0].parse(text, today, scope)
+
+    @property
+    def villages(self) -> VillageDirectory:
+        """The villages by name, as the parser that reads this turn's text knows them."""
+        return self._fetch()[1]
+
+    def _fetch(self) -> tuple[Any, VillageDirectory]:
+        if self._current is None:
+            self._current = self._provider.current(self._session)
+        return self._current

@@ -263,11 +263,15 @@ class FrozenParsers:
     it writes, so it never needs a parser of a newer ledger; and rebuilding (a second or
     two) after every rolled-back case would make a matrix of hundreds of cases slow."""
 
-    def __init__(self, parser) -> None:
+    def __init__(self, parser, villages) -> None:
         self.parser = parser
+        self.villages = villages
 
     def get(self, session):
         return self.parser
+
+    def current(self, session):
+        return self.parser, self.villages
 
     def bound(self, session):
         return self
@@ -277,4 +281,8 @@ class FrozenParsers:
 
 
 def frozen_parsers(database: Database) -> FrozenParsers:
-    return FrozenParsers(_build_parser(database))
+    from services.issues import VillageDirectory
+
+    with database.transaction() as session:
+        villages = VillageDirectory.load(session)
+    return FrozenParsers(_build_parser(database), villages)

@@ -80,32 +80,3 @@ async def test_a_killed_engine_process_is_replaced_and_no_report_is_lost_or_doub
     assert first.startswith("✅") and second.startswith("✅") and third.startswith("✅"), (first, second, third)
     assert replacement and worker not in replacement
     assert changes_from_telegram(database) == 3
-
-
-def test_a_big_batch_runs_in_halves_on_postgresql_and_answers_in_order(database, tmp_path):
-    """engine_process.in_halves: every turn applied once, results in the order sent, the
-    replied marks written, on both backends (SQLite keeps the batch whole)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from services import inbox
-    from services.conversation.engine import ConversationEngine
-    from services.conversation.engine_process import SPLIT_AT, in_halves
-    from services.conversation.messages import Incoming
-    from settings import load_settings
-
-    today = county_today()
-    reporters = prepare_reporting_county(database, users=SPLIT_AT + 2, reports_each=1, today=today)
-    ids = [9000 + n for n in range(len(reporters) + 1)]
-    inbox.journal(database, [{"update_id": u, "message": {"message_id": u, "chat": {"id": 1}}} for u in ids])
-    engine = ConversationEngine(database, load_settings(environ={}))
-    turns = [
-        (Incoming(sender_id=r.telegram_id, chat_id=r.telegram_id, text=report_text(r, 0, today), message_id=n), ids[n])
-        for n, r in enumerate(reporters)
-    ]
-    with ThreadPoolExecutor(max_workers=1) as helper:
-        results = in_halves(engine, turns, [ids[-1]], helper)
-    assert [r.outcome for r in results] == ["applied"] * len(reporters)
-    for reporter, result in zip(reporters, results):
-        assert reporter.village in result.replies[0].text
-    assert changes_from_telegram(database) == len(reporters)
-    assert all(inbox.load(database, u).done for u in ids[:-1]) and inbox.load(database, ids[-1]).replied

@@ -178,7 +178,8 @@ def test_no_matching_issue_offers_a_new_one_and_records_it(engine, demo_database
 def _context(engine, database, session, name: str, text: str) -> CommandContext:
     user = session.get(User, user_named(database, name).id)
     incoming = Incoming(sender_id=TELEGRAM_IDS[name], chat_id=TELEGRAM_IDS[name], text=text, message_id=9)
-    return CommandContext(session, user, incoming, engine.settings, engine.calendar, engine.now())
+    return CommandContext(session, user, incoming, engine.settings, engine.calendar, engine.now(),
+                          parser=engine.parsers.bound(session))
 
 
 def test_a_new_issue_without_category_or_deadline_asks_for_both(engine, demo_database):

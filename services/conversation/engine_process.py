@@ -19,16 +19,11 @@ import logging
 import os
 import signal
 import sys
-from concurrent import futures
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from services.conversation.messages import Incoming
 
-if TYPE_CHECKING:
-    from services.conversation.engine import ConversationEngine
-
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
-SPLIT_AT = 8  # PostgreSQL: turns in a batch from which it runs as two halves side by side
 # The child's engine: set by start(), in the child only (see the module docstring).
 _CHILD: dict[str, Any] = {}
 
@@ -48,7 +43,6 @@ def start(settings: Any, bot_username: str | None, log_level: int, parent_pid: i
     engine = ConversationEngine(Database.connect(settings.database.url, migrate=False), settings)  # migrated by the bot
     engine.bot_username = bot_username
     _CHILD["engine"] = engine
-    _CHILD["helper"] = futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine-half")
 
 
 def _die_with_parent(parent_pid: int) -> None:
@@ -70,34 +64,5 @@ def warm_up() -> None:
 
 
 def handle_turns(turns: list[tuple[Incoming, int | None]], replied_ids: list[int]) -> list[Any]:
-    """:meth:`ConversationEngine.handle_turns` in the child (in halves: :func:`in_halves`)."""
-    return in_halves(_CHILD["engine"], turns, replied_ids, _CHILD["helper"])
-
-
-def in_halves(
-    engine: ConversationEngine,
-    turns: list[tuple[Incoming, int | None]],
-    replied_ids: list[int],
-    helper: futures.Executor,
-) -> list[Any]:
-    """On PostgreSQL, a batch of :data:`SPLIT_AT` turns or more runs as two halves side by
-    side (the second on ``helper``), each in a transaction of its own on a connection of
-    its own: a turn spends much of its time waiting for the server, and the two halves
-    wait at the same time. Results come back in the order of ``turns``.
-
-    What the halves share they settle as two bots on one database would: a report on an
-    issue the other half just changed is refused ("刚被别人修改过，请查看后重发"), never
-    applied over it; if one half fails, the other may have committed, and its turns are
-    claimed, so a retry answers them from their stored replies instead of applying them
-    twice. SQLite takes one writer at a time: there the batch stays whole.
-    """
-    if len(turns) < SPLIT_AT or engine.database.dialect == "sqlite":
-        return engine.handle_turns(turns, replied_ids=replied_ids)
-    half = len(turns) // 2
-    second = helper.submit(engine.handle_turns, turns[half:])
-    try:
-        first = engine.handle_turns(turns[:half], replied_ids=replied_ids)
-    except BaseException:
-        futures.wait([second])  # never leave half a batch running unobserved
-        raise
-    return first + second.result()
+    """:meth:`ConversationEngine.handle_turns` in the child."""
+    return _CHILD["engine"].handle_turns(turns, replied_ids=replied_ids)

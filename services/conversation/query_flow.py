@@ -248,7 +248,7 @@ def household_from_parse(ctx: CommandContext, parse: Any) -> list[Reply]:
     if ctx.in_group:
         ctx.outcome = "refused"
         return [Reply(GROUP_HOUSEHOLD)]
-    targets = [t for t in targets_from_parse(ctx.session, parse) if t.household_id is not None]
+    targets = [t for t in targets_from_parse(ctx.session, parse, ctx.parser.villages) if t.household_id is not None]
     if not targets:
         raise NotFound("台账里没找到这一户，请写户主姓名，例如：李兆满家情况。")
     visible = [t for t in targets if may_see_household(ctx.user, t.township, t.village, "private")]
@@ -268,7 +268,7 @@ def area_from_parse(ctx: CommandContext, parse: Any) -> Area | Reply:
     scope = scope_of(ctx)
     if parse.village:
         targets = [
-            t for t in targets_from_parse(ctx.session, parse)
+            t for t in targets_from_parse(ctx.session, parse, ctx.parser.villages)
             if t.household_id is None or not parse.household
         ]
         areas: list[Area] = []

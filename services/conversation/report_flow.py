@@ -107,7 +107,7 @@ def handle_report(ctx: CommandContext, parse: Any, text: str) -> list[Reply]:
     if ctx.user.role not in WRITING_ROLES:
         raise Forbidden(write_refusal(ctx.user))
     draft = draft_from_parse(ctx, parse, text)
-    targets = targets_from_parse(ctx.session, parse)
+    targets = targets_from_parse(ctx.session, parse, ctx.parser.villages)
     if not targets:
         ctx.outcome = "unclear"
         return [Reply(UNKNOWN_PLACE)]
