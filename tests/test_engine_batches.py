@@ -114,17 +114,18 @@ def test_a_sender_disabled_earlier_in_the_batch_is_refused_later_in_it(engine, d
 
 def test_a_turn_failing_half_way_through_its_change_leaves_none_of_it(engine, demo_database, monkeypatch):
     """Turns run without a savepoint of their own until one fails: then the batch runs
-    again with one per turn, so the failed turn's UPDATE is undone and the others count once."""
+    again with one per turn, so the failed turn's writes are undone and the others count once."""
     from services import reports
 
-    write_events = reports._write_events
+    write_report = reports._write_report
 
     def failing_for_zg_0004(session, issue, *args, **kwargs):
-        if issue.code == "ZG-0004":  # after the issue's UPDATE, before its events
+        change_id = write_report(session, issue, *args, **kwargs)
+        if issue.code == "ZG-0004":  # its UPDATE and events are written, the turn is not over
             raise RuntimeError("lost the disk")
-        return write_events(session, issue, *args, **kwargs)
+        return change_id
 
-    monkeypatch.setattr(reports, "_write_events", failing_for_zg_0004)
+    monkeypatch.setattr(reports, "_write_report", failing_for_zg_0004)
     journaled(demo_database, 71, 72)
     results = engine.handle_turns([
         (said("东台村工作队", "东台村饮水问题已解决", 1), 71),
