@@ -58,8 +58,11 @@ APPLIED = "✅"
 REFUSALS = ("刚被别人修改过", "在此期间已被修改", "未修改", "已记录过", "请确认")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def parser_provider() -> ParserProvider:
+    # One per test, as one per database in a bot: a provider checks its ledger at most
+    # every RECHECK_SECONDS, so one kept from the test before would read this test's
+    # reports with that test's ledger.
     return ParserProvider(calendar_from_settings(load_settings(environ={})))
 
 
