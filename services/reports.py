@@ -234,7 +234,7 @@ def apply_report(
     if deadline is not None and deadline != issue.deadline:
         fields.append(("deadline", _iso(issue.deadline), _iso(deadline)))
     # The same text from the sender a moment ago is "已记录过", whatever it would change
-    # now; with fields to set, that check rides in the UPDATE (see _write_report_fields).
+    # now; with fields to set, that check rides in the UPDATE (see _write_report).
     change_id = _write_report(session, issue, fields, now, actor, since) if fields else None
     if change_id is None:
         earlier = _recent_same_text(session, issue.id, actor, since)
