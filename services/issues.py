@@ -119,8 +119,9 @@ class VillageDirectory:
     is now."""
 
     def __init__(self, targets: list[Target]) -> None:
+        """``targets`` in the ledger's order (by township, then village name)."""
         self._by_name: dict[str, list[Target]] = {}
-        for target in sorted(targets, key=lambda t: (t.township, t.village)):
+        for target in targets:
             self._by_name.setdefault(target.village, []).append(target)
 
     @classmethod
