@@ -290,27 +290,27 @@ def _write_report(
     return change_id
 
 
+# (issue_event column, parameter) of every event of a report's change; ``{n}``: the field's number.
+_REPORT_EVENT_VALUES = (
+    ("change_id", "change_id"), ("user_id", "user_id"), ("actor", "actor"), ("at", "at"),
+    ("field", "field_{n}"), ("old_value", "old_{n}"), ("new_value", "new_{n}"), ("message_text", "text"),
+    ("source", "source"), ("chat_id", "chat_id"), ("message_id", "message_id"),
+)
+
+
 @cache
 def _report_write(unless_same_text: bool, field_count: int) -> Insert:
     """PostgreSQL: WITH updated AS (the report's UPDATE ... RETURNING id) INSERT INTO
     issue_event SELECT one row per field FROM updated."""
     events = IssueEvent.__table__
     updated = _report_update(unless_same_text).returning(Issue.__table__.c.id).cte("updated")
-
-    def value(name: str, column: str):
-        return bindparam(name, type_=events.c[column].type)
-
-    def row(number: int):
-        return select(
-            updated.c.id, value("change_id", "change_id"), value("user_id", "user_id"), value("actor", "actor"),
-            value("at", "at"), value(f"field_{number}", "field"), value(f"old_{number}", "old_value"),
-            value(f"new_{number}", "new_value"), value("text", "message_text"), value("source", "source"),
-            value("chat_id", "chat_id"), value("message_id", "message_id"),
-        )
-
-    rows = [row(number) for number in range(field_count)]
-    columns = ["issue_id", "change_id", "user_id", "actor", "at", "field", "old_value", "new_value",
-               "message_text", "source", "chat_id", "message_id"]
+    rows = [
+        select(updated.c.id, *(
+            bindparam(param.format(n=number), type_=events.c[column].type) for column, param in _REPORT_EVENT_VALUES
+        ))
+        for number in range(field_count)
+    ]
+    columns = ["issue_id", *(column for column, _param in _REPORT_EVENT_VALUES)]
     rows_written = union_all(*rows) if len(rows) > 1 else rows[0]
     # An INSERT's rowcount is kept only when asked for: it says whether the UPDATE was made.
     return insert(events).from_select(columns, rows_written).execution_options(preserve_rowcount=True)

@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -212,10 +213,7 @@ class ConversationEngine:
         )
         savepoint = savepoint or incoming.attachment is not None
         try:
-            if savepoint:
-                with session.begin_nested():
-                    replies = self._dispatch(ctx)
-            else:
+            with session.begin_nested() if savepoint else nullcontext():
                 replies = self._dispatch(ctx)
         except DomainError as error:
             if not savepoint:
