@@ -16,24 +16,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from lunardate import LunarDate
+
 from nlp.numerals import parse_number
 from nlp.workdays import WorkCalendar
 
-# Lunar festivals by Gregorian date (the Spring Festival is 正月初一).
-SPRING_FESTIVAL = {
-    2024: dt.date(2024, 2, 10), 2025: dt.date(2025, 1, 29), 2026: dt.date(2026, 2, 17),
-    2027: dt.date(2027, 2, 6), 2028: dt.date(2028, 1, 26), 2029: dt.date(2029, 2, 13),
-    2030: dt.date(2030, 2, 3), 2031: dt.date(2031, 1, 23), 2032: dt.date(2032, 2, 11),
-    2033: dt.date(2033, 1, 31), 2034: dt.date(2034, 2, 19), 2035: dt.date(2035, 2, 8),
-}
-DRAGON_BOAT = {
-    2025: dt.date(2025, 5, 31), 2026: dt.date(2026, 6, 19), 2027: dt.date(2027, 6, 9),
-    2028: dt.date(2028, 5, 28), 2029: dt.date(2029, 6, 16), 2030: dt.date(2030, 6, 5),
-}
-MID_AUTUMN = {
-    2025: dt.date(2025, 10, 6), 2026: dt.date(2026, 9, 25), 2027: dt.date(2027, 9, 15),
-    2028: dt.date(2028, 10, 3), 2029: dt.date(2029, 9, 22), 2030: dt.date(2030, 9, 12),
-}
 QINGMING = {
     2025: dt.date(2025, 4, 4), 2026: dt.date(2026, 4, 5), 2027: dt.date(2027, 4, 5),
     2028: dt.date(2028, 4, 4), 2029: dt.date(2029, 4, 4), 2030: dt.date(2030, 4, 5),
@@ -111,11 +98,29 @@ def resolve_deadline(text: str, today: dt.date, calendar: WorkCalendar) -> dt.da
 
 
 def next_spring_festival(after: dt.date) -> dt.date | None:
-    """The first Spring Festival whose eve is on or after ``after`` (None beyond the table)."""
+    """The first Spring Festival whose eve is on or after ``after``."""
     for year in (after.year, after.year + 1):
-        festival = SPRING_FESTIVAL.get(year)
+        festival = _lunar_to_solar(year, 1, 1)
         if festival is not None and festival - dt.timedelta(days=1) >= after:
             return festival
+    return None
+
+
+def _lunar_to_solar(year: int, month: int, day: int) -> dt.date | None:
+    """A Chinese lunar date of lunar ``year`` as a Gregorian date (None if it does not exist)."""
+    try:
+        return LunarDate(year, month, day).to_solar_date()
+    except ValueError:
+        return None
+
+
+def next_lunar_date(month: int, day: int, today: dt.date) -> dt.date | None:
+    """The first lunar month/day on or after ``today`` (腊月十五 said in December is this winter's)."""
+    lunar_year = LunarDate.from_solar_date(today.year, today.month, today.day).year
+    for year in (lunar_year, lunar_year + 1):
+        date = _lunar_to_solar(year, month, day)
+        if date is not None and date >= today:
+            return date
     return None
 
 
@@ -281,6 +286,57 @@ def _table_festival(table: dict[int, dt.date]) -> Handler:
     return handler
 
 
+def _lunar_festival(month: int, day: int) -> Handler:
+    """端午 (五月初五), 中秋 (八月十五): the festival, or its eve when said with 前."""
+
+    def handler(match: re.Match[str], ctx: _Context) -> dt.date | None:
+        before = match.group(0).endswith(("前", "之前", "以前"))
+        offset = dt.timedelta(days=1 if before else 0)
+        date = next_lunar_date(month, day, ctx.today + offset)
+        return date - offset if date is not None else None
+
+    return handler
+
+
+_LUNAR_MONTHS = {"正": 1, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
+                 "十": 10, "冬": 11, "十一": 11, "腊": 12, "十二": 12}
+_LUNAR_DAY = r"(?P<d>初[一二三四五六七八九十]|十[一二三四五六七八九]?|二十[一二三四五六七八九]?|廿[一二三四五六七八九]?|三十)"
+
+
+def _lunar_day(said: str) -> int | None:
+    if said.startswith("初"):
+        return parse_number(said[1:])
+    if said.startswith("廿"):
+        return 20 + (parse_number(said[1:]) or 0)
+    return parse_number(said)
+
+
+def _lunar(match: re.Match[str], ctx: _Context) -> dt.date | None:
+    """腊月十五前, 正月初十: the next such lunar date."""
+    month = _LUNAR_MONTHS.get(match.group("m"))
+    day = _lunar_day(match.group("d"))
+    if month is None or day is None or not 1 <= day <= 30:
+        return None
+    return next_lunar_date(month, day, ctx.today)
+
+
+def _day_this_month(match: re.Match[str], ctx: _Context) -> dt.date | None:
+    """本月20号前: that day of this month (as said, even if it has passed)."""
+    day = _num(match.group("d"))
+    if day is None or not 1 <= day <= month_calendar.monthrange(ctx.today.year, ctx.today.month)[1]:
+        return None
+    return ctx.today.replace(day=day)
+
+
+def _day_next_month(match: re.Match[str], ctx: _Context) -> dt.date | None:
+    """下月5号前: that day of next month."""
+    day = _num(match.group("d"))
+    year, month = _add_months(ctx.today.year, ctx.today.month, 1)
+    if day is None or not 1 <= day <= month_calendar.monthrange(year, month)[1]:
+        return None
+    return dt.date(year, month, day)
+
+
 def _fixed_holiday(month: int, day: int) -> Handler:
     """国庆前 -> Sep 30, 五一前 -> Apr 30; the holiday itself when said without 前."""
 
@@ -391,6 +447,9 @@ _RULES: tuple[tuple[re.Pattern[str], Handler], ...] = tuple(
         (rf"(?<![\d.])(?P<m>{NUM})\s*月\s*(?P<d>{NUM})(?![\d个天日号周月年])\s*{BY}?", _month_day),
         (rf"(?<![\d./])(?P<m>\d{{1,2}})[./](?P<d>\d{{1,2}})(?![\d.%万元米])\s*[日号]?{BY}?", _month_day),
         (rf"(?<![\d.年])(?P<m>{NUM})\s*月\s*(?:(?P<part>底|末|初|上旬|中旬|下旬|中|份|前|内)(?:前|之前|以前|内)?|(?:之前|以前))", _month_with_part),
+        (rf"(?:本|这个?|当)月(?P<d>{NUM})\s*[日号](?:前|之前|以前|为止|截止)?", _day_this_month),
+        (rf"下个?月(?P<d>{NUM})\s*[日号](?:前|之前|以前|为止|截止)?", _day_next_month),
+        (rf"(?P<m>正|冬|腊)月{_LUNAR_DAY}(?:前|之前|以前|为止|截止)?", _lunar),
         (rf"(?:(?:本|这个?|当)月{_MONTH_PART}?|(?<![\d下个本这当年])月(?=[底末初上中下内份])(?:底|末|初|上旬|中旬|下旬|中|份|内))(?:前|之前|以前)?", _this_month),
         (rf"(?P<rel>下下|下)个?月{_MONTH_PART}?(?:前|之前|以前)?", _next_month),
         (rf"明年\s*(?P<m>{NUM})\s*月\s*(?:(?P<d>{NUM})\s*[日号]|{_MONTH_PART})?(?:前|之前|以前)?", _next_year_month),
@@ -399,8 +458,8 @@ _RULES: tuple[tuple[re.Pattern[str], Handler], ...] = tuple(
         (r"(?:春节|过年|除夕|大年三十)(?:前|之前|以前)?|(?<![\d零〇一二两三四五六七八九十百几今明去前后多每半])年前", _spring_festival),
         (r"(?:国庆节?|十一)(?:假期|长假|节)?(?:前|之前|以前)|国庆节?", _fixed_holiday(10, 1)),
         (r"五一(?:假期|长假|节)?(?:前|之前|以前)|劳动节(?:前|之前|以前)?", _fixed_holiday(5, 1)),
-        (r"中秋节?(?:前|之前|以前)?", _table_festival(MID_AUTUMN)),
-        (r"端午节?(?:前|之前|以前)?", _table_festival(DRAGON_BOAT)),
+        (r"中秋节?(?:前|之前|以前)?", _lunar_festival(8, 15)),
+        (r"端午节?(?:前|之前|以前)?", _lunar_festival(5, 5)),
         (r"清明节?(?:前|之前|以前)?", _table_festival(QINGMING)),
         (rf"(?P<rel>下下|下个?|下一个?|本|这个?|这一|上个?)?{WEEK}(?P<wd>[一二三四五六日天1-7])(?:前|之前|以前|为止|截止)?", _weekday),
         (rf"(?P<rel>下下|下个?|下一个?|本|这个?|这一)(?:个)?{WEEK}(?:内|之内|以内|末|底)?(?:前|之前|以前)?", _week),

@@ -18,6 +18,7 @@ DEFAULT_DIR = Path(__file__).resolve().parent / "lexicon"
 CATEGORY_FILE = "categories.yaml"
 STATUS_FILE = "status.yaml"
 INTENT_FILE = "intents.yaml"
+DOUBT_FILE = "doubts.yaml"
 TOKENIZER_BASE = DEFAULT_DIR / "jieba_base.txt"  # a one-word dictionary: names are added at start-up
 
 STATUS_GROUPS = (
@@ -28,6 +29,10 @@ INTENT_GROUPS = (
     "question_word", "question_count", "question_particle", "query_cue", "help", "undo", "overdue", "due",
     "instruction", "chat", "county", "own_place", "generic_place", "household_after",
     "household_before", "ask_group", "conditional", "correction", "group_address",
+)
+DOUBT_GROUPS = (
+    "hearsay", "unverified", "near", "denial", "contrast", "double_negation", "quote", "new_problem",
+    "ack", "thanks", "filler", "ignore",
 )
 IGNORE = "ignore"  # in categories.yaml: words that are no category (电话 holds 电)
 
@@ -89,6 +94,7 @@ class Lexicon:
     category_weak: dict[str, tuple[str, ...]]   # category -> weak words (IGNORE: no category)
     status: dict[str, tuple[str, ...]]          # group -> words
     intents: dict[str, tuple[str, ...]]         # group -> words
+    doubts: dict[str, tuple[str, ...]] = field(default_factory=dict)  # group -> words
     sources: tuple[str, ...] = field(default=())
 
     def words(self, group: str) -> tuple[str, ...]:
@@ -107,6 +113,7 @@ def load_lexicon(extra_dir: Path | None = None) -> Lexicon:
     category_weak: dict[str, list[str]] = {name: [] for name in (*CATEGORIES, IGNORE)}
     status: dict[str, list[str]] = {name: [] for name in STATUS_GROUPS}
     intents: dict[str, list[str]] = {name: [] for name in INTENT_GROUPS}
+    doubts: dict[str, list[str]] = {name: [] for name in DOUBT_GROUPS}
     sources: list[str] = []
     for index, directory in enumerate(dirs):
         required = index == 0
@@ -114,7 +121,7 @@ def load_lexicon(extra_dir: Path | None = None) -> Lexicon:
         if required or path.exists():
             _read_categories(path, category_words, category_weak)
             sources.append(str(path))
-        for name, groups in ((STATUS_FILE, status), (INTENT_FILE, intents)):
+        for name, groups in ((STATUS_FILE, status), (INTENT_FILE, intents), (DOUBT_FILE, doubts)):
             path = directory / name
             if required or path.exists():
                 _read_groups(path, groups)
@@ -124,6 +131,7 @@ def load_lexicon(extra_dir: Path | None = None) -> Lexicon:
         category_weak={k: tuple(dict.fromkeys(v)) for k, v in category_weak.items()},
         status={k: tuple(dict.fromkeys(v)) for k, v in status.items()},
         intents={k: tuple(dict.fromkeys(v)) for k, v in intents.items()},
+        doubts={k: tuple(dict.fromkeys(v)) for k, v in doubts.items()},
         sources=tuple(sources),
     )
 

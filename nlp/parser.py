@@ -17,6 +17,7 @@ from pathlib import Path
 from nlp import intents as I
 from nlp.clauses import Clause, Fact, group_facts, split_clauses
 from nlp.deadlines import Deadline, find_deadlines
+from nlp.doubts import read_doubts
 from nlp.gazetteer import Gazetteer, Mention, Place, ScopeFilter
 from nlp.intents import clause_form, mentions_ledger
 from nlp.lexicon import IGNORE, KeywordMatcher, Lexicon, Match, load_lexicon
@@ -60,6 +61,13 @@ class Parse:
     confidence: float = 0.0
     reasons: list[str] = field(default_factory=list)
     issue_code: str | None = None  # the ledger issue a report is about, when there is exactly one
+    flags: set[str] = field(default_factory=set)  # why it asks, as kinds: near, hedge, order, several …
+    facts: list[Parse] = field(default_factory=list)  # every fact, when a message states several
+    ack: bool = False  # only an acknowledgement (收到, 辛苦了, 👍): no reply needed in a group
+
+    def fact_contract(self) -> dict:
+        """One fact of the contract's ``facts`` list."""
+        return {key: value for key, value in self.to_contract().items() if key in _FACT_KEYS}
 
     def to_contract(self) -> dict:
         """Exactly the keys of the JSON contract, dates as YYYY-MM-DD."""
@@ -75,7 +83,25 @@ class Parse:
             "needs_confirmation": self.needs_confirmation,
             "candidates": [c.to_contract() for c in self.candidates],
             "confidence": round(self.confidence, 3),
+            "reasons": list(dict.fromkeys(self.reasons)),
+            "facts": [fact.fact_contract() for fact in self.facts],
         }
+
+
+_FACT_KEYS = ("intent", "township", "village", "household", "category", "status", "deadline")
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """What the whole message showed, which reading any one fact needs."""
+
+    masked: str
+    today: dt.date
+    deadlines: list[Deadline]
+    scope: ScopeFilter
+    doubt_matches: list[Match]
+    category_matches: list[Match]
+    quoted: bool
 
 
 @dataclass
@@ -101,6 +127,10 @@ class Parser:
         self._categories = _category_matcher(self.lexicon)
         self._status = KeywordMatcher(_grouped(self.lexicon.status))
         self._intent = KeywordMatcher(_grouped(self.lexicon.intents))
+        self._doubts = KeywordMatcher(_grouped(self.lexicon.doubts))
+        self._ack_words = frozenset(self.lexicon.doubts.get("ack", ())) | frozenset(
+            self.lexicon.doubts.get("filler", ()))
+        self._thanks = tuple(sorted(self.lexicon.doubts.get("thanks", ()), key=len, reverse=True))
         self._household_issues: dict[str, list[IssueRef]] = {}
         self._village_issues: dict[tuple[str, str], list[IssueRef]] = {}
         self._village_household_issues: dict[tuple[str, str], list[IssueRef]] = {}
@@ -122,8 +152,9 @@ class Parser:
         if len(clean) > MAX_ANALYSED_CHARS:
             clean = clean[:MAX_ANALYSED_CHARS]
             result.reasons.append("消息太长，只读了前面一部分")
-        if not clean:
+        if not clean or self._is_acknowledgement(clean):
             result.confidence = 0.9
+            result.ack = True
             return result
 
         mentions = self.gazetteer.find_exact(clean)
@@ -158,8 +189,27 @@ class Parser:
         self._fill_clauses(masked, clauses, mentions, status_matches, category_matches, intent_matches, deadlines)
         corrected = _apply_correction(masked, clauses, mentions, intent_matches)
         facts = group_facts(clauses)
-        self._decide(result, masked, clauses, facts, labels, deadlines, scope_filter, corrected, residue)
+        seen = _Seen(masked, today, deadlines, scope_filter, self._doubts.find(masked),
+                     [m for m in category_matches if m.labels[0] != "ignore"], bool(_QUOTED.search(text)))
+        if self._quotes_with_thanks(masked, seen.doubt_matches, text):
+            result.ack = True  # 收到，东台村饮水已解决，辛苦了: thanks for someone's report
+            result.confidence = 0.8
+            return result
+        self._decide(result, clauses, facts, labels, seen, corrected, residue)
         return result
+
+    def _is_acknowledgement(self, clean: str) -> bool:
+        """收到 / 好的 / 辛苦了 / 👍 (emoji leave nothing): nothing but acknowledgement words."""
+        pieces = [p for p in re.split(r"[,、:;。!?]+", clean) if p]
+        return all(_only_words(piece, self._ack_words) for piece in pieces)
+
+    def _quotes_with_thanks(self, masked: str, doubt_matches: list[Match], raw: str) -> bool:
+        """A report between thanks (收到…辛苦了) or quoted and thanked: an acknowledgement."""
+        body = masked.strip(",。!?")
+        opens = body.startswith(self._thanks) or body.startswith(("收到", "好的"))
+        closes = body.endswith(self._thanks) or raw.rstrip().endswith(("👍", "👏", "🙏", "💪"))
+        quoted = bool(_QUOTED.search(raw)) or any("quote" in m.labels for m in doubt_matches)
+        return (opens and closes) or (quoted and (opens or closes))
 
     def _fill_clauses(self, masked: str, clauses: list[Clause], mentions: list[Mention],
                       status_matches: list[Match], category_matches: list[Match],
@@ -204,9 +254,9 @@ class Parser:
 
     # --- deciding ---------------------------------------------------------------------------
 
-    def _decide(self, result: Parse, masked: str, clauses: list[Clause], facts: list[Fact],
-                labels: set[str], deadlines: list[Deadline], scope: ScopeFilter, corrected: bool,
-                residue: str) -> None:
+    def _decide(self, result: Parse, clauses: list[Clause], facts: list[Fact], labels: set[str],
+                seen: _Seen, corrected: bool, residue: str) -> None:
+        masked, deadlines, scope = seen.masked, seen.deadlines, seen.scope
         fact_with_events = [f for f in facts if f.has_events]
         statement_events = bool(fact_with_events)
         asking = any(c.question for c in clauses) and not statement_events
@@ -245,7 +295,7 @@ class Parser:
                 return self._finish_simple(result, I.UNKNOWN)
             if not fact.categories and not any(m.issue_code for m in fact.mentions):
                 return self._finish_simple(result, I.UNKNOWN, 0.6)  # no identifiable problem
-            return self._write(result, masked, facts, fact, deadlines, scope)
+            return self._write(result, facts, fact, seen)
         if "instruction" in labels:
             return self._finish_simple(result, I.UNKNOWN)
         if all_places and (_is_bare(masked, clauses) or "query_cue" in labels):
@@ -282,28 +332,64 @@ class Parser:
             result.deadline = bounded[0].date if bounded else None
         result.confidence = 0.5 if result.needs_confirmation else 0.9
 
-    def _write(self, result: Parse, masked: str, facts: list[Fact], fact: Fact, deadlines: list[Deadline],
-               scope: ScopeFilter) -> None:
-        """A report or a new issue: status, place, category, the ledger issue, and doubts."""
+    def _write(self, result: Parse, facts: list[Fact], fact: Fact, seen: _Seen) -> None:
+        """A report or a new issue: the first fact, and every later fact listed beside it."""
+        self._read_fact(result, fact, fact.mentions, seen)
+        index = facts.index(fact)
+        readings = [result]
+        last_mentions = fact.mentions
+        for other in facts[index + 1:]:
+            if not other.has_events:
+                if any(c.question for c in other.clauses):
+                    result.flags.add("question")
+                    result.reasons.append("另外还问了问题，请单独发送")
+                continue
+            mentions = other.mentions or last_mentions  # 慢病卡办好了，危房也改完了: the same household
+            reading = Parse(text=result.text)
+            self._read_fact(reading, other, mentions, seen)
+            last_mentions = mentions
+            if reading.category is None and reading.issue_code is None:
+                continue  # no identifiable problem: the chatter of a weekly report
+            if any(_same_fact(reading, known) for known in readings):
+                continue
+            readings.append(reading)
+        if len(readings) > 1:
+            first = Parse(**{k: v for k, v in vars(result).items() if k not in ("facts", "reasons", "flags")})
+            first.reasons, first.flags = list(result.reasons), set(result.flags)
+            result.facts = [first, *readings[1:]]
+            result.flags.add("several")
+            result.reasons.insert(0, f"一条消息里有 {len(readings)} 件事")
+        if result.facts or result.flags & {"question"}:
+            result.needs_confirmation = True
+            result.confidence = min(result.confidence, 0.55)
+
+    def _read_fact(self, result: Parse, fact: Fact, mentions: list[Mention], seen: _Seen) -> None:
+        """One fact: status (and what it cannot explain), place, category, the ledger issue."""
         confidence = 0.95
         reasons = result.reasons
         doubt = bool(reasons)  # the message was too long to read whole
         events = [e for c in fact.clauses for e in c.events]
         reading = decide(events)
-        result.status = reading.status
         if not reading.sure:
             confidence -= 0.2
-        index = facts.index(fact)
-        if any(f.has_events or any(c.question for c in f.clauses) for f in facts[index + 1:]):
+        status_matches = [m for c in fact.clauses for m in c.status]
+        doubts = read_doubts(
+            seen.masked, fact.start, fact.end, seen.doubt_matches, status_matches, events, reading.status,
+            any(c.rhetorical for c in fact.clauses), seen.quoted,
+        )
+        result.status = doubts.status
+        for found in doubts.doubts:
             doubt = True
-            reasons.append("一条消息里说了几件事，先按第一件处理")
+            result.flags.add(found.kind)
+            reasons.append(found.reason)
+        if _weak_evidence(status_matches):
+            result.flags.add("weak")
 
-        mentions = fact.mentions
         inferred = False
         if not mentions:
-            mentions = self._scope_place(scope)
+            mentions = self._scope_place(seen.scope)
             inferred = bool(mentions)
-        place = self._resolve_place(mentions, scope) if mentions else None
+        place = self._resolve_place(mentions, seen.scope) if mentions else None
         if place is None:
             doubt = True
             reasons.append("没说是哪个村或哪一户")
@@ -316,7 +402,7 @@ class Parser:
                 doubt = True
                 reasons.append(f"没说地方，按你负责的范围当作{result.village or result.township}")
 
-        code = next((m.issue_code for m in fact.mentions if m.issue_code), None)
+        code = next((m.issue_code for m in mentions if m.issue_code), None)
         category, category_doubt = self._pick_category(fact, place)
         if code:  # ZG-0003已整改: the issue code says which problem
             result.issue_code = code
@@ -326,29 +412,20 @@ class Parser:
             doubt = True
             reasons.append(category_doubt)
 
-        doubt = self._report_or_new(result, place, reasons) or doubt
+        problem = _problem_words(seen.category_matches, fact)
+        said_new = any("new_problem" in m.labels and fact.start <= m.start < fact.end for m in seen.doubt_matches)
+        doubt = self._report_or_new(result, place, reasons, problem, said_new) or doubt
         if result.intent == I.NEW_ISSUE and result.status == RESOLVED:
             doubt = True
             reasons.append("台账里没有这条问题，却说已经解决")
-        if result.intent == I.NEW_ISSUE and result.status is None:
-            result.status = OPEN
+        if result.intent == I.NEW_ISSUE and result.status in (None, IN_PROGRESS) and not _under_way(events):
+            result.status = OPEN  # a new item is open with its deadline unless work is under way
         if result.intent == I.REPORT and result.status is None:
             doubt = True
+            result.flags.add("no_status")
             reasons.append("没看出是否已经解决")
-        if result.status == RESOLVED and _hedged(fact, masked):
-            doubt = True
-            reasons.append("说得不肯定（好像、应该、听说……），先确认是否已经解决")
-
-        # The date said with the promise or order, else any date in the fact.
-        said_with = [c for c in fact.clauses if "promise" in c.events or "ordered" in c.events]
-        in_fact = [d for d in deadlines for c in said_with if c.start <= d.start < c.end] or \
-            [d for d in deadlines if fact.start <= d.start < fact.end]
-        bounded = [d for d in in_fact if d.bounded]
-        if ("promise" in events or "ordered" in events) and in_fact:
-            result.deadline = (bounded or in_fact)[0].date
-        elif result.status == IN_PROGRESS and bounded:
-            result.deadline = bounded[0].date
-        if any(m.how in ("homophone", "loose", "fuzzy") for m in fact.mentions):
+        result.deadline = _fact_deadline(fact, events, result.status, seen)
+        if any(m.how in ("homophone", "loose", "fuzzy") for m in mentions):
             confidence -= 0.3
         if doubt:
             confidence = min(confidence, 0.55)
@@ -487,7 +564,8 @@ class Parser:
             return self._village_issues.get(key, []) + self._village_household_issues.get(key, [])
         return []
 
-    def _report_or_new(self, result: Parse, place: _Place | None, reasons: list[str]) -> bool:
+    def _report_or_new(self, result: Parse, place: _Place | None, reasons: list[str],
+                       problem: list[str] = (), said_new: bool = False) -> bool:
         """Sets report or new_issue by the ledger; returns True when that needs a question.
 
         report when the ledger has a non-closed issue of this category for the household named,
@@ -510,6 +588,13 @@ class Parser:
             matching += [i for i in self._issues_for(option) if i.category == result.category]
         if result.issue_code:
             matching = [self._issues_by_code[result.issue_code]]
+        elif matching and (said_new or not any(_describes(problem, i.description) for i in matching)):
+            # 村部屋顶漏水 where the ledger has 路灯损坏: a new problem, or that item? Ask.
+            result.intent = I.NEW_ISSUE
+            result.flags.add("new_problem")
+            known = matching[0]
+            reasons.append("说是新问题" if said_new else f"和台账里的“{known.description[:12]}”不像同一个问题")
+            return True
         if matching:
             result.intent = I.REPORT
             if len(matching) == 1 and len(place.options) == 1:
@@ -566,10 +651,75 @@ _FILLER = re.compile(r"[□,、:;。!?\s的呢啊呀吧嘛家户了]|那边|这�
 _MAX_QUERY_RESIDUE = 4
 
 
-def _hedged(fact: Fact, masked: str) -> bool:
-    """好像修好了 / 应该通了吧: the reporter is not sure it is done."""
-    return any("hedge" in m.labels for c in fact.clauses for m in c.status) or any(
-        masked[c.start:c.end].endswith("吧") for c in fact.clauses)
+# Quoted or forwarded text in the raw message: a line starting with > or 》, or 「…」/『…』/“…”
+# around a sentence.
+_QUOTED = re.compile(r"(?m)^\s*[>》]|[「『“][^」』”]{6,}[」』”]|【转】|\[转\]")
+_PROBLEM_STOP = frozenset("问题的了和与及村家户事情况已未没不还有")
+_CATEGORY_NAMES = frozenset({"饮水", "住房", "医疗", "教育", "产业", "就业", "兜底保障", "基础设施", "档案",
+                             "集体经济", "问题"})
+_STATED_BY = re.compile(r"前|内|底|为止|截止|之前|以前")
+
+
+def _only_words(piece: str, words: frozenset[str]) -> bool:
+    """True when ``piece`` is made only of ``words`` (longest first, greedy)."""
+    i = 0
+    ordered = sorted(words, key=len, reverse=True)
+    while i < len(piece):
+        word = next((w for w in ordered if piece.startswith(w, i)), None)
+        if word is None:
+            return False
+        i += len(word)
+    return True
+
+
+def _weak_evidence(status_matches: list[Match]) -> bool:
+    """The only completion words are one character (发, 修, 补): weak evidence of "done"."""
+    completions = [m for m in status_matches if "completion" in m.labels]
+    return bool(completions) and all(len(m.word.rstrip("了")) == 1 for m in completions)
+
+
+def _under_way(events: list[str]) -> bool:
+    return "progress" in events
+
+
+def _problem_words(category_matches: list[Match], fact: Fact) -> list[str]:
+    """The words naming the problem in a fact (屋顶, 漏水), without category names (饮水, 问题)."""
+    return [m.word for m in category_matches
+            if fact.start <= m.start < fact.end and m.word not in _CATEGORY_NAMES]
+
+
+def _describes(problem: list[str], description: str) -> bool:
+    """True when the message's problem words can be about an item with ``description``:
+    they share a meaningful character (水管 ~ 自来水管道冻裂), or there are none to compare."""
+    said = {ch for word in problem for ch in word} - _PROBLEM_STOP
+    if not said:
+        return True
+    return bool(said & (set(description) - _PROBLEM_STOP))
+
+
+def _same_fact(one: Parse, other: Parse) -> bool:
+    return (one.village, one.household, one.category) == (other.village, other.household, other.category)
+
+
+def _fact_deadline(fact: Fact, events: list[str], status: str | None, seen: _Seen) -> dt.date | None:
+    """The completion date of a fact: said with its promise or order, or (for work under way)
+    said as a deadline (前/内/底) in a clause that reports the work. A past date is a date of
+    the work done, never a deadline; dates in the chatter of a summary are not either."""
+    def in_clauses(clauses):
+        return [d for d in seen.deadlines for c in clauses
+                if c.start <= d.start < c.end and d.date >= seen.today]
+
+    promised = [c for c in fact.clauses if "promise" in c.events or "ordered" in c.events
+                or any({"promise", "order"} & set(m.labels) for m in c.status)]
+    said = in_clauses(promised)
+    if said and ("promise" in events or "ordered" in events or status == IN_PROGRESS):
+        bounded = [d for d in said if d.bounded]
+        return (bounded or said)[0].date
+    if status == IN_PROGRESS:
+        stated = [d for d in in_clauses(fact.clauses) if d.bounded and _STATED_BY.search(d.text)]
+        if stated:
+            return stated[0].date
+    return None
 
 
 def _by_clause(clauses: list[Clause], items) -> list[list]:

@@ -12,7 +12,7 @@ from tests.corpus.evaluate import default_calendar, snapshot_from_county_yaml
 
 TODAY = dt.date(2026, 12, 1)
 CONTRACT_KEYS = ["text", "intent", "township", "village", "household", "category", "status", "deadline",
-                 "needs_confirmation", "candidates", "confidence"]
+                 "needs_confirmation", "candidates", "confidence", "reasons", "facts"]
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +55,8 @@ WRITES = [
     ("天平村的暖气到现在都不热", (R, "汪清镇", "天平村", None, "基础设施", OPEN, None, False)),
     ("东光村金春花家庭医生还没签", (R, "东光镇", "东光村", "金春花", "医疗", OPEN, None, False)),
     ("杜荒子村菌包还差三十户没发", (R, "大兴沟镇", "杜荒子村", None, "产业", OPEN, None, False)),
-    ("县住建局要求李兆满家危房改造月底前完成", (R, "汪清镇", "天平村", "李兆满", "住房", OPEN, "2026-12-31", False)),
-    ("东台村饮水问题请于12月10日前整改完毕", (R, "东光镇", "东台村", None, "饮水", OPEN, "2026-12-10", False)),
+    ("县住建局要求李兆满家危房改造月底前完成", (R, "汪清镇", "天平村", "李兆满", "住房", OPEN, "2026-12-31", True)),
+    ("东台村饮水问题请于12月10日前整改完毕", (R, "东光镇", "东台村", None, "饮水", OPEN, "2026-12-10", True)),
     # new problems: the ledger has none of that category there
     ("东台村发现有两户房屋开裂", (N, "东光镇", "东台村", None, "住房", OPEN, None, False)),
     ("幸福村有三户房子漏雨", (N, None, None, None, "住房", OPEN, None, True)),
@@ -151,7 +151,9 @@ def test_closed_issue_is_not_reported_on(parser: Parser) -> None:
 
 def test_confirmation_reasons_are_chinese(parser: Parser) -> None:
     parse = parser.parse("东台村饮水问题已解决，李兆满家危房也完工了", TODAY)
-    assert parse.needs_confirmation and parse.reasons == ["一条消息里说了几件事，先按第一件处理"]
+    assert parse.needs_confirmation and parse.reasons == ["一条消息里有 2 件事"]
+    assert [(f.village, f.household, f.category, f.status) for f in parse.facts] == [
+        ("东台村", None, "饮水", "resolved"), ("天平村", "李兆满", "住房", "resolved")]
 
 
 def test_a_long_message_is_read_in_part_and_confirmed(parser: Parser) -> None:
