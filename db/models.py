@@ -202,6 +202,29 @@ class PendingAction(Base):
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
+class ReadingExample(Base):
+    """A cadre's answer to the bot's reading of a message: a labelled example to learn from.
+
+    ``reading`` is what the parser made of the text; ``final`` what the person chose (what was
+    written, or ``{"intent": "none"}`` when they said it was no report). ``township`` and
+    ``village`` scope the example like the issue it touched, so only people covering that place
+    see its text.
+    """
+
+    __tablename__ = "reading_example"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    reading: Mapped[dict] = mapped_column(JSON)
+    final: Mapped[dict] = mapped_column(JSON)
+    choice: Mapped[str] = mapped_column(String(16))  # confirmed | corrected | declined
+    issue_id: Mapped[int | None] = mapped_column(ForeignKey("issue.id"), index=True)
+    township: Mapped[str | None] = mapped_column(String(64))
+    village: Mapped[str | None] = mapped_column(String(64))
+
+
 class InboxUpdate(Base):
     """Durable inbox: a Telegram update is stored before its offset is confirmed and
     marked done in the same transaction as its effect."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from nlp.gazetteer import Gazetteer, Mention, Place, ScopeFilter
 from nlp.intents import clause_form, mentions_ledger
 from nlp.lexicon import IGNORE, KeywordMatcher, Lexicon, Match, load_lexicon
 from nlp.normalise import Normaliser
+from nlp.reader import SHIPPED_MODEL, Guess, StatisticalReader, reader_text
 from nlp.snapshot import IssueRef, LedgerSnapshot
 from nlp.status import IN_PROGRESS, OPEN, RESOLVED, clause_events, decide
 from nlp.workdays import WorkCalendar
@@ -60,6 +62,8 @@ class Parse:
     candidates: list[Candidate] = field(default_factory=list)
     confidence: float = 0.0
     reasons: list[str] = field(default_factory=list)
+    reader_text: str = ""  # the message as the second reader sees it (names by kind)
+    guess: Guess | None = None  # the second reader's guess
     issue_code: str | None = None  # the ledger issue a report is about, when there is exactly one
     flags: set[str] = field(default_factory=set)  # why it asks, as kinds: near, hedge, order, several …
     facts: list[Parse] = field(default_factory=list)  # every fact, when a message states several
@@ -119,8 +123,14 @@ class _Place:
 class Parser:
     """Built once per ledger snapshot (gazetteer, lexicons); ``parse`` is cheap and pure."""
 
-    def __init__(self, snapshot: LedgerSnapshot, calendar: WorkCalendar, lexicon_dir: Path | None = None) -> None:
+    def __init__(self, snapshot: LedgerSnapshot, calendar: WorkCalendar, lexicon_dir: Path | None = None,
+                 reader: StatisticalReader | None | Path = SHIPPED_MODEL) -> None:
+        """``reader``: the second reader, or the path of its model file; None reads with the
+        rules alone (as when the reader itself is being trained)."""
         self.lexicon: Lexicon = load_lexicon(lexicon_dir)
+        if isinstance(reader, Path):
+            reader = StatisticalReader.load(self.lexicon, reader) if reader.exists() else None
+        self.reader: StatisticalReader | None = reader
         self.calendar = calendar
         self.normaliser = Normaliser()
         self.gazetteer = Gazetteer(snapshot, self.lexicon)
@@ -152,9 +162,12 @@ class Parser:
         if len(clean) > MAX_ANALYSED_CHARS:
             clean = clean[:MAX_ANALYSED_CHARS]
             result.reasons.append("消息太长，只读了前面一部分")
-        if not clean or self._is_acknowledgement(clean):
+        acknowledged = self._is_acknowledgement(clean)
+        if acknowledged or not re.sub(r"[,、:;。!?]", "", clean):
             result.confidence = 0.9
-            result.ack = True
+            # 👍 leaves nothing after cleaning; punctuation or control characters alone are no
+            # acknowledgement (they get the usual "没看懂" reply)
+            result.ack = acknowledged or (not clean and any(unicodedata.category(ch) == "So" for ch in text))
             return result
 
         mentions = self.gazetteer.find_exact(clean)
@@ -182,6 +195,7 @@ class Parser:
         mentions += self.gazetteer.find_approximate(normalised, names, covered, scope_filter, clause_starts)
         mentions += self._own_place(intent_matches, scope_filter)
         mentions.sort(key=lambda m: m.start)
+        result.reader_text = reader_text(normalised, [(m.start, m.end, m.level) for m in mentions if m.end > m.start])
         _mark_corrections(masked, mentions)
 
         labels = {label for match in intent_matches for label in match.labels}
@@ -196,12 +210,15 @@ class Parser:
             result.confidence = 0.8
             return result
         self._decide(result, clauses, facts, labels, seen, corrected, residue)
+        if self.reader is not None:
+            result.guess = self.reader.read(result.reader_text)
+            _second_opinion(result, result.guess)
         return result
 
     def _is_acknowledgement(self, clean: str) -> bool:
         """收到 / 好的 / 辛苦了 / 👍 (emoji leave nothing): nothing but acknowledgement words."""
         pieces = [p for p in re.split(r"[,、:;。!?]+", clean) if p]
-        return all(_only_words(piece, self._ack_words) for piece in pieces)
+        return bool(pieces) and all(_only_words(piece, self._ack_words) for piece in pieces)
 
     def _quotes_with_thanks(self, masked: str, doubt_matches: list[Match], raw: str) -> bool:
         """A report between thanks (收到…辛苦了) or quoted and thanked: an acknowledgement."""
@@ -392,14 +409,17 @@ class Parser:
         place = self._resolve_place(mentions, seen.scope) if mentions else None
         if place is None:
             doubt = True
+            result.flags.add("place")
             reasons.append("没说是哪个村或哪一户")
         else:
             self._apply_place(result, place)
             if place.doubt:
                 doubt = True
+                result.flags.add("place")
                 reasons.extend(place.reasons)
             if inferred or "own" in place.how:
                 doubt = True
+                result.flags.add("place")
                 reasons.append(f"没说地方，按你负责的范围当作{result.village or result.township}")
 
         code = next((m.issue_code for m in mentions if m.issue_code), None)
@@ -658,6 +678,23 @@ _PROBLEM_STOP = frozenset("问题的了和与及村家户事情况已未没不�
 _CATEGORY_NAMES = frozenset({"饮水", "住房", "医疗", "教育", "产业", "就业", "兜底保障", "基础设施", "档案",
                              "集体经济", "问题"})
 _STATED_BY = re.compile(r"前|内|底|为止|截止|之前|以前")
+
+
+def _second_opinion(result: Parse, guess: Guess) -> None:
+    """The bot writes without asking only when both readers agree; a status the rules could
+    not read is offered as the statistical reader reads it (and asked)."""
+    if result.intent not in I.WRITES:
+        return
+    if result.status is None and guess.writes and guess.status:
+        result.status = guess.status
+        result.flags.add("reader_status")
+    if result.needs_confirmation:
+        return
+    if not guess.writes or guess.status != result.status:
+        result.needs_confirmation = True
+        result.confidence = min(result.confidence, 0.55)
+        result.flags.add("disagree")
+        result.reasons.append("两种读法不一致，先确认")
 
 
 def _only_words(piece: str, words: frozenset[str]) -> bool:

@@ -44,6 +44,7 @@ STATUS_FROM_PARSE: dict[str, IssueStatus] = {
     "in_progress": IssueStatus.IN_PROGRESS,
     "open": IssueStatus.OPEN,
 }
+PARSE_FROM_STATUS: dict[str, str] = {status.value: word for word, status in STATUS_FROM_PARSE.items()}
 REPORTABLE = frozenset({IssueStatus.OPEN, IssueStatus.IN_PROGRESS, IssueStatus.RECTIFIED})
 REVERTABLE_FIELDS = ("status", "deadline")
 CREATED = "created"

@@ -87,7 +87,7 @@ def test_a_doubtful_report_waits_for_the_button(engine, demo_database):
     cadre = chat_as(engine, "东台村工作队")
     before = issue_state(demo_database, "ZG-0003")
     cadre.say("东抬村饮水问题已解决")  # a typo: the parser is not sure
-    assert cadre.text.startswith("请确认：东光镇东台村 · 饮水：未整改 → 已整改")
+    assert cadre.text.startswith("“东抬村”按读音匹配为“东台村”。请确认：东光镇东台村 · 饮水：未整改 → 已整改")
     assert buttons_of(cadre.last) == ["确认", "取消"]
     assert issue_state(demo_database, "ZG-0003") == before  # nothing written yet
     cadre.press("确认")
@@ -163,16 +163,17 @@ def test_no_matching_issue_offers_a_new_one_and_records_it(engine, demo_database
     cadre = chat_as(engine, "东台村工作队")
     count = _issue_count(demo_database)
     cadre.say("东台村新发现3户房屋漏雨，月底前整改")
-    assert cadre.text == "东光镇东台村没有未销号的住房问题。\n登记新问题：东光镇东台村 · 住房 · 整改中 · 期限 12-31？"
+    # a new item with a deadline is 未整改 unless the message says work is under way
+    assert cadre.text == "东光镇东台村没有未销号的住房问题。\n登记新问题：东光镇东台村 · 住房 · 未整改 · 期限 12-31？"
     assert _issue_count(demo_database) == count
     cadre.press("登记")
-    assert cadre.text == "🆕 已登记 ZG-0437：东光镇东台村 · 住房 · 整改中（期限 12-31）"
+    assert cadre.text == "🆕 已登记 ZG-0437：东光镇东台村 · 住房 · 未整改（期限 12-31）"
     with demo_database.transaction() as s:
         issue = issue_by_code(s, "ZG-0437")
         assert (issue.village.name, issue.category, issue.responsible_unit) == ("东台村", "住房", "住建局")
         assert issue.description == "东台村新发现3户房屋漏雨，月底前整改"
     fields = [(e.field, e.new_value) for e in _user_events(demo_database, "ZG-0437")]
-    assert fields == [("created", "ZG-0437"), ("status", "整改中"), ("deadline", "2026-12-31")]
+    assert fields == [("created", "ZG-0437"), ("status", "未整改"), ("deadline", "2026-12-31")]
 
 
 def _context(engine, database, session, name: str, text: str) -> CommandContext:

@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 
 UNSUPPORTED = "请发文字或带说明的照片。"
 NEEDS_CAPTION = "请给照片加上文字说明，例如“东台村饮水管道已修好”，照片会作为佐证保存。"
+ACKNOWLEDGED = "好的。"
 NOT_UNDERSTOOD = "没看懂。可以这样说：东台村饮水问题已解决；东台村还有哪些问题；本周到期的有哪些。发 /help 看更多例子。"
 INTERNAL_ERROR = "出错了，这条消息没有修改台账。请稍后再试，或联系管理员。"
 DISABLED = "您的账号已停用，如有疑问请联系县扶贫办管理员。"
@@ -292,6 +293,10 @@ class ConversationEngine:
             replies = help_command(ctx, "")
         elif intent.startswith("query_"):
             replies = query_flow.handle_query(ctx, parse)
+        elif getattr(parse, "ack", False) and ctx.incoming.attachment is None:
+            # 收到 / 辛苦了 / 👍: no lecture; silence in a group, a word in private
+            ctx.outcome = "acknowledged"
+            return [] if ctx.in_group else [Reply(ACKNOWLEDGED)]
         else:
             ctx.outcome = "unclear"
             replies = [Reply(NOT_UNDERSTOOD)]

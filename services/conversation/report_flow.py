@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from db.models import Issue, IssueEvent, Village
+from db.models import Issue, IssueEvent, ReadingExample, Village
 from db.vocab import CATEGORIES, IssueStatus
 from services.conversation import pending
 from services.conversation.context import CommandContext
@@ -39,6 +39,7 @@ from services.issues import (
     targets_from_parse,
 )
 from services.reports import (
+    PARSE_FROM_STATUS,
     STATUS_FROM_PARSE,
     Change,
     apply_report,
@@ -49,6 +50,11 @@ from services.reports import (
 from services.scope import WRITING_ROLES, may_write, write_refusal
 
 KIND = "report"
+ORDER_NOTED = "这是一条要求，台账状态不变。"
+ORDER_ROLES = ("supervisor", "admin")  # a dated order from them may set the deadline
+JUST_INFO = "好的，只是说明情况，未修改台账。"
+STATUS_CHOICES = (("已整改", IssueStatus.RECTIFIED.value), ("整改中", IssueStatus.IN_PROGRESS.value),
+                  ("还没解决", IssueStatus.OPEN.value))
 UNKNOWN_PLACE = "没看出是哪个村或哪一户（台账里没找到）。请写明村名，例如：东台村饮水问题已解决。"
 
 
@@ -63,6 +69,9 @@ class Draft:
     confirmed: bool  # the sender has settled every doubt the parser had
     origin: dict[str, Any]
     evidence: dict[str, Any] | None = None
+    reading: dict[str, Any] | None = None  # what the parser read, kept to learn from the answer
+    reasons: tuple[str, ...] = ()  # why the parser asks, shown with the question
+    order: bool = False  # an order or request: never changes the status
 
     @property
     def deadline_date(self) -> dt.date | None:
@@ -73,6 +82,8 @@ class Draft:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Draft:
+        data = dict(data)
+        data["reasons"] = tuple(data.get("reasons") or ())
         return cls(**data)
 
 
@@ -91,14 +102,26 @@ def _status_word(parse_status: Any) -> str | None:
 
 def draft_from_parse(ctx: CommandContext, parse: Any, text: str) -> Draft:
     """What the parse says should be written, before any question."""
+    order = "order" in getattr(parse, "flags", ())
     return Draft(
         intent=parse.intent,
         category=parse.category,
-        status=_status_word(parse.status),
+        status=None if order else _status_word(parse.status),
         deadline=_iso(parse.deadline),
         confirmed=not parse.needs_confirmation,
         origin=origin_of(ctx, text),
+        reading=_reading_of(parse),
+        reasons=tuple(dict.fromkeys(getattr(parse, "reasons", ()) or ())),
+        order=order,
     )
+
+
+def _reading_of(parse: Any) -> dict[str, Any]:
+    return {
+        "intent": parse.intent, "status": parse.status, "category": parse.category,
+        "township": parse.township, "village": parse.village, "household": parse.household,
+        "flags": sorted(getattr(parse, "flags", ()) or ()),
+    }
 
 
 def handle_report(ctx: CommandContext, parse: Any, text: str) -> list[Reply]:
@@ -107,6 +130,11 @@ def handle_report(ctx: CommandContext, parse: Any, text: str) -> list[Reply]:
     if ctx.user.role not in WRITING_ROLES:
         raise Forbidden(write_refusal(ctx.user))
     draft = draft_from_parse(ctx, parse, text)
+    if getattr(parse, "facts", None):
+        return [_ask_facts(ctx, parse, text)]
+    if draft.order and not (draft.deadline and ctx.user.role in ORDER_ROLES):
+        ctx.outcome = "order"
+        return [Reply(ORDER_NOTED)]
     targets = targets_from_parse(ctx.session, parse, ctx.parser.villages)
     if not targets:
         ctx.outcome = "unclear"
@@ -170,6 +198,8 @@ def continue_with_target(ctx: CommandContext, draft: Draft, target: Target) -> l
     if len(issues) > 1:
         return [_ask_issue(ctx, draft, target, issues)]
     issue = issues[0]
+    if draft.intent == "report" and draft.status is None and not draft.deadline and not draft.order:
+        return [_ask_status(ctx, draft, target, issue)]
     # A village named without a household, meeting only a household's issue, is a guess.
     guessed_household = target.household_id is None and issue.household_id is not None
     # Pushing a rectification deadline later is how problems get "covered up": never
@@ -220,9 +250,90 @@ def _preview(ctx: CommandContext, draft: Draft, issue: Issue) -> str:
 
 
 def _ask_confirm(ctx: CommandContext, draft: Draft, target: Target, issue: Issue) -> Reply:
-    text = f"请确认：{_preview(ctx, draft, issue)}（{issue.code} {_issue_description(ctx, issue)}）"
+    why = f"{draft.reasons[0]}。" if draft.reasons else ""
+    text = f"{why}请确认：{_preview(ctx, draft, issue)}（{issue.code} {_issue_description(ctx, issue)}）"
     options = [("确认", {"do": "apply", "issue_id": issue.id, "version": issue.version})]
     return pending.ask(ctx, text, KIND, _payload(draft, target), options)
+
+
+def _ask_status(ctx: CommandContext, draft: Draft, target: Target, issue: Issue) -> Reply:
+    """Never a dead end: the place and problem are clear, the status is not."""
+    why = f"{draft.reasons[0]}。" if draft.reasons else ""
+    text = (f"{why}{_issue_place(ctx, issue)} · {issue.category}（{issue.code} {_issue_description(ctx, issue)}，"
+            f"现为{issue.status}）：您说的是？")
+    options = [(label, {"do": "apply_status", "status": status, "issue_id": issue.id, "version": issue.version})
+               for label, status in STATUS_CHOICES]
+    options.append(("只是说明情况", {"do": "just_info"}))
+    return pending.ask(ctx, text, KIND, _payload(draft, target), options, columns=2)
+
+
+def _ask_facts(ctx: CommandContext, parse: Any, text: str) -> Reply:
+    """Several facts in one message: one question that lists each; confirm all or one."""
+    items: list[dict[str, Any]] = []
+    lines = [f"这条消息里有 {len(parse.facts)} 件事："]
+    for number, fact in enumerate(parse.facts, 1):
+        draft = replace(draft_from_parse(ctx, fact, text), reasons=())
+        targets = [t for t in targets_from_parse(ctx.session, fact, ctx.parser.villages)
+                   if _may_write_at(ctx, t, draft.category)]
+        target = targets[0] if len(targets) == 1 else None
+        lines.append(f"{number}. {_fact_line(ctx, draft, target, fact)}")
+        items.append({"draft": draft.to_json(), "target": target.to_json() if target else None})
+    lines.append("全部确认，还是只记其中一件？")
+    options = [("全部确认", {"do": "facts_all"})]
+    options += [(f"只记第{n}件", {"do": "facts_one", "n": n - 1}) for n in range(1, len(items) + 1)]
+    payload = {"draft": items[0]["draft"], "target": items[0]["target"], "facts": items}
+    return pending.ask(ctx, "\n".join(lines), KIND, payload, options, columns=2)
+
+
+def _fact_line(ctx: CommandContext, draft: Draft, target: Target | None, fact: Any) -> str:
+    what = draft.category or "问题"
+    if target is None:
+        where = fact.village or fact.household or "地方不明"
+        return f"{where} · {what}（没找到唯一的村或户，确认后再问）"
+    change = f" → {draft.status}" if draft.status else ""
+    if draft.intent == "new_issue":
+        change = f"：新问题，{draft.status or IssueStatus.OPEN.value}"
+    return f"{target_label(ctx, target)} · {what}{change}"
+
+
+def _confirm_facts(ctx: CommandContext, payload: dict[str, Any], chosen: list[int]) -> list[Reply]:
+    """The chosen facts, each through the one-fact flow (applied, or asked about further)."""
+    replies: list[Reply] = []
+    for index in chosen:
+        item = payload["facts"][index]
+        draft = replace(Draft.from_json(item["draft"]), confirmed=True)
+        if item["target"] is None:
+            replies.append(Reply(f"第{index + 1}件没找到唯一的村或户，请单独发送。"))
+            continue
+        replies += continue_with_target(ctx, draft, Target.from_json(item["target"]))
+    return [replace(reply, edit=False) for reply in replies] if len(replies) > 1 else replies
+
+
+def record_example(ctx: CommandContext, draft: Draft, choice: str, *, issue: Issue | None = None,
+                   final: dict[str, Any] | None = None) -> None:
+    """Keep the person's answer to a reading as a labelled example (scoped like the issue)."""
+    if draft.reading is None:
+        return
+    target = target_of_issue(issue) if issue is not None else None
+    ctx.session.add(ReadingExample(
+        at=ctx.now, user_id=ctx.user.id, text=str(draft.origin.get("text") or ""),
+        reading=draft.reading, final=final or {"intent": "none"}, choice=choice,
+        issue_id=issue.id if issue is not None else None,
+        township=target.township if target else draft.reading.get("township"),
+        village=target.village if target else draft.reading.get("village"),
+    ))
+
+
+def _final_of(draft: Draft, issue: Issue) -> dict[str, Any]:
+    return {"intent": draft.intent, "status": PARSE_FROM_STATUS.get(draft.status) if draft.status else None,
+            "category": issue.category, "issue": issue.code}
+
+
+def _learned(ctx: CommandContext, draft: Draft, issue: Issue) -> None:
+    final = _final_of(draft, issue)
+    reading = draft.reading or {}
+    same = (reading.get("status"), reading.get("category")) == (final["status"], final["category"])
+    record_example(ctx, draft, "confirmed" if same else "corrected", issue=issue, final=final)
 
 
 def _issue_description(ctx: CommandContext, issue: Issue) -> str:
@@ -280,6 +391,8 @@ def apply(
             text = f"{place} · {issue.category} 已是{issue.status}，未修改。"
         return [Reply(text + evidence_note, edit=edit)]
     ctx.outcome = "applied"
+    if edit:
+        _learned(ctx, draft, issue)
     line = change_line(place, issue.category, change.fields, issue.deadline, ctx.today)
     return [Reply(line + evidence_note, edit=edit)]
 
@@ -363,6 +476,8 @@ def record(ctx: CommandContext, draft: Draft, target: Target) -> list[Reply]:
         ctx.outcome = "duplicate"
         return [Reply(f"已记录过：{issue.code} {place} · {issue.category}，未重复登记。", edit=answering_button(ctx))]
     ctx.outcome = "recorded"
+    if answering_button(ctx):
+        _learned(ctx, draft, issue)
     evidence_note = _link_evidence(ctx, draft, change)
     deadline = short_date(issue.deadline, ctx.today)
     text = f"🆕 已登记 {issue.code}：{place} · {issue.category} · {issue.status}（期限 {deadline}）"
@@ -377,13 +492,25 @@ def on_answer(ctx: CommandContext, payload: dict[str, Any], option: dict[str, An
     action = option.get("do")
     if action == "cancel":
         ctx.outcome = "cancelled"
+        record_example(ctx, draft, "declined")
         return [Reply("已取消，未修改台账。", edit=True)]
+    if action == "just_info":
+        ctx.outcome = "noted"
+        record_example(ctx, draft, "declined")
+        return [Reply(JUST_INFO, edit=True)]
+    if action == "facts_all":
+        return _confirm_facts(ctx, payload, list(range(len(payload["facts"]))))
+    if action == "facts_one":
+        return _confirm_facts(ctx, payload, [int(option["n"])])
     if action == "target":
         return continue_with_target(ctx, replace(draft, confirmed=True), Target.from_json(option["target"]))
     if target is None:
         raise NotFound("这个按钮已失效，请重新发送。")
     if action == "apply":
         return apply(ctx, replace(draft, confirmed=True), int(option["issue_id"]), option.get("version"))
+    if action == "apply_status":
+        chosen = replace(draft, confirmed=True, status=option["status"])
+        return apply(ctx, chosen, int(option["issue_id"]), option.get("version"))
     if action == "new_cat":
         return continue_with_target(ctx, replace(draft, category=option["category"], confirmed=True), target)
     if action == "new_offer":

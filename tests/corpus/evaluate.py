@@ -1,6 +1,13 @@
-"""Score the parser on the labelled corpus (tests/corpus/messages.yaml).
+"""Score the parser on the development and held-out corpora, side by side.
 
-    python -m tests.corpus.evaluate [--corpus FILE] [--db URL] [--errors]
+    python -m tests.corpus.evaluate [--errors] [--heldout-errors]
+    python -m tests.corpus.evaluate --corpus FILE [--ledger LEDGER | --db URL] [--errors]
+
+Development: tests/corpus/messages.yaml (demo county) and tests/corpus/dev/*/ (each set over its
+own ledger.yaml). Held-out: tests/corpus/heldout/*/, refused unless its files match its
+SHA256SUMS (frozen before it was first scored), and printed as figures only unless
+``--heldout-errors``. Each set is read by the rules alone, the statistical reader alone and the
+pair (what the bot does); the gap is development minus held-out.
 
 Builds the demo county into a temporary SQLite database (services.demo.build_demo) and
 reads the parser's snapshot from it, or reads the ledger of ``--db``; falls back to the
@@ -25,7 +32,9 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from nlp.snapshot import HouseholdRef, IssueRef, LedgerSnapshot, PlaceRef  # noqa: E402
+import hashlib  # noqa: E402
+
+from nlp.snapshot import LedgerSnapshot, snapshot_from_ledger_file  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parent / "messages.yaml"
 DEMO_COUNTY = ROOT / "services" / "demo_county.yaml"
@@ -96,25 +105,8 @@ class Report:
 # --- the ledger the corpus is labelled against ----------------------------------------------
 
 def snapshot_from_county_yaml(path: Path = DEMO_COUNTY) -> LedgerSnapshot:
-    """The story part of the demo county as a snapshot (no database, no generated rows)."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    villages = tuple(PlaceRef(t, v) for t, names in data["townships"].items() for v in names)
-    households = tuple(
-        HouseholdRef(str(h["code"]), h["township"], h["village"], h["head"]) for h in data["households"]
-    )
-    by_head = {(h.township, h.village, h.head): h.code for h in households}
-    codes = {h.code for h in households}
-    issues = []
-    for row in data["issues"]:
-        if row["status"] == "已销号":
-            continue
-        said = row.get("household")
-        code = None
-        if said:
-            code = str(said) if str(said) in codes else by_head.get((row["township"], row["village"], said))
-        issues.append(IssueRef(row["code"], row["township"], row["village"], code, row["category"],
-                               row["status"], row.get("description", "")))
-    return LedgerSnapshot(tuple(data["townships"]), villages, households, tuple(issues))
+    """The story part of the demo county (or any ledger file) as a snapshot."""
+    return snapshot_from_ledger_file(path)
 
 
 def demo_snapshot(today: dt.date = DEFAULT_TODAY) -> LedgerSnapshot:
@@ -198,13 +190,152 @@ def score(item: Item, got: dict) -> Outcome:
     )
 
 
-def evaluate(parser, items: Sequence[Item]) -> Report:
-    """Parse every item with its today and scope and score it."""
+READINGS = ("rules", "reader", "pair")
+DEV_DIR = Path(__file__).resolve().parent / "dev"
+HELDOUT_DIR = Path(__file__).resolve().parent / "heldout"
+CONFIDENT = 0.8  # the statistical reader alone writes without asking at this probability
+
+
+def evaluate(parser, items: Sequence[Item], reading: str = "pair") -> Report:
+    """Parse every item with its today and scope and score it. ``reading``: "pair" (what the
+    bot does), "rules" (``parser`` built without a second reader) or "reader" (the
+    statistical reader's intent, status and certainty, with the rules' places)."""
     report = Report()
     for item in items:
-        got = parser.parse(item.text, item.today, item.scope).to_contract()
+        parse = parser.parse(item.text, item.today, item.scope)
+        got = reader_alone(parse) if reading == "reader" else parse.to_contract()
         report.outcomes.append(score(item, got))
     return report
+
+
+def reader_alone(parse) -> dict:
+    """The contract the statistical reader alone would give: its intent and status, the rules'
+    places and category, asking when a place is doubtful or it is less than sure."""
+    got = parse.to_contract()
+    guess = parse.guess
+    if guess is None:
+        return got
+    if guess.writes:
+        got["intent"] = parse.intent if parse.intent in WRITES else "report"
+        got["status"] = guess.status
+        unsure = guess.intent_p < CONFIDENT or guess.status_p < CONFIDENT
+    else:
+        got["intent"], got["status"], got["deadline"] = guess.intent, None, None
+        unsure = guess.intent_p < CONFIDENT
+    got["needs_confirmation"] = unsure or bool(parse.flags & {"place", "several"})
+    return got
+
+
+@dataclass(frozen=True)
+class CorpusSet:
+    """A labelled set and the ledger it was written against."""
+
+    name: str
+    kind: str  # dev | heldout
+    messages: Path
+    ledger: Path | None  # None: the full demo county
+
+    def snapshot(self) -> LedgerSnapshot:
+        return demo_snapshot() if self.ledger is None else snapshot_from_ledger_file(self.ledger)
+
+
+class NotFrozen(Exception):
+    """A held-out set whose files do not match its SHA256SUMS."""
+
+
+def dev_sets() -> list[CorpusSet]:
+    """The development sets: the demo county's corpus and tests/corpus/dev/*/."""
+    sets = [CorpusSet("演示县", "dev", CORPUS, None)]
+    for folder in sorted(DEV_DIR.glob("*/")) if DEV_DIR.exists() else ():
+        if (folder / "messages.yaml").exists() and (folder / "ledger.yaml").exists():
+            sets.append(CorpusSet(folder.name, "dev", folder / "messages.yaml", folder / "ledger.yaml"))
+    return sets
+
+
+def heldout_sets() -> list[CorpusSet]:
+    """The held-out sets under tests/corpus/heldout/*/ (each checked against its SHA256SUMS)."""
+    sets = []
+    for folder in sorted(HELDOUT_DIR.glob("*/")) if HELDOUT_DIR.exists() else ():
+        if (folder / "messages.yaml").exists():
+            verify_frozen(folder)
+            sets.append(CorpusSet(folder.name, "heldout", folder / "messages.yaml", folder / "ledger.yaml"))
+    return sets
+
+
+def verify_frozen(folder: Path) -> None:
+    """Raise NotFrozen unless every file named in the folder's SHA256SUMS has that digest."""
+    sums = folder / "SHA256SUMS"
+    if not sums.exists():
+        raise NotFrozen(f"{folder}: 没有 SHA256SUMS，留出集必须先冻结再评分")
+    named = set()
+    for line in sums.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        digest, name = line.split(maxsplit=1)
+        name = name.lstrip("*")
+        named.add(name)
+        actual = hashlib.sha256((folder / name).read_bytes()).hexdigest()
+        if actual != digest:
+            raise NotFrozen(f"{folder / name}: sha256 与 SHA256SUMS 不符，留出集被改过")
+    if not {"messages.yaml", "ledger.yaml"} <= named:
+        raise NotFrozen(f"{folder}: SHA256SUMS 必须包含 messages.yaml 和 ledger.yaml")
+
+
+def score_set(corpus: CorpusSet, calendar, readings: Sequence[str] = READINGS) -> dict[str, Report]:
+    """The set read each way in ``readings``."""
+    from nlp.parser import Parser
+
+    snapshot = corpus.snapshot()
+    items = load_corpus(corpus.messages)
+    paired = Parser(snapshot, calendar)
+    reports = {}
+    for reading in readings:
+        parser = Parser(snapshot, calendar, reader=None) if reading == "rules" else paired
+        reports[reading] = evaluate(parser, items, reading)
+    return reports
+
+
+def combined(reports: Sequence[Report]) -> Report:
+    """Several sets' outcomes as one report."""
+    total = Report()
+    for report in reports:
+        total.outcomes.extend(report.outcomes)
+    return total
+
+
+def summary_line(label: str, report: Report) -> str:
+    """One row of the side-by-side table."""
+    worst = min(report.field_accuracy(name) for name in FIELDS) if report.total else 0.0
+    fields = " ".join(f"{report.field_accuracy(name):5.1%}" for name in FIELDS)
+    return (f"{label:22s} {report.total:4d}  {fields}  {worst:5.1%}  {report.all_fields:5.1%}"
+            f"  {len(report.confident_wrong_writes):3d}  {report.unnecessary_share:5.1%}")
+
+
+HEADER = (f"{'集合 · 读法':20s} {'条数':>4s}  " + " ".join(f"{n[:5]:>5s}" for n in FIELDS)
+          + f"  {'最低':>5s}  {'全对':>5s}  {'错写':>3s}  {'多问':>5s}")
+
+
+def print_side_by_side(dev: dict[str, list[Report]], held: dict[str, list[Report]],
+                       names: dict[str, list[str]], out=sys.stdout) -> None:
+    """Every set and reading, then development vs held-out totals and the gap."""
+    print(HEADER, file=out)
+    for kind, by_reading in (("dev", dev), ("heldout", held)):
+        for reading, reports in by_reading.items():
+            for name, report in zip(names[kind], reports):
+                print(summary_line(f"{name} · {reading}", report), file=out)
+    print("", file=out)
+    for reading in READINGS:
+        if reading not in dev:
+            continue
+        dev_total = combined(dev[reading])
+        print(summary_line(f"开发集合计 · {reading}", dev_total), file=out)
+        if held.get(reading):
+            held_total = combined(held[reading])
+            print(summary_line(f"留出集合计 · {reading}", held_total), file=out)
+            gap = dev_total.all_fields - held_total.all_fields
+            print(f"{'':22s} 差距（开发 − 留出）：全对 {gap:+.1%}，错写 "
+                  f"{len(dev_total.confident_wrong_writes)} vs {len(held_total.confident_wrong_writes)}，"
+                  f"多问 {dev_total.unnecessary_share:.1%} vs {held_total.unnecessary_share:.1%}", file=out)
 
 
 def _brief(values: dict) -> str:
@@ -247,28 +378,64 @@ def print_report(report: Report, show_errors: bool = False, out=sys.stdout) -> N
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m tests.corpus.evaluate",
-        description="用标注语料评估解析器：各字段准确率、有把握的错误写入、不必要的确认。",
-        epilog="例如:\n  python -m tests.corpus.evaluate\n  python -m tests.corpus.evaluate --errors",
+        description="用开发集和留出集评估解析器（规则、统计、两者合用），并排打印差距。",
+        epilog="例如:\n  python -m tests.corpus.evaluate\n  python -m tests.corpus.evaluate --errors\n"
+               "  python -m tests.corpus.evaluate --corpus tests/corpus/dev/anhe/messages.yaml "
+               "--ledger tests/corpus/dev/anhe/ledger.yaml --errors",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--corpus", type=Path, default=CORPUS, help="语料文件，默认 tests/corpus/messages.yaml")
-    parser.add_argument("--db", metavar="URL", help="用这个数据库里的台账，而不是新建演示县")
-    parser.add_argument("--story-only", action="store_true", help="只用 demo_county.yaml 的故事部分（不建库）")
-    parser.add_argument("--errors", action="store_true", help="列出每条字段错误")
+    parser.add_argument("--corpus", type=Path, help="只评估这一个语料文件（默认：全部开发集和留出集）")
+    parser.add_argument("--ledger", type=Path, help="--corpus 对应的台账 ledger.yaml（默认演示县）")
+    parser.add_argument("--db", metavar="URL", help="--corpus 用这个数据库里的台账")
+    parser.add_argument("--story-only", action="store_true", help="--corpus 只用 demo_county.yaml 的故事部分（不建库）")
+    parser.add_argument("--errors", action="store_true", help="列出开发集的每条字段错误")
+    parser.add_argument("--heldout-errors", action="store_true",
+                        help="也列出留出集的错误（只在一轮修改结束后报告时用，不要据此调规则）")
+    parser.add_argument("--no-heldout", action="store_true", help="只评估开发集")
     args = parser.parse_args(argv)
 
     from nlp.parser import Parser
 
-    if args.db:
-        snapshot = database_snapshot(args.db)
-    elif args.story_only:
-        snapshot = snapshot_from_county_yaml()
-    else:
-        snapshot = demo_snapshot()
-    items = load_corpus(args.corpus)
-    report = evaluate(Parser(snapshot, default_calendar()), items)
-    print_report(report, show_errors=args.errors)
-    return 0 if report.meets_goals() else 1
+    calendar = default_calendar()
+    if args.corpus:
+        if args.db:
+            snapshot = database_snapshot(args.db)
+        elif args.ledger:
+            snapshot = snapshot_from_ledger_file(args.ledger)
+        elif args.story_only:
+            snapshot = snapshot_from_county_yaml()
+        else:
+            snapshot = demo_snapshot()
+        report = evaluate(Parser(snapshot, calendar), load_corpus(args.corpus))
+        print_report(report, show_errors=args.errors)
+        return 0 if report.meets_goals() else 1
+
+    try:
+        held_sets = [] if args.no_heldout else heldout_sets()
+    except NotFrozen as refusal:
+        print(f"拒绝评分：{refusal}", file=sys.stderr)
+        return 2
+    dev_sets_ = dev_sets()
+    dev: dict[str, list[Report]] = {r: [] for r in READINGS}
+    held: dict[str, list[Report]] = {r: [] for r in READINGS}
+    for corpus in dev_sets_:
+        for reading, report in score_set(corpus, calendar).items():
+            dev[reading].append(report)
+    for corpus in held_sets:
+        for reading, report in score_set(corpus, calendar).items():
+            held[reading].append(report)
+    names = {"dev": [c.name for c in dev_sets_], "heldout": [c.name for c in held_sets]}
+    print_side_by_side(dev, held, names)
+    for corpus, report in zip(dev_sets_, dev["pair"]):
+        if args.errors or report.confident_wrong_writes:
+            print(f"\n== 开发集 {corpus.name}（两者合用）==")
+            print_report(report, show_errors=args.errors)
+    if args.heldout_errors:
+        for corpus, report in zip(held_sets, held["pair"]):
+            print(f"\n== 留出集 {corpus.name}（两者合用）==")
+            print_report(report, show_errors=True)
+    held_ok = all(report.meets_goals() for report in held["pair"])
+    return 0 if held_ok and all(r.meets_goals() for r in dev["pair"][:1]) else 1
 
 
 if __name__ == "__main__":

@@ -1,0 +1,168 @@
+"""The second, independent reader: a linear model over character and word n-grams.
+
+The rule reader (nlp/parser.py) explains a message by its grammar; this one has learnt from
+labelled messages which wordings mean a report and which status. It knows nothing of the
+rules: it sees the message with ledger names replaced by their kind (Ⓥ a village, Ⓗ a
+household, Ⓣ a township), digits as 0, and reads
+
+- character 1-3-grams of that text, and
+- word 1-2-grams, the words cut leftmost-longest by the county's vocabulary (the lexicon
+  files used as a dictionary only; what the rules make of a word plays no part).
+
+Two heads: the intent (``write`` for report/new_issue, else the query, undo, help or
+unknown intent) and, for writes, the status. The model is plain JSON (weights per feature and
+class), trained by ``python bot.py learn`` (nlp/reader_training.py, scikit-learn), small and
+deterministic; reading it needs nothing but this module.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from nlp.lexicon import KeywordMatcher, Lexicon
+
+SHIPPED_MODEL = Path(__file__).resolve().parent / "model" / "reader.json.gz"
+WRITE = "write"
+PLACEHOLDERS = {"village": "Ⓥ", "household": "Ⓗ", "township": "Ⓣ", "mixed": "Ⓟ", "county": "Ⓟ"}
+
+
+@dataclass(frozen=True)
+class Guess:
+    """What the reader thinks: the intent and, for a write, the status, with probabilities."""
+
+    intent: str
+    intent_p: float
+    status: str | None
+    status_p: float
+
+    @property
+    def writes(self) -> bool:
+        return self.intent == WRITE
+
+
+class Vocabulary:
+    """The words a message is cut into (every lexicon word), leftmost-longest."""
+
+    def __init__(self, lexicon: Lexicon) -> None:
+        words: dict[str, tuple[str, ...]] = {}
+        for groups in (lexicon.status, lexicon.intents, lexicon.doubts, lexicon.category_words,
+                       lexicon.category_weak):
+            for members in groups.values():
+                for word in members:
+                    if len(word) > 1:
+                        words[word] = ("w",)
+        self._matcher = KeywordMatcher(words)
+
+    def cut(self, text: str) -> list[str]:
+        """Words, with every character outside a known word as a word of its own."""
+        tokens: list[str] = []
+        position = 0
+        for match in self._matcher.find(text):
+            tokens.extend(ch for ch in text[position:match.start] if ch not in ", ")
+            tokens.append(match.word)
+            position = match.end
+        tokens.extend(ch for ch in text[position:] if ch not in ", ")
+        return tokens
+
+
+def features(text: str, vocabulary: Vocabulary) -> list[str]:
+    """The binary features of one reader text (see the module docstring)."""
+    padded = f"^{text}$"
+    found = {f"c{n}:{padded[i:i + n]}" for n in (1, 2, 3) for i in range(len(padded) - n + 1)}
+    words = ["^", *vocabulary.cut(text), "$"]
+    found.update(f"w:{word}" for word in words[1:-1])
+    found.update(f"b:{a}|{b}" for a, b in zip(words, words[1:]))
+    return sorted(found)
+
+
+class _Head:
+    """One multinomial logistic model: classes, biases and weights per feature."""
+
+    def __init__(self, data: dict) -> None:
+        self.classes: list[str] = list(data["classes"])
+        self.bias: list[float] = list(data["bias"])
+        self.weights: dict[str, list[float]] = data["weights"]
+
+    def predict(self, feats: Iterable[str]) -> tuple[str, float]:
+        scores = list(self.bias)
+        weights = self.weights
+        for feat in feats:
+            row = weights.get(feat)
+            if row is not None:
+                for i, w in enumerate(row):
+                    scores[i] += w
+        top = max(scores)
+        exps = [math.exp(s - top) for s in scores]
+        best = max(range(len(scores)), key=scores.__getitem__)
+        return self.classes[best], exps[best] / sum(exps)
+
+
+class StatisticalReader:
+    """Reads a reader text (names replaced by kind) into a :class:`Guess`."""
+
+    def __init__(self, model: dict, lexicon: Lexicon) -> None:
+        self.model = model
+        self.lexicon = lexicon
+        self._intent = _Head(model["intent"])
+        self._status = _Head(model["status"])
+        self._vocabulary = Vocabulary(lexicon)
+
+    @classmethod
+    def load(cls, lexicon: Lexicon, path: Path = SHIPPED_MODEL) -> StatisticalReader:
+        """The model file (JSON, optionally gzipped) read into a reader."""
+        return cls(read_model(path), lexicon)
+
+    @classmethod
+    def untrained(cls, lexicon: Lexicon) -> StatisticalReader:
+        """A reader with no weights: its features, for training."""
+        empty = {"classes": [WRITE], "bias": [0.0], "weights": {}}
+        return cls({"kind": "gongjian-reader", "intent": empty, "status": empty}, lexicon)
+
+    def features(self, text: str) -> list[str]:
+        """The features of a reader text."""
+        return features(text, self._vocabulary)
+
+    def read(self, text: str) -> Guess:
+        """The reader's guess for a reader text."""
+        feats = self.features(text)
+        intent, intent_p = self._intent.predict(feats)
+        status, status_p = self._status.predict(feats)
+        return Guess(intent, intent_p, status if intent == WRITE else None, status_p)
+
+
+def read_model(path: Path) -> dict:
+    """A model file as a dict (raises OSError or ValueError when it cannot be read)."""
+    raw = Path(path).read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        raw = gzip.decompress(raw)
+    model = json.loads(raw.decode("utf-8"))
+    if model.get("kind") != "gongjian-reader" or "intent" not in model or "status" not in model:
+        raise ValueError(f"{path}: 不是攻坚通的统计模型文件")
+    return model
+
+
+def write_model(model: dict, path: Path) -> None:
+    """Write a model file deterministically (sorted keys, gzip without a timestamp)."""
+    data = json.dumps(model, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gzip.compress(data, mtime=0) if path.suffix == ".gz" else data)
+
+
+def reader_text(normalised: str, spans: list[tuple[int, int, str]]) -> str:
+    """``normalised`` with each name span (start, end, level) replaced by its kind's mark and
+    digits as 0, so that the reader learns wording, not the county's names."""
+    pieces: list[str] = []
+    cursor = 0
+    for start, end, level in sorted(spans):
+        if start < cursor:
+            continue
+        pieces.append(normalised[cursor:start])
+        pieces.append(PLACEHOLDERS.get(level, "Ⓟ"))
+        cursor = end
+    pieces.append(normalised[cursor:])
+    return "".join("0" if ch.isdigit() else ch for ch in "".join(pieces))
