@@ -110,6 +110,7 @@ class PolicySettings(_Strict):
 
 class StorageSettings(_Strict):
     evidence_dir: str = "evidence"
+    reader_model: str = "reader_model.json.gz"  # the county's own second reader (python bot.py learn)
 
 
 class Settings(_Strict):
@@ -121,6 +122,13 @@ class Settings(_Strict):
     policy: PolicySettings = PolicySettings()
     storage: StorageSettings = StorageSettings()
     config_path: str | None = None
+
+    def path_of(self, value: str) -> Path:
+        """A path from the configuration, relative to the configuration file's folder."""
+        path = Path(value)
+        if path.is_absolute() or self.config_path is None:
+            return path
+        return Path(self.config_path).resolve().parent / path
 
     def __repr__(self) -> str:  # never show the token
         return f"Settings(config_path={self.config_path!r}, database={self.database.url!r})"

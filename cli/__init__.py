@@ -9,6 +9,7 @@ COMMAND_MODULES = (
     "cli.import_cmd",
     "cli.export_cmd",
     "cli.parse_cmd",
+    "cli.learn_cmd",
     "cli.digest_cmd",
     "cli.invite_cmd",
     "cli.users_cmd",

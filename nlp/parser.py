@@ -23,7 +23,7 @@ from nlp.gazetteer import Gazetteer, Mention, Place, ScopeFilter
 from nlp.intents import clause_form, mentions_ledger
 from nlp.lexicon import IGNORE, KeywordMatcher, Lexicon, Match, load_lexicon
 from nlp.normalise import Normaliser
-from nlp.reader import SHIPPED_MODEL, Guess, StatisticalReader, reader_text
+from nlp.reader import AGREE_AT, SHIPPED_MODEL, Guess, StatisticalReader, reader_text
 from nlp.snapshot import IssueRef, LedgerSnapshot
 from nlp.status import IN_PROGRESS, OPEN, RESOLVED, clause_events, decide
 from nlp.workdays import WorkCalendar
@@ -320,6 +320,11 @@ class Parser:
             return self._query(result, intent, clauses, facts, scope, deadlines)
         if "query_cue" in labels and ("county" in labels or categories) and "chat" not in labels:
             return self._query(result, I.QUERY_AREA, clauses, facts, scope, deadlines)
+        about = next((f for f in facts if any(m.exact for m in f.mentions) and f.strong_categories), None)
+        if about is not None and specific and "chat" not in labels and not seen.quoted:
+            # 红日村路灯那个事: a place and a problem, no status the rules can read. Never a dead
+            # end: the bot offers 已整改 / 整改中 / 只是说明情况.
+            return self._write(result, facts, about, seen)
         return self._finish_simple(result, I.UNKNOWN)
 
     def _finish_simple(self, result: Parse, intent: str, confidence: float = 0.9) -> None:
@@ -680,7 +685,7 @@ _CATEGORY_NAMES = frozenset({"饮水", "住房", "医疗", "教育", "产业", "
 _STATED_BY = re.compile(r"前|内|底|为止|截止|之前|以前")
 
 
-def _second_opinion(result: Parse, guess: Guess) -> None:
+def _second_opinion(result: Parse, guess: Guess, threshold: float = AGREE_AT) -> None:
     """The bot writes without asking only when both readers agree; a status the rules could
     not read is offered as the statistical reader reads it (and asked)."""
     if result.intent not in I.WRITES:
@@ -690,7 +695,7 @@ def _second_opinion(result: Parse, guess: Guess) -> None:
         result.flags.add("reader_status")
     if result.needs_confirmation:
         return
-    if not guess.writes or guess.status != result.status:
+    if not guess.finds_plausible(result.status, threshold):
         result.needs_confirmation = True
         result.confidence = min(result.confidence, 0.55)
         result.flags.add("disagree")

@@ -31,6 +31,13 @@ WRITE = "write"
 PLACEHOLDERS = {"village": "Ⓥ", "household": "Ⓗ", "township": "Ⓣ", "mixed": "Ⓟ", "county": "Ⓟ"}
 
 
+# The readers agree when the statistical reader gives the rules' reading (write, and its
+# status) at least this probability: below it, the second reader finds that reading
+# implausible and the bot asks. Chosen on the development sets by cross-validation
+# (python -m tests.corpus.crossval), never on a held-out set.
+AGREE_AT = 0.3
+
+
 @dataclass(frozen=True)
 class Guess:
     """What the reader thinks: the intent and, for a write, the status, with probabilities."""
@@ -39,10 +46,21 @@ class Guess:
     intent_p: float
     status: str | None
     status_p: float
+    intents: dict[str, float] | None = None  # every intent's probability
+    statuses: dict[str, float] | None = None  # every status's probability (if it is a write)
 
     @property
     def writes(self) -> bool:
         return self.intent == WRITE
+
+    def finds_plausible(self, status: str | None, threshold: float = AGREE_AT) -> bool:
+        """True when a write with ``status`` is at least ``threshold`` likely to this reader."""
+        write = (self.intents or {}).get(WRITE, self.intent_p if self.writes else 0.0)
+        if write < threshold:
+            return False
+        if status is None:
+            return True
+        return (self.statuses or {}).get(status, 0.0) >= threshold
 
 
 class Vocabulary:
@@ -88,7 +106,8 @@ class _Head:
         self.bias: list[float] = list(data["bias"])
         self.weights: dict[str, list[float]] = data["weights"]
 
-    def predict(self, feats: Iterable[str]) -> tuple[str, float]:
+    def predict(self, feats: Iterable[str]) -> dict[str, float]:
+        """Every class's probability."""
         scores = list(self.bias)
         weights = self.weights
         for feat in feats:
@@ -98,8 +117,8 @@ class _Head:
                     scores[i] += w
         top = max(scores)
         exps = [math.exp(s - top) for s in scores]
-        best = max(range(len(scores)), key=scores.__getitem__)
-        return self.classes[best], exps[best] / sum(exps)
+        total = sum(exps)
+        return {name: e / total for name, e in zip(self.classes, exps)}
 
 
 class StatisticalReader:
@@ -130,9 +149,12 @@ class StatisticalReader:
     def read(self, text: str) -> Guess:
         """The reader's guess for a reader text."""
         feats = self.features(text)
-        intent, intent_p = self._intent.predict(feats)
-        status, status_p = self._status.predict(feats)
-        return Guess(intent, intent_p, status if intent == WRITE else None, status_p)
+        intents = self._intent.predict(feats)
+        statuses = self._status.predict(feats)
+        intent = max(intents, key=intents.__getitem__)
+        status = max(statuses, key=statuses.__getitem__)
+        return Guess(intent, intents[intent], status if intent == WRITE else None, statuses[status],
+                     intents, statuses)
 
 
 def read_model(path: Path) -> dict:

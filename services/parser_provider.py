@@ -19,6 +19,7 @@ run for every message:
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 import time
 from collections.abc import Callable
 from itertools import chain
@@ -79,12 +80,14 @@ def _issue_edit_matters(issue: Issue) -> bool:
     return False
 
 
-def build_parser(session: Session, calendar: WorkCalendar) -> Any:
-    """A new nlp Parser over the ledger as it is in ``session``."""
+def build_parser(session: Session, calendar: WorkCalendar, reader: Any = None) -> Any:
+    """A new nlp Parser over the ledger as it is in ``session``; ``reader``: the second reader
+    (a StatisticalReader, or the path of its model; None: the shipped model)."""
     from nlp.parser import Parser  # slow import (jieba); only when a parser is needed
+    from nlp.reader import SHIPPED_MODEL
     from services.snapshot import load_snapshot
 
-    return Parser(load_snapshot(session), calendar)
+    return Parser(load_snapshot(session), calendar, reader=SHIPPED_MODEL if reader is None else reader)
 
 
 class ParserProvider:
@@ -96,8 +99,12 @@ class ParserProvider:
         *,
         recheck_seconds: float = RECHECK_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        reader_model: Path | None = None,
     ) -> None:
+        """``reader_model``: the county's own model of the second reader (``python bot.py
+        learn``), used instead of the shipped one when the file exists."""
         self._calendar = calendar
+        self._reader: Any = reader_model if reader_model is not None and reader_model.exists() else None
         self._recheck_seconds = recheck_seconds
         self._clock = clock
         self._lock = threading.Lock()
@@ -123,7 +130,8 @@ class ParserProvider:
         stamp = ledger_stamp(session)
         with self._lock:
             if self._parser is None or stamp != self._stamp:
-                self._parser = build_parser(session, self._calendar)
+                self._parser = build_parser(session, self._calendar, self._reader)
+                self._reader = self._parser.reader  # loaded once, kept across rebuilds
                 self._villages = VillageDirectory.load(session)
                 self._stamp = stamp
             self._checked_at = started

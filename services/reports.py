@@ -218,8 +218,10 @@ def apply_report(
     duplicate_window_minutes: int,
     expected_version: int | None = None,
 ) -> Change:
-    """Set status (未整改/整改中/已整改) and/or 整改期限 of a non-closed issue."""
-    _check_may_write(actor.user, issue)
+    """Set status (未整改/整改中/已整改) and/or 整改期限 of a non-closed issue. The supervision
+    office (and admins) may set a deadline alone anywhere: a dated order (督办)."""
+    if not (status is None and deadline is not None and may_close(actor.user)):
+        _check_may_write(actor.user, issue)
     if issue.status == IssueStatus.CLOSED:
         raise Conflict(f"{issue.code} 已销号，报告不能修改；如问题复发，请联系督巡办重新打开。")
     if status is not None and status not in REPORTABLE:

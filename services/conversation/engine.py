@@ -119,7 +119,8 @@ class ConversationEngine:
         self.database = database
         self.settings = settings
         self.calendar = calendar_from_settings(settings)
-        self.parsers = parser_provider or ParserProvider(self.calendar)
+        self.parsers = parser_provider or ParserProvider(
+            self.calendar, reader_model=settings.path_of(settings.storage.reader_model))
         self.bot_username: str | None = settings.telegram.bot_username
         self._clock = clock or utcnow
 

@@ -47,7 +47,7 @@ from services.reports import (
     record_issue,
     save_evidence_file,
 )
-from services.scope import WRITING_ROLES, may_write, write_refusal
+from services.scope import WRITING_ROLES, may_close, may_write, write_refusal
 
 KIND = "report"
 ORDER_NOTED = "这是一条要求，台账状态不变。"
@@ -71,6 +71,7 @@ class Draft:
     evidence: dict[str, Any] | None = None
     reading: dict[str, Any] | None = None  # what the parser read, kept to learn from the answer
     reasons: tuple[str, ...] = ()  # why the parser asks, shown with the question
+    status_guessed: bool = False  # the rules read no status; it is the statistical reader's guess
     order: bool = False  # an order or request: never changes the status
 
     @property
@@ -113,6 +114,7 @@ def draft_from_parse(ctx: CommandContext, parse: Any, text: str) -> Draft:
         reading=_reading_of(parse),
         reasons=tuple(dict.fromkeys(getattr(parse, "reasons", ()) or ())),
         order=order,
+        status_guessed="reader_status" in (getattr(parse, "flags", ()) or ()),
     )
 
 
@@ -127,19 +129,20 @@ def _reading_of(parse: Any) -> dict[str, Any]:
 def handle_report(ctx: CommandContext, parse: Any, text: str) -> list[Reply]:
     """A report or a new issue from a message (or a photo's caption)."""
     ctx.intent = parse.intent
-    if ctx.user.role not in WRITING_ROLES:
-        raise Forbidden(write_refusal(ctx.user))
     draft = draft_from_parse(ctx, parse, text)
+    ordering = draft.order and bool(draft.deadline) and may_close(ctx.user)
+    if ctx.user.role not in WRITING_ROLES and not ordering:
+        raise Forbidden(write_refusal(ctx.user))
     if getattr(parse, "facts", None):
         return [_ask_facts(ctx, parse, text)]
-    if draft.order and not (draft.deadline and ctx.user.role in ORDER_ROLES):
+    if draft.order and not ordering:
         ctx.outcome = "order"
         return [Reply(ORDER_NOTED)]
     targets = targets_from_parse(ctx.session, parse, ctx.parser.villages)
     if not targets:
         ctx.outcome = "unclear"
         return [Reply(UNKNOWN_PLACE)]
-    writable = [t for t in targets if _may_write_at(ctx, t, draft.category)]
+    writable = [t for t in targets if _may_write_at(ctx, t, draft.category, draft.order)]
     if not writable:
         raise Forbidden(write_refusal(ctx.user))
     draft = replace(draft, evidence=stash_evidence(ctx))
@@ -148,7 +151,9 @@ def handle_report(ctx: CommandContext, parse: Any, text: str) -> list[Reply]:
     return continue_with_target(ctx, draft, writable[0])
 
 
-def _may_write_at(ctx: CommandContext, target: Target, category: str | None) -> bool:
+def _may_write_at(ctx: CommandContext, target: Target, category: str | None, order: bool = False) -> bool:
+    if order and may_close(ctx.user):
+        return True  # a supervisor's dated order: the deadline, county-wide
     if category:
         return may_write(ctx.user, target.township, target.village, category)
     scope = scope_of(ctx)
@@ -185,7 +190,7 @@ def continue_with_target(ctx: CommandContext, draft: Draft, target: Target) -> l
         return [offer_new(ctx, draft, target)]  # "a new problem" never means an existing one
     issues = [
         issue for issue in open_issues_for(ctx.session, target, draft.category)
-        if may_write(ctx.user, target.township, target.village, issue.category)
+        if _may_write_at(ctx, target, issue.category, draft.order)
     ]
     if not issues:
         return _no_match(ctx, draft, target)
@@ -198,7 +203,8 @@ def continue_with_target(ctx: CommandContext, draft: Draft, target: Target) -> l
     if len(issues) > 1:
         return [_ask_issue(ctx, draft, target, issues)]
     issue = issues[0]
-    if draft.intent == "report" and draft.status is None and not draft.deadline and not draft.order:
+    if (draft.intent == "report" and (draft.status is None or draft.status_guessed)
+            and not draft.deadline and not draft.order):
         return [_ask_status(ctx, draft, target, issue)]
     # A village named without a household, meeting only a household's issue, is a guess.
     guessed_household = target.household_id is None and issue.household_id is not None
@@ -261,8 +267,10 @@ def _ask_status(ctx: CommandContext, draft: Draft, target: Target, issue: Issue)
     why = f"{draft.reasons[0]}。" if draft.reasons else ""
     text = (f"{why}{_issue_place(ctx, issue)} · {issue.category}（{issue.code} {_issue_description(ctx, issue)}，"
             f"现为{issue.status}）：您说的是？")
+    # the statistical reader's guess, if any, first
+    choices = sorted(STATUS_CHOICES, key=lambda choice: choice[1] != draft.status)
     options = [(label, {"do": "apply_status", "status": status, "issue_id": issue.id, "version": issue.version})
-               for label, status in STATUS_CHOICES]
+               for label, status in choices]
     options.append(("只是说明情况", {"do": "just_info"}))
     return pending.ask(ctx, text, KIND, _payload(draft, target), options, columns=2)
 
