@@ -18,7 +18,7 @@ import traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCH_ORDER = ("import", "parse", "digest", "throughput")
+BENCH_ORDER = ("understanding", "import", "parse", "digest", "throughput")
 
 
 def discover() -> list[str]:
