@@ -202,6 +202,9 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    from services.disclosure import install_log_redaction
+
+    install_log_redaction()  # no ID, phone or bank card number in any log line
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

@@ -97,7 +97,8 @@ def incoming_from_message(
 ) -> Incoming:
     """An incoming text, command, captioned file or unsupported kind, as the engine sees it.
 
-    A forwarded message counts as the forwarder's own words (``from_user`` is the forwarder).
+    A forwarded message is someone else's words relayed by the sender (``from_user`` is the
+    forwarder): ``forwarded_from`` names the author, and a report from it is asked about.
     """
     raw = message.text or message.caption or ""
     addressed = is_addressed(message, raw, bot)
@@ -114,7 +115,20 @@ def incoming_from_message(
         sender_name=sender.full_name if sender else None,
         chat_title=message.chat.title,
         source="telegram",
+        forwarded_from=forwarded_from(message),
     )
+
+
+def forwarded_from(message: Message) -> str | None:
+    """The author of a forwarded message (a person, a hidden user's name, a chat), else None."""
+    origin = getattr(message, "forward_origin", None)
+    if origin is None:
+        return None
+    user = getattr(origin, "sender_user", None)
+    if user is not None:
+        return user.full_name
+    chat = getattr(origin, "sender_chat", None) or getattr(origin, "chat", None)
+    return getattr(origin, "sender_user_name", None) or getattr(chat, "title", None) or "他人"
 
 
 def incoming_from_button(update: Update) -> Incoming:

@@ -51,7 +51,7 @@ async def hand_to_engine(update: Update, context: ContextTypes.DEFAULT_TYPE, inc
 
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A text message or a command (forwarded text counts as the forwarder's)."""
+    """A text message or a command (forwarded text is asked about as relayed)."""
     await hand_to_engine(update, context, incoming_from_message(update.message, context.bot.bot))
 
 

@@ -28,7 +28,7 @@ STATUS_GROUPS = (
 INTENT_GROUPS = (
     "question_word", "question_count", "question_particle", "query_cue", "help", "undo", "overdue", "due",
     "instruction", "chat", "county", "own_place", "generic_place", "household_after",
-    "household_before", "ask_group", "conditional", "correction", "group_address",
+    "household_before", "ask_group", "conditional", "correction", "group_address", "close_out", "reopen",
 )
 DOUBT_GROUPS = (
     "hearsay", "unverified", "near", "denial", "contrast", "double_negation", "quote", "new_problem",

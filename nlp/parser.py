@@ -67,6 +67,7 @@ class Parse:
     issue_code: str | None = None  # the ledger issue a report is about, when there is exactly one
     flags: set[str] = field(default_factory=set)  # why it asks, as kinds: near, hedge, order, several …
     facts: list[Parse] = field(default_factory=list)  # every fact, when a message states several
+    problem: str = ""  # the problem phrase (村部屋顶漏水), for a new item's description
     ack: bool = False  # only an acknowledgement (收到, 辛苦了, 👍): no reply needed in a group
 
     def fact_contract(self) -> dict:
@@ -145,6 +146,8 @@ class Parser:
         self._village_issues: dict[tuple[str, str], list[IssueRef]] = {}
         self._village_household_issues: dict[tuple[str, str], list[IssueRef]] = {}
         self._issues_by_code = {issue.code: issue for issue in snapshot.issues}
+        # household heads: names a group reply must never show (services/disclosure.py)
+        self.person_names = frozenset(h.head for h in snapshot.households)
         for issue in snapshot.issues:
             if issue.household_code:
                 self._household_issues.setdefault(issue.household_code, []).append(issue)
@@ -210,6 +213,10 @@ class Parser:
             result.confidence = 0.8
             return result
         self._decide(result, clauses, facts, labels, seen, corrected, residue)
+        if result.intent in I.WRITES and labels & {"close_out", "reopen"}:
+            # 东台村饮水问题销号 / …重新打开: a supervisor closes out or reopens (asked first);
+            # from anyone else it is read as the report it also is
+            result.flags.add("reopen" if "reopen" in labels else "close")
         if self.reader is not None:
             result.guess = self.reader.read(result.reader_text)
             _second_opinion(result, result.guess)
@@ -438,6 +445,7 @@ class Parser:
             reasons.append(category_doubt)
 
         problem = _problem_words(seen.category_matches, fact)
+        result.problem = _problem_phrase(seen, fact)
         said_new = any("new_problem" in m.labels and fact.start <= m.start < fact.end for m in seen.doubt_matches)
         doubt = self._report_or_new(result, place, reasons, problem, said_new) or doubt
         if result.intent == I.NEW_ISSUE and result.status == RESOLVED:
@@ -728,6 +736,21 @@ def _problem_words(category_matches: list[Match], fact: Fact) -> list[str]:
     """The words naming the problem in a fact (屋顶, 漏水), without category names (饮水, 问题)."""
     return [m.word for m in category_matches
             if fact.start <= m.start < fact.end and m.word not in _CATEGORY_NAMES]
+
+
+def _problem_phrase(seen: _Seen, fact: Fact) -> str:
+    """The words naming the problem: from the first problem word to the end of its clause,
+    without names (masked), dates and punctuation (东台村新发现3户房屋漏雨 -> 房屋漏雨)."""
+    first = next((m for m in seen.category_matches if fact.start <= m.start < fact.end), None)
+    if first is None:
+        return ""
+    clause = next((c for c in fact.clauses if c.start <= first.start < c.end), None)
+    end = clause.end if clause else fact.end
+    chars = list(seen.masked[first.start:end])
+    for deadline in seen.deadlines:
+        for i in range(max(deadline.start, first.start), min(deadline.end, end)):
+            chars[i - first.start] = "□"
+    return "".join(ch for ch in chars if ch not in "□,、:;。!?")[:30]
 
 
 def _describes(problem: list[str], description: str) -> bool:

@@ -183,6 +183,11 @@ class BoundParser:
         return self._fetch()[0].parse(text, today, scope)
 
     @property
+    def person_names(self) -> frozenset[str]:
+        """Names of the ledger's household heads (redacted from group replies)."""
+        return self._fetch()[0].person_names
+
+    @property
     def villages(self) -> VillageDirectory:
         """The villages by name, as the parser that reads this turn's text knows them."""
         return self._fetch()[1]

@@ -165,8 +165,11 @@ def _same_text_params(issue_id: int, actor: Actor, since: dt.datetime) -> dict[s
 
 
 def _same_text_conditions() -> tuple:
-    """The sender's own not-undone event on the issue from the same text since ``since``."""
+    """The sender's own not-undone event on the issue from the same text since ``since``,
+    with no change to the issue after it: a report sent again after someone else changed the
+    issue (a supervisor reopened it) is a new report of the current state, not a double."""
     events = IssueEvent.__table__
+    later = events.alias("later")
     return (
         events.c.issue_id == bindparam("issue_id"),
         events.c.user_id == bindparam("user_id"),
@@ -174,6 +177,8 @@ def _same_text_conditions() -> tuple:
         events.c.at >= bindparam("since", type_=events.c.at.type),
         events.c.undoes.is_(None),
         events.c.change_id.not_in(_undone_change_ids(bindparam("issue_id"))),
+        ~exists().where(later.c.issue_id == events.c.issue_id, later.c.id > events.c.id,
+                        later.c.change_id != events.c.change_id),
     )
 
 

@@ -279,6 +279,10 @@ class FrozenParsers:
     def parse(self, text_, today, scope):
         return self.parser.parse(text_, today, scope)
 
+    @property
+    def person_names(self) -> frozenset[str]:
+        return self.parser.person_names
+
 
 def frozen_parsers(database: Database) -> FrozenParsers:
     from services.issues import VillageDirectory

@@ -39,7 +39,9 @@ from services.conversation.messages import Incoming, Reply
 from services.conversation.paging import is_page_data
 from services.conversation.serialize import replies_from_json, replies_to_json
 from services.conversation.turn import parse_text
+from services.disclosure import for_group
 from services.errors import DomainError
+from services.issues import code_in_text
 from services.formatting import TELEGRAM_LIMIT, split_text
 from services.invites import InviteRefused, record_failed_attempt, redeem_invite
 from services.parser_provider import ParserProvider
@@ -232,6 +234,8 @@ class ConversationEngine:
             log.exception("user=%s intent=%s: unexpected error", user.id, ctx.intent)
             replies = [Reply(INTERNAL_ERROR)]
             ctx.outcome = "error"
+        if incoming.chat_type == "group" and replies:
+            replies = _for_group(ctx, replies)
         return TurnResult(fit_replies(replies), user.id, ctx.intent, ctx.outcome)
 
     def _stranger(self, session: Session, incoming: Incoming, user: User | None, now: dt.datetime) -> TurnResult:
@@ -283,6 +287,9 @@ class ConversationEngine:
         return self._message(ctx, text)
 
     def _message(self, ctx: CommandContext, text: str) -> list[Reply]:
+        code = code_in_text(text)
+        if code is not None and text.strip().upper() == code.upper():
+            return issue_commands.issue_card(ctx, code)  # ZG-0002 alone: that item's card
         parse = parse_text(ctx, text)
         intent = parse.intent
         ctx.intent = intent
@@ -339,6 +346,17 @@ class ConversationEngine:
 # cannot be stored in PostgreSQL text at all: drop them before anything reads the text.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _MAX_DB_INT = 2**31 - 1
+
+
+def _for_group(ctx: CommandContext, replies: list[Reply]) -> list[Reply]:
+    """Every reply to a group through the redactor (services/disclosure.py): no ID, phone or
+    bank card number and no household member's name, whatever a person typed."""
+    names = getattr(ctx.parser, "person_names", ())
+    cleaned = []
+    for reply in replies:
+        buttons = tuple(tuple(replace(b, text=for_group(b.text, names)) for b in row) for row in reply.buttons)
+        cleaned.append(replace(reply, text=for_group(reply.text, names), buttons=buttons))
+    return cleaned
 
 
 def _known_by_user_id(incoming: Incoming) -> bool:

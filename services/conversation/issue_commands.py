@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from db.models import Issue
@@ -91,6 +92,58 @@ def reopen_command(ctx: CommandContext, args: str) -> list[Reply]:
     return [Reply(f"{reply.text}\n原因：{reason.strip()}")]
 
 
+REOPEN_REASON = re.compile(r"(?:原因|理由|因为|因)[:：是为]?\s*(.+)$")
+NEEDS_REASON = "请说明重新打开的原因，例如：东台村饮水问题重新打开，原因：复查仍无水。"
+
+
+def ask_close_or_reopen(ctx: CommandContext, parse: Any, text: str, *, reopen: bool) -> list[Reply]:
+    """A supervisor's plain words (东台村饮水问题销号 / …重新打开，原因…): the item, then a question."""
+    from services.issues import targets_from_parse
+
+    ctx.intent = "reopen" if reopen else "close"
+    targets = targets_from_parse(ctx.session, parse, ctx.parser.villages)
+    wanted = {IssueStatus.RECTIFIED, IssueStatus.CLOSED} if reopen else {IssueStatus.RECTIFIED}
+    issues = []
+    for target in targets[:1]:
+        issues = [i for i in _issues_of(ctx, target, parse.category, reopen) if i.status in wanted]
+    if len(issues) != 1:
+        what = "已整改或已销号" if reopen else "已整改、可以销号"
+        ctx.outcome = "unclear"
+        return [Reply(f"没找到唯一一个{what}的问题，请用编号：/{'reopen' if reopen else 'close'} ZG-0001"
+                      + (" 原因" if reopen else ""))]
+    issue = issues[0]
+    reason = ""
+    if reopen:
+        found = REOPEN_REASON.search(text)
+        reason = found.group(1).strip() if found else ""
+        if not reason:
+            ctx.outcome = "unclear"
+            return [Reply(NEEDS_REASON)]
+    action = "重新打开" if reopen else "销号"
+    question = f"{action}：{_place(ctx, issue)} · {issue.category}（现为{issue.status}）？"
+    if reopen:
+        question += f"\n原因：{reason}"
+    option = {"do": "reopen" if reopen else "close", "issue_id": issue.id, "version": issue.version, "reason": reason}
+    payload = {"origin": origin_of(ctx, text)}
+    return [pending.ask(ctx, question, KIND, payload, [(action, option)])]
+
+
+def _issues_of(ctx: CommandContext, target, category: str | None, reopen: bool) -> list[Issue]:
+    from sqlalchemy import select
+
+    from services.issues import open_issues_for
+
+    found = open_issues_for(ctx.session, target, category)
+    if reopen:  # closed items are not "open": look them up too
+        query = select(Issue).where(Issue.village_id == target.village_id, Issue.status == IssueStatus.CLOSED.value)
+        if category:
+            query = query.where(Issue.category == category)
+        if target.household_id is not None:
+            query = query.where(Issue.household_id == target.household_id)
+        found += list(ctx.session.scalars(query))
+    return found
+
+
 def undo_command(ctx: CommandContext, args: str = "") -> list[Reply]:
     """/undo or 撤销: revert one's own last change within the undo window."""
     ctx.intent = "undo"
@@ -107,9 +160,13 @@ def undo_command(ctx: CommandContext, args: str = "") -> list[Reply]:
 
 
 def on_answer(ctx: CommandContext, payload: dict[str, Any], option: dict[str, Any]) -> list[Reply]:
-    """The 销号 button on an issue card."""
-    ctx.intent = "close"
-    if option.get("do") != "close":
+    """The 销号 button on an issue card, or 销号 / 重新打开 asked after a supervisor's words."""
+    action = option.get("do")
+    if action == "cancel":
+        ctx.outcome = "cancelled"
+        return [Reply("已取消，未修改台账。", edit=True)]
+    ctx.intent = "reopen" if action == "reopen" else "close"
+    if action not in ("close", "reopen"):
         raise NotFound("这个按钮已失效。")
     issue = ctx.session.get(Issue, int(option["issue_id"]))
     if issue is None:
@@ -117,6 +174,9 @@ def on_answer(ctx: CommandContext, payload: dict[str, Any], option: dict[str, An
     if issue.version != option.get("version"):
         raise InvalidInput(f"{issue.code} 在此期间已被修改，请重新查看（/status {issue.code}）。")
     origin = payload.get("origin") or origin_of(ctx, f"/close {issue.code}")
-    change = close_issue(ctx.session, issue, actor=actor_from(ctx, origin), now=ctx.now)
+    if action == "reopen":
+        change = reopen_issue(ctx.session, issue, option.get("reason") or "", actor=actor_from(ctx, origin), now=ctx.now)
+    else:
+        change = close_issue(ctx.session, issue, actor=actor_from(ctx, origin), now=ctx.now)
     ctx.outcome = "applied"
     return [_changed(ctx, change, edit=True)]

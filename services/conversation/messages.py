@@ -44,6 +44,7 @@ class Incoming:
     chat_title: str | None = None  # a group's name, as Telegram gave it
     source: Literal["telegram", "console", "test"] = "telegram"
     user_id: int | None = None  # ledger User.id, trusted front ends only (see above)
+    forwarded_from: str | None = None  # a forwarded message: whose words they are
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ re-runs it as the presser, within the presser's own scope.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from sqlalchemy import select
@@ -111,7 +112,7 @@ def area_label(ctx: CommandContext, area: Area, category: str | None = None) -> 
     label = area.label
     if category:
         label += f" · {category}"
-    if not whole:
+    if not whole and not (category and category in scope.categories):  # 饮水 asked by 水利局: all of it
         label += f"（{'、'.join(sorted(scope.categories))}）" if scope.categories else "（您负责的部分）"
     return label
 
@@ -231,10 +232,15 @@ def handle_query(ctx: CommandContext, parse: Any) -> list[Reply]:
         return [area]
     if intent == "query_due":
         until = _date(parse.deadline) or default_due_until(ctx)
+        if until == ctx.today and ctx.today.weekday() == 6 and _THIS_WEEK.search(ctx.incoming.text or ""):
+            until = ctx.today + dt.timedelta(days=7)  # 本周到期 asked on a Sunday: the week ahead too
         return due_reply(ctx, area, until, parse.category)
     if intent == "query_overdue":
         return overdue_reply(ctx, area, parse.category)
     return area_reply(ctx, area, parse.category)
+
+
+_THIS_WEEK = re.compile(r"本周|这周|这个?星期|这礼拜|本星期")
 
 
 def _date(value: Any) -> dt.date | None:

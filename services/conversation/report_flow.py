@@ -71,6 +71,7 @@ class Draft:
     evidence: dict[str, Any] | None = None
     reading: dict[str, Any] | None = None  # what the parser read, kept to learn from the answer
     reasons: tuple[str, ...] = ()  # why the parser asks, shown with the question
+    problem: str = ""  # the problem phrase: a new item's description (never the whole message)
     status_guessed: bool = False  # the rules read no status; it is the statistical reader's guess
     order: bool = False  # an order or request: never changes the status
 
@@ -115,6 +116,7 @@ def draft_from_parse(ctx: CommandContext, parse: Any, text: str) -> Draft:
         reasons=tuple(dict.fromkeys(getattr(parse, "reasons", ()) or ())),
         order=order,
         status_guessed="reader_status" in (getattr(parse, "flags", ()) or ()),
+        problem=getattr(parse, "problem", "") or "",
     )
 
 
@@ -129,7 +131,15 @@ def _reading_of(parse: Any) -> dict[str, Any]:
 def handle_report(ctx: CommandContext, parse: Any, text: str) -> list[Reply]:
     """A report or a new issue from a message (or a photo's caption)."""
     ctx.intent = parse.intent
+    flags = getattr(parse, "flags", ()) or ()
+    if flags and {"close", "reopen"} & set(flags) and may_close(ctx.user) and not getattr(parse, "facts", None):
+        from services.conversation.issue_commands import ask_close_or_reopen
+
+        return ask_close_or_reopen(ctx, parse, text, reopen="reopen" in flags)
     draft = draft_from_parse(ctx, parse, text)
+    if ctx.incoming.forwarded_from:
+        relayed = f"转述 {ctx.incoming.forwarded_from} 的报告？"
+        draft = replace(draft, confirmed=False, reasons=(relayed, *draft.reasons))
     ordering = draft.order and bool(draft.deadline) and may_close(ctx.user)
     if ctx.user.role not in WRITING_ROLES and not ordering:
         raise Forbidden(write_refusal(ctx.user))
@@ -473,7 +483,9 @@ def record(ctx: CommandContext, draft: Draft, target: Target) -> list[Reply]:
         category=draft.category or "",
         status=status,
         deadline=draft.deadline_date,
-        description=draft.origin.get("text") or draft.category or "",
+        # the problem, not the message: the message (which may hold names and numbers) stays
+        # in the audit trail (issue_event.message_text), shown only in private
+        description=draft.problem or f"{draft.category or ''}问题",
         actor=actor_from(ctx, draft.origin),
         now=ctx.now,
         duplicate_window_minutes=ctx.settings.policy.duplicate_window_minutes,

@@ -44,6 +44,8 @@ def origin_of(ctx: CommandContext, text: str) -> dict[str, Any]:
     """The message a change comes from, kept in questions so that a later button press
     records the original text, chat and message."""
     incoming = ctx.incoming
+    if incoming.forwarded_from:  # who said it (the author) and who relayed it (the sender)
+        text = f"［转述自 {incoming.forwarded_from}］{text}"
     return {
         "text": text,
         "chat_id": incoming.chat_id,
