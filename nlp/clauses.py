@@ -120,7 +120,8 @@ def _starts_new_fact(fact: Fact, clause: Clause) -> bool:
 
 
 def _new_category(fact: Fact, clause: Clause) -> bool:
-    new_categories = {c for _, c, strong in clause.categories if strong}
+    # 慢病卡办好了，她家后墙又裂了: a weak word (墙) names the clause's problem when no strong one does
+    new_categories = {c for _, c, strong in clause.categories if strong} or {c for _, c, _s in clause.categories}
     old_categories = fact.strong_categories
     return bool(new_categories) and bool(old_categories) and not (new_categories & old_categories)
 

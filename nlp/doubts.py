@@ -51,8 +51,12 @@ def read_doubts(
 ) -> FactDoubts:
     """The doubts of the fact ``text[start:end]`` whose status reads ``status``."""
     found: list[Doubt] = []
-    inside = [m for m in doubt_matches if start <= m.start < end and not _ignored(m)]
+    # 除了X，其他…: the exception may stand in the clause before the fact it turns round
+    inside = [m for m in doubt_matches if (start <= m.start < end or (m.start < start and m.word.startswith("除")))
+              and not _ignored(m)]
     said_done = status == RESOLVED or bool(_DONE_EVENTS & set(events))
+    # a relayed "done" is offered as done unless the message itself says it is not (还是漏)
+    relayed_done = said_done and not {"problem", "relapse"} & set(events)
     # Words that relay a completion stand before it: 说是修好了, not 修好了…说感谢.
     done_at = max((m.start for m in status_matches if "completion" in m.labels), default=-1)
     order = "ordered" in events
@@ -67,9 +71,13 @@ def read_doubts(
             phrase = _phrase(text, match.start, end)
             found.append(Doubt("near", match.word, f"您说“{phrase}”，还没完全办完"))
             status = IN_PROGRESS
-        elif kind == "hearsay" and status == RESOLVED and match.start < done_at:
+        elif kind == "hearsay" and said_done and match.start < done_at:
             found.append(Doubt("hearsay", match.word, f"“{match.word}”：是转述，还没核实"))
-        elif kind == "unverified" and status == RESOLVED:
+            if relayed_done:
+                status = RESOLVED  # the relayed claim is "done": offered as such, and asked
+        elif kind == "unverified" and said_done:
+            if relayed_done:
+                status = RESOLVED  # 说是通了，还没去看: "done" as said, not yet seen
             found.append(Doubt("hearsay", match.word, f"“{match.word}”：是转述，还没核实"))
         elif kind == "denial" and (said_done or status is not None):
             found.append(Doubt("denial", match.word, f"有否认的说法（{match.word}）"))
@@ -83,9 +91,11 @@ def read_doubts(
             found.append(Doubt("double_negation", match.word, f"双重否定（{match.word}）"))
         elif kind == "quote":
             found.append(Doubt("quote", match.word, "是转发或引用的内容"))
-    if status == RESOLVED and not any(d.kind == "hearsay" for d in found):
+    if said_done and not any(d.kind == "hearsay" for d in found):
         relayed = _RELAYED.search(text, start, max(start, done_at))
         if relayed is not None:
+            if relayed_done:
+                status = RESOLVED
             found.append(Doubt("hearsay", text[max(start, relayed.start() - 2):relayed.end()].strip("□,"),
                                "是转述别人的话，还没核实"))
     if status == RESOLVED:

@@ -67,6 +67,7 @@ class Parse:
     issue_code: str | None = None  # the ledger issue a report is about, when there is exactly one
     flags: set[str] = field(default_factory=set)  # why it asks, as kinds: near, hedge, order, several …
     facts: list[Parse] = field(default_factory=list)  # every fact, when a message states several
+    offered_status: str | None = None  # no status read: the statistical reader's guess, offered first
     problem: str = ""  # the problem phrase (村部屋顶漏水), for a new item's description
     ack: bool = False  # only an acknowledgement (收到, 辛苦了, 👍): no reply needed in a group
 
@@ -178,7 +179,7 @@ class Parser:
         for mention, (start, end) in zip(mentions, spans):
             mention.start, mention.end = start, end
         masked = _mask(normalised, spans)
-        status_matches = self._status.find(masked)
+        status_matches = _with_resultatives(masked, self._status.find(masked))
         category_matches = self._categories.find(masked)
         intent_matches = self._intent.find(masked)
         deadlines = find_deadlines(masked, today, self.calendar)
@@ -198,6 +199,12 @@ class Parser:
         mentions += self.gazetteer.find_approximate(normalised, names, covered, scope_filter, clause_starts)
         mentions += self._own_place(intent_matches, scope_filter)
         mentions.sort(key=lambda m: m.start)
+        # a name found by sound (要岭村, 得山村) is a name: its characters are no status words
+        approximate = [(m.start, m.end) for m in mentions if not m.exact and m.end > m.start]
+        if approximate:
+            status_matches = _outside(status_matches, approximate)
+            intent_matches = _outside(intent_matches, approximate)
+            category_matches = _outside(category_matches, approximate)
         result.reader_text = reader_text(normalised, [(m.start, m.end, m.level) for m in mentions if m.end > m.start])
         _mark_corrections(masked, mentions)
 
@@ -317,7 +324,10 @@ class Parser:
             fact = fact_with_events[0]
             if "instruction" in labels and not specific:
                 return self._finish_simple(result, I.UNKNOWN)
-            if not fact.categories and not any(m.issue_code for m in fact.mentions):
+            named = any(m.how != "unknown" and m.level in ("village", "household") for m in fact.mentions)
+            if not all_places and not self._scope_place(scope) and not _PLACE_WORD.search(masked):
+                return self._finish_simple(result, I.UNKNOWN, 0.6)  # 手机快没电了: no place at all
+            if not fact.categories and not any(m.issue_code for m in fact.mentions) and not named:
                 return self._finish_simple(result, I.UNKNOWN, 0.6)  # no identifiable problem
             return self._write(result, facts, fact, seen)
         if "instruction" in labels:
@@ -327,7 +337,7 @@ class Parser:
             return self._query(result, intent, clauses, facts, scope, deadlines)
         if "query_cue" in labels and ("county" in labels or categories) and "chat" not in labels:
             return self._query(result, I.QUERY_AREA, clauses, facts, scope, deadlines)
-        about = next((f for f in facts if any(m.exact for m in f.mentions) and f.strong_categories), None)
+        about = next((f for f in facts if any(m.exact for m in f.mentions) and f.categories), None)
         if about is not None and specific and "chat" not in labels and not seen.quoted:
             # 红日村路灯那个事: a place and a problem, no status the rules can read. Never a dead
             # end: the bot offers 已整改 / 整改中 / 只是说明情况.
@@ -398,6 +408,8 @@ class Parser:
         reasons = result.reasons
         doubt = bool(reasons)  # the message was too long to read whole
         events = [e for c in fact.clauses for e in c.events]
+        if _relapses(seen.masked, fact):
+            events.append("relapse")  # 亮了三天又灭了: a verb with 又 after the fix
         reading = decide(events)
         if not reading.sure:
             confidence -= 0.2
@@ -435,7 +447,7 @@ class Parser:
                 reasons.append(f"没说地方，按你负责的范围当作{result.village or result.township}")
 
         code = next((m.issue_code for m in mentions if m.issue_code), None)
-        category, category_doubt = self._pick_category(fact, place)
+        category, category_doubt = self._pick_category(fact, place, seen.masked[fact.start:fact.end])
         if code:  # ZG-0003已整改: the issue code says which problem
             result.issue_code = code
             category, category_doubt = self._issues_by_code[code].category, None
@@ -566,12 +578,21 @@ class Parser:
 
     # --- category and the ledger --------------------------------------------------------------
 
-    def _pick_category(self, fact: Fact, place: _Place | None) -> tuple[str | None, str | None]:
-        """The problem's category and, when it is not clear, why (a Chinese reason)."""
+    def _pick_category(self, fact: Fact, place: _Place | None, text: str = "") -> tuple[str | None, str | None]:
+        """The problem's category and, when it is not clear, why (a Chinese reason). With no
+        category word, the ledger's own descriptions are the vocabulary: 贴息 in a message
+        finds the place's item "贴息贷款未落实"."""
+        described = self._described_categories(place, text)
+        if not fact.categories and len(described) == 1:
+            return described[0], None
         strong = list(dict.fromkeys(c for _, c, s in fact.categories if s))
         weak = list(dict.fromkeys(c for _, c, s in fact.categories if not s))
         candidates = strong or weak
         open_categories = self._open_categories(place)
+        if candidates and not set(candidates) & open_categories and len(described) == 1:
+            # 厕所还没改 where the household's item "厕所改造未完成" is filed under 住房: the
+            # ledger's own filing wins over the lexicon's guess
+            return described[0], None
         if len(candidates) == 1:
             return candidates[0], None
         if len(candidates) > 1:
@@ -582,6 +603,15 @@ class Parser:
         if len(open_categories) == 1:
             return next(iter(open_categories)), "没说是哪类问题，按台账里唯一的一条"
         return None, "没说是哪类问题"
+
+    def _described_categories(self, place: _Place | None, text: str) -> list[str]:
+        """Categories of the place's items whose description shares a two-character word with
+        ``text`` (the fact, names masked)."""
+        if place is None or len(place.options) != 1 or not text:
+            return []
+        said = _bigrams(text)
+        return list(dict.fromkeys(
+            issue.category for issue in self._issues_for(place.options[0]) if said & _bigrams(issue.description)))
 
     def _open_categories(self, place: _Place | None) -> set[str]:
         if place is None or len(place.options) != 1:
@@ -699,7 +729,7 @@ def _second_opinion(result: Parse, guess: Guess, threshold: float = AGREE_AT) ->
     if result.intent not in I.WRITES:
         return
     if result.status is None and guess.writes and guess.status:
-        result.status = guess.status
+        result.offered_status = guess.status  # offered first among the buttons; the field stays empty
         result.flags.add("reader_status")
     if result.needs_confirmation:
         return
@@ -736,6 +766,50 @@ def _problem_words(category_matches: list[Match], fact: Fact) -> list[str]:
     """The words naming the problem in a fact (屋顶, 漏水), without category names (饮水, 问题)."""
     return [m.word for m in category_matches
             if fact.start <= m.start < fact.end and m.word not in _CATEGORY_NAMES]
+
+
+_BIGRAM_STOP = frozenset("问题的了和与及村家户事已未没不还有是在到位个")
+
+
+def _bigrams(text: str) -> set[str]:
+    """Two-character words of ``text`` made of Chinese characters that carry meaning."""
+    return {text[i:i + 2] for i in range(len(text) - 1)
+            if all("\u4e00" <= ch <= "\u9fff" and ch not in _BIGRAM_STOP for ch in text[i:i + 2])}
+
+
+def _with_resultatives(masked: str, matches: list[Match]) -> list[Match]:
+    """The lexicon's status words, plus a resultative complement no word covers (焊好的)."""
+    taken = [(m.start, m.end) for m in matches if "ignore" not in m.labels]
+    found = [Match(r.start(), r.end(), masked[r.start() - 1:r.end()], ("completion",))
+             for r in _RESULTATIVE.finditer(masked)
+             if not any(start < r.end() and r.start() < end for start, end in taken)]
+    if not found:
+        return matches
+    kept = [m for m in matches if not any(m.start < f.end and f.start < m.end for f in found)]
+    return sorted(kept + found, key=lambda m: m.start)
+
+
+def _outside(matches: list[Match], spans: list[tuple[int, int]]) -> list[Match]:
+    return [m for m in matches if not any(start < m.end and m.start < end for start, end in spans)]
+
+
+_PLACE_WORD = re.compile(r"[\u4e00-\u9fff][村镇乡屯家户]")
+# A resultative complement after any verb (焊好的, 砌完了, 收齐了, 办妥了): done, whether or not
+# the lexicon knows the verb.
+_RESULTATIVE = re.compile(r"(?<=[\u4e00-\u9fff])(?<![还很挺不是真太最都也就快要能会])(?:好|完|齐|妥|全|清)(?=[了的啦喽])")
+_AGAIN = re.compile(r"又(?!是|要|得|能|会|去|来|说|发现)[\u4e00-\u9fff]{1,3}?[了啦]")
+
+
+def _relapses(masked: str, fact: Fact) -> bool:
+    """A completion, then 又 + a verb + 了 after it (亮了三天又灭了, 修好了又坏了): it came back."""
+    done = [m for c in fact.clauses for m in c.status if "completion" in m.labels]
+    if not done:
+        return False
+    again = _AGAIN.search(masked, done[0].end, fact.end)
+    if again is None:
+        return False
+    after = [m for c in fact.clauses for m in c.status if again.start() < m.start < again.end()]
+    return not any("completion" in m.labels for m in after)  # 又修好了 is done again
 
 
 def _problem_phrase(seen: _Seen, fact: Fact) -> str:

@@ -77,6 +77,7 @@ def clause_events(text: str, start: int, end: int, matches: list[Match], has_dea
                     perfective_at is not None
                     or match.word[-1] in _LE
                     or _le_follows(text, match.end, end, matches, match)
+                    or text.startswith("的", match.end) and match.end + 1 >= end  # 28号清完的: 是…的
                 )
                 if len(match.word) == 1 and not perfective and promise_at is None and not has_deadline \
                         and order_at is None:

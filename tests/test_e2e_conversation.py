@@ -188,7 +188,7 @@ async def test_the_same_report_twice_is_applied_once(fake_bot_api, settings, dat
 
 async def test_an_edited_report_is_not_applied_again(fake_bot_api, settings, database):
     async with running_bot(settings, database) as bot:
-        update_id = fake_bot_api.send_text(VILLAGE, "东台村饮水问题整改中")
+        update_id = fake_bot_api.send_text(VILLAGE, "东台村饮水工程正在施工")
         await fake_bot_api.wait_for_messages(VILLAGE.id, 1)
         fake_bot_api.edit_text(VILLAGE, fake_bot_api.message_id_of(update_id), "东台村饮水问题已解决")
         [_, notice] = await fake_bot_api.wait_for_messages(VILLAGE.id, 2)

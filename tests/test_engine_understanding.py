@@ -47,8 +47,16 @@ QUOTED_IN_WHY = [
     "东台村刚换的水泵用了三天又坏了",
     "東台村飲水問題還沒解決",
     "嗯 那个 东林村档案那个事 补齐了啊",
-    "刘在龙家补贴上周五已经发到他手里了",
 ]
+
+
+def test_a_past_completion_date_is_no_deadline(engine, demo_database):
+    """上周五已经发到他手里了: once written with last Friday as a deadline; now a plain
+    completion of 刘在龙's subsidy item (its description names 补贴), deadline untouched."""
+    cadre = chat_as(engine, "东台村工作队")
+    before = issue_state(demo_database, "ZG-0004")[1]
+    cadre.say("刘在龙家补贴上周五已经发到他手里了")
+    assert issue_state(demo_database, "ZG-0004")[:2] == ("已整改", before)
 
 
 def _events(database) -> int:

@@ -52,7 +52,8 @@ def test_parser_reads_county_words(tmp_path: Path) -> None:
     calendar = WorkCalendar()
     default = Parser(snapshot, calendar)
     before = default.parse("东台村松茸收购还没落实", TODAY)
-    assert (before.intent, before.category) == ("unknown", None)  # no identifiable problem
+    # a named village with no category word: asked (the bot offers the categories), never written
+    assert (before.intent, before.category, before.needs_confirmation) == ("new_issue", None, True)
     (tmp_path / "categories.yaml").write_text("产业:\n  words: [松茸]\n", encoding="utf-8")
     county = Parser(snapshot, calendar, lexicon_dir=tmp_path)
     parse = county.parse("东台村松茸收购还没落实", TODAY)

@@ -108,14 +108,14 @@ def draft_from_parse(ctx: CommandContext, parse: Any, text: str) -> Draft:
     return Draft(
         intent=parse.intent,
         category=parse.category,
-        status=None if order else _status_word(parse.status),
+        status=None if order else _status_word(parse.status or getattr(parse, "offered_status", None)),
         deadline=_iso(parse.deadline),
         confirmed=not parse.needs_confirmation,
         origin=origin_of(ctx, text),
         reading=_reading_of(parse),
         reasons=tuple(dict.fromkeys(getattr(parse, "reasons", ()) or ())),
         order=order,
-        status_guessed="reader_status" in (getattr(parse, "flags", ()) or ()),
+        status_guessed=parse.status is None and getattr(parse, "offered_status", None) is not None,
         problem=getattr(parse, "problem", "") or "",
     )
 
