@@ -220,6 +220,12 @@ class Parser:
             result.confidence = 0.8
             return result
         self._decide(result, clauses, facts, labels, seen, corrected, residue)
+        if labels & {"close_out", "reopen"} and result.intent not in I.WRITES:
+            about = next((f for f in facts if f.mentions), None)
+            if about is not None:  # 东台村饮水问题重新打开，原因…: about an item, not a question
+                fresh = Parse(text=text, reader_text=result.reader_text)
+                self._write(fresh, facts, about, seen)
+                result = fresh
         if result.intent in I.WRITES and labels & {"close_out", "reopen"}:
             # 东台村饮水问题销号 / …重新打开: a supervisor closes out or reopens (asked first);
             # from anyone else it is read as the report it also is
