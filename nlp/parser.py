@@ -220,7 +220,9 @@ class Parser:
             result.confidence = 0.8
             return result
         self._decide(result, clauses, facts, labels, seen, corrected, residue)
-        if labels & {"close_out", "reopen"} and result.intent not in I.WRITES:
+        asked = any(c.question and not c.rhetorical for c in clauses)
+        if (labels & {"close_out", "reopen"} and result.intent not in I.WRITES and not asked
+                and not labels & {"conditional", "ask_group", "undo", "help"}):
             about = next((f for f in facts if f.mentions), None)
             if about is not None:  # 东台村饮水问题重新打开，原因…: about an item, not a question
                 fresh = Parse(text=text, reader_text=result.reader_text)
