@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from cli.common import add_db_options, example_epilog, fail, settings_from
 from db.models import Township, User
 from db.session import Database
+from services.conversation.digest_commands import draw_charts
 from services.conversation.messages import Incoming, Reply
 from services.errors import DomainError
 from services.users import find_by_name
@@ -89,7 +90,7 @@ class ConsoleChat:
     def show(self, replies: list[Reply]) -> None:
         """Print replies; remember their buttons as numbered choices."""
         self.buttons = []
-        for reply in replies:
+        for reply in draw_charts(replies):  # /digest's chart, drawn after the engine's turn
             prefix = "（更新）" if reply.edit else ""
             self.out.write(f"{prefix}{reply.text}\n")
             for row in reply.buttons:

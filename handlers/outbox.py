@@ -7,10 +7,13 @@ shown as typed), buttons as an inline keyboard, files uploaded from memory.
 
 from __future__ import annotations
 
+import asyncio
+
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.constants import MessageLimit
 from telegram.error import BadRequest, ChatMigrated
 
+from services.conversation.digest_commands import draw_chart, needs_drawing
 from services.conversation.messages import Reply
 
 # Telegram rejects longer texts and captions; the engine keeps within these itself.
@@ -34,6 +37,10 @@ def keyboard_of(reply: Reply) -> InlineKeyboardMarkup | None:
 async def send_reply(bot: Bot, chat_id: int, reply: Reply, *, edit_message_id: int | None = None) -> None:
     """Send one reply to ``chat_id`` (or edit message ``edit_message_id`` when ``reply.edit``)."""
     assert len(reply.text) <= MAX_TEXT, "reply text over Telegram's 4096 characters"
+    if needs_drawing(reply):
+        # /digest's chart comes as figures: drawn here, after the engine's transaction and
+        # off the event loop (about a second), so that no report waits for it.
+        reply = await asyncio.to_thread(draw_chart, reply)
     target = reply.chat_id if reply.chat_id is not None else chat_id
     try:
         await _send(bot, target, reply, edit_message_id)

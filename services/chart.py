@@ -1,5 +1,10 @@
 """The digest's progress chart: a PNG of the share rectified per township (or village).
 
+A digest's chart is first its figures (:class:`ProgressChart`, plain values that travel as
+JSON), taken inside the ledger's transaction; the PNG is drawn from them afterwards, because
+drawing takes about a second and a transaction open that long makes every report wait
+(SQLite has one writer at a time).
+
 Rendered with matplotlib's Agg canvas on a Figure of its own (no pyplot global state, so
 jobs may render in threads), with Chinese labels in Noto Sans CJK SC from the mplfonts
 package — a file the project's own dependencies install, so no system font is assumed.
@@ -9,12 +14,14 @@ Only that one file is used (not SimHei, which is not freely licensed), and mplfo
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.resources
 import io
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from services.digest import Digest, month_day
+from services.digest import Digest, ProgressRow, month_day
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -33,8 +40,45 @@ def cjk_font_path() -> Path:
     return path
 
 
+@dataclass(frozen=True)
+class ProgressChart:
+    """What the chart shows, without drawing it: cheap to take inside a transaction and
+    JSON-safe, so that a reply can carry it to whoever draws it after the commit."""
+
+    label: str  # 汪清县, 东光镇 ...
+    level: str  # 乡镇 or 村
+    day: dt.date
+    rows: tuple[ProgressRow, ...]
+
+    @classmethod
+    def of(cls, digest: Digest) -> ProgressChart:
+        return cls(digest.label, digest.progress_level, digest.today, digest.progress)
+
+    @property
+    def title(self) -> str:
+        return f"{self.label} 各{self.level}整改进度 {month_day(self.day)}"
+
+    @property
+    def caption(self) -> str:
+        """The text sent with the picture."""
+        return f"{self.label}各{self.level}整改进度（{month_day(self.day)}）"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "level": self.level,
+            "day": self.day.isoformat(),
+            "rows": [[row.name, row.done, row.total] for row in self.rows],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ProgressChart:
+        rows = tuple(ProgressRow(str(name), int(done), int(total)) for name, done, total in data["rows"])
+        return cls(data["label"], data["level"], dt.date.fromisoformat(data["day"]), rows)
+
+
 def chart_title(digest: Digest) -> str:
-    return f"{digest.label} 各{digest.progress_level}整改进度 {month_day(digest.today)}"
+    return ProgressChart.of(digest).title
 
 
 def chart_labels(digest: Digest) -> list[str]:
@@ -47,6 +91,12 @@ def chart_labels(digest: Digest) -> list[str]:
 
 
 def render_progress_chart(digest: Digest) -> bytes:
+    """PNG bytes of a digest's progress bars (blocking, about a second: never inside a
+    transaction, never on the event loop)."""
+    return draw_progress_chart(ProgressChart.of(digest))
+
+
+def draw_progress_chart(chart: ProgressChart) -> bytes:
     """PNG bytes of the progress bars, lowest share at the top (where attention is due)."""
     # matplotlib costs ~60 MB and a second to import: only processes that draw pay for it.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -55,12 +105,12 @@ def render_progress_chart(digest: Digest) -> bytes:
     from matplotlib.ticker import PercentFormatter
 
     font = FontProperties(fname=str(cjk_font_path()))
-    rows = list(digest.progress)
+    rows = list(chart.rows)
     height = max(2.6, 1.3 + 0.36 * len(rows))
     figure = Figure(figsize=(7.2, height), dpi=110, layout="constrained")
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
-    axes.set_title(chart_title(digest), fontproperties=font, fontsize=13)
+    axes.set_title(chart.title, fontproperties=font, fontsize=13)
     if not rows:
         axes.text(0.5, 0.5, "暂无问题", ha="center", va="center", fontproperties=font, fontsize=12)
         axes.set_axis_off()

@@ -15,13 +15,16 @@ from sqlalchemy import Select, and_, case, desc, exists, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
 from db.models import DigestDelivery, Issue, IssueEvent, Subscription, Township, Village
-from db.vocab import IssueStatus
+from db.vocab import EventSource, IssueStatus
 from nlp.workdays import WorkCalendar
 from services.scope import Scope
 from settings import Settings
 
 OPEN_STATUSES = (IssueStatus.OPEN.value, IssueStatus.IN_PROGRESS.value)
 DONE_STATUSES = (IssueStatus.RECTIFIED.value, IssueStatus.CLOSED.value)
+# Bulk loads bring in items the ledger did not hold yet, not items found in the field: an
+# import (and the demo county, loaded the same way) is never 新增.
+BULK_SOURCES = (EventSource.IMPORT.value, EventSource.SYSTEM.value)
 NO_UNIT = "未定责任单位"
 MAX_TEXT = 4096  # Telegram's limit for one message
 WEEKDAYS = "一二三四五六日"
@@ -69,7 +72,7 @@ class Digest:
     label: str
     today: dt.date
     weekly: bool
-    period_start: dt.date  # changes counted from this day's start up to today's start
+    period_start: dt.date  # changes counted from this day's start up to today's start (or as_of)
     new_count: int
     rectified_count: int
     closed_count: int
@@ -87,6 +90,7 @@ class Digest:
     progress_level: str  # 乡镇 or 村
     progress: tuple[ProgressRow, ...]
     previous: dict | None = None  # summary of the previous digest, for "change since"
+    as_of: dt.datetime | None = None  # on demand: changes counted up to this local time, today's too
 
     @property
     def share(self) -> float:
@@ -135,11 +139,15 @@ def build_digest(
     *,
     weekly: bool = False,
     previous: dict | None = None,
+    as_of: dt.datetime | None = None,
 ) -> Digest:
-    """Build the digest of one canonical scope name ("" is the county) for ``today``."""
+    """Build the digest of one canonical scope name ("" is the county) for ``today``.
+
+    The morning digest counts the changes up to today's start; ``as_of`` (an aware time of
+    today, for /digest) counts them up to that moment instead."""
     return build_digest_for(
         session, Scope.from_names([scope_name]), scope_name, scope_label(scope_name, settings),
-        today, calendar, settings, weekly=weekly, previous=previous,
+        today, calendar, settings, weekly=weekly, previous=previous, as_of=as_of,
     )
 
 
@@ -154,14 +162,16 @@ def build_digest_for(
     *,
     weekly: bool = False,
     previous: dict | None = None,
+    as_of: dt.datetime | None = None,
 ) -> Digest:
     """Build the digest of any Scope (the province bench scopes a digest to many townships)."""
     limit = settings.digest.item_limit
     due_until = calendar.add_workdays(today, settings.digest.due_soon_working_days)
     period_start = today - dt.timedelta(days=7) if weekly else calendar.previous_workday(today)
     tz = settings.county.tz
+    as_of = as_of.astimezone(tz) if as_of is not None else None
     since = _local_midnight(period_start, tz)
-    until = _local_midnight(today, tz)
+    until = as_of.astimezone(dt.timezone.utc) if as_of is not None else _local_midnight(today, tz)
 
     is_open = Issue.status.in_(OPEN_STATUSES)
     overdue = and_(is_open, Issue.deadline < today)
@@ -242,6 +252,7 @@ def build_digest_for(
         progress_level=level,
         progress=progress,
         previous=previous,
+        as_of=as_of,
     )
 
 
@@ -305,7 +316,13 @@ def _items(session: Session, scope: Scope, condition, limit: int) -> tuple[Diges
 
 
 def _changes(session: Session, scope: Scope, since: dt.datetime, until: dt.datetime) -> dict[str, int]:
-    """Issues created, rectified and closed in [since, until), not counting undone changes."""
+    """Items found in the field (新增), rectified and closed in [since, until), not counting
+    undone changes.
+
+    An item counts once, by its current status, and only if it reached that status in the
+    period: one rectified, closed out and reopened is neither 已整改 nor 已销号 (it is open
+    again), one rectified and then closed out is 已销号 only. So the period's figures never
+    claim more than the ledger's 已完成 shows."""
     undo = aliased(IssueEvent)
     kind = case(
         (IssueEvent.field == "created", literal("new")),
@@ -314,6 +331,12 @@ def _changes(session: Session, scope: Scope, since: dt.datetime, until: dt.datet
     )
     # An undo writes its events on the same issue: looking it up by issue keeps this cheap.
     undone = exists().where(undo.issue_id == IssueEvent.issue_id, undo.undoes == IssueEvent.change_id)
+    found_in_field = (IssueEvent.field == "created") & IssueEvent.source.not_in(BULK_SOURCES)
+    reached_current_status = (
+        (IssueEvent.field == "status")
+        & IssueEvent.new_value.in_(DONE_STATUSES)
+        & (IssueEvent.new_value == Issue.status)
+    )
     query = (
         select(kind, func.count(IssueEvent.issue_id.distinct()))
         .select_from(IssueEvent)
@@ -325,11 +348,7 @@ def _changes(session: Session, scope: Scope, since: dt.datetime, until: dt.datet
             IssueEvent.at >= since,
             IssueEvent.at < until,
             IssueEvent.undoes.is_(None),
-            (IssueEvent.field == "created")
-            | (
-                (IssueEvent.field == "status")
-                & IssueEvent.new_value.in_((IssueStatus.RECTIFIED.value, IssueStatus.CLOSED.value))
-            ),
+            found_in_field | reached_current_status,
             ~undone,
         )
         .group_by(kind)
@@ -422,9 +441,13 @@ def _render(digest: Digest, item_limit: int, progress_limit: int) -> str:
 def _period_label(digest: Digest) -> str:
     if digest.weekly:
         return f"近一周（{month_day(digest.period_start)}起）"
-    if digest.period_start == digest.today - dt.timedelta(days=1):
-        return "昨日"
-    return f"自上个工作日（{month_day(digest.period_start)}，周{WEEKDAYS[digest.period_start.weekday()]}）以来"
+    yesterday = digest.period_start == digest.today - dt.timedelta(days=1)
+    start = "昨日" if yesterday else (
+        f"自上个工作日（{month_day(digest.period_start)}，周{WEEKDAYS[digest.period_start.weekday()]}）"
+    )
+    if digest.as_of is not None:
+        return f"{start}至今（截至{digest.as_of:%H:%M}）"
+    return start if yesterday else f"{start}以来"
 
 
 def _since_previous(digest: Digest) -> str:

@@ -32,8 +32,8 @@ from sqlalchemy.exc import IntegrityError
 from db.models import DigestDelivery, Subscription
 from db.session import Database
 from nlp.workdays import WorkCalendar
-from services.chart import render_progress_chart
-from services.digest import Digest, build_digest, month_day, previous_summary, render_digest_text
+from services.chart import ProgressChart, render_progress_chart
+from services.digest import Digest, build_digest, previous_summary, render_digest_text
 from services.subscriptions import is_delivery_day, unsubscribe_chat
 from settings import Settings
 
@@ -130,8 +130,10 @@ def prepare_message(
     with database.transaction() as session:
         previous = previous_summary(session, due.scope, today, subscription_id=due.subscription_id)
         digest = build_digest(session, due.scope, today, calendar, settings, weekly=due.weekly, previous=previous)
+    # Drawn after the commit: the chart takes about a second, and a transaction open that
+    # long would hold SQLite's one write lock and make every report wait.
     chart = render_chart(digest) if digest.progress else None
-    caption = f"{digest.label}各{digest.progress_level}整改进度（{month_day(today)}）"
+    caption = ProgressChart.of(digest).caption
     return DigestMessage(due.chat_id, render_digest_text(digest), chart, caption), digest.summary()
 
 

@@ -4,16 +4,27 @@ from __future__ import annotations
 
 import datetime as dt
 
-from db.models import DigestDelivery, Issue, Township, Village
+from sqlalchemy import select
+
+from db.models import DigestDelivery, Issue, Township, User, Village
 from services.digest import build_digest, previous_summary, render_digest_text
+from services.issues import targets_for
+from services.ledger_import import import_ledger
+from services.reports import Actor, apply_report, close_issue, record_issue, reopen_issue, undo_last_change
+from tests.ledger_files import sample_sheets, write_xlsx
 from tests.test_digest_ledger import (
     TODAY,
+    TZ,
     add_subscription,
+    add_user,
     build_known_ledger,
     calendar_of,
     local,
     settings_for,
 )
+
+SATURDAY, SUNDAY = dt.date(2026, 10, 10), dt.date(2026, 10, 11)
+OFFICE = "扶贫办"  # an admin: reports, closes out and reopens
 
 
 def _digest(database, settings, scope="", today=TODAY, **kwargs):
@@ -166,3 +177,108 @@ def test_summary_feeds_the_next_comparison(database, db_url, tmp_path):
     assert summary == {
         "date": "2026-10-12", "total": 11, "open": 8, "done": 3, "overdue": 3, "due": 3, "share": 0.2727,
     }
+
+
+# ---- the period's figures agree with the ledger ---------------------------------------
+
+
+def _as_office(database, code: str, at: dt.datetime, act) -> None:
+    """``act(session, issue, actor, now)`` on one issue, as the county office would."""
+    with database.transaction() as session:
+        user = session.scalar(select(User).where(User.name == OFFICE))
+        issue = session.scalar(select(Issue).where(Issue.code == code))
+        act(session, issue, Actor(user, "telegram", "测试"), at)
+
+
+def rectify(database, code, at):
+    _as_office(database, code, at, lambda s, issue, actor, now: apply_report(
+        s, issue, status="已整改", deadline=None, actor=actor, now=now, duplicate_window_minutes=0))
+
+
+def close(database, code, at):
+    _as_office(database, code, at, lambda s, issue, actor, now: close_issue(s, issue, actor=actor, now=now))
+
+
+def reopen(database, code, at):
+    _as_office(database, code, at, lambda s, issue, actor, now: reopen_issue(
+        s, issue, "复查发现仍未解决", actor=actor, now=now))
+
+
+def test_on_demand_digest_counts_todays_changes_up_to_now(database, db_url, tmp_path):
+    build_known_ledger(database)
+    settings = settings_for(tmp_path, db_url)
+    add_user(database, OFFICE, "admin", [], None)
+    rectify(database, "ZG-06", local(TODAY, 9))
+
+    morning = _digest(database, settings)  # what the 08:30 digest says: up to today's start
+    assert (morning.rectified_count, morning.new_count, morning.closed_count) == (2, 1, 1)
+    now = _digest(database, settings, as_of=local(TODAY, 10, 15))
+    assert (now.rectified_count, now.new_count, now.closed_count) == (3, 1, 1)
+    assert "自上个工作日（10月10日，周六）至今（截至10:15）：已整改 3 件，新增 1 件，已销号 1 件" in (
+        render_digest_text(now)
+    )
+    assert _digest(database, settings, as_of=local(TODAY, 8, 59)).rectified_count == 2  # not yet
+
+
+def test_period_labels_of_the_morning_and_the_on_demand_digest(database, db_url, tmp_path):
+    build_known_ledger(database)
+    settings = settings_for(tmp_path, db_url)
+    tuesday = dt.date(2026, 10, 13)
+    assert "\n昨日：已整改" in render_digest_text(_digest(database, settings, today=tuesday))
+    on_demand = _digest(database, settings, today=tuesday, as_of=local(tuesday, 16, 5))
+    assert "\n昨日至今（截至16:05）：已整改" in render_digest_text(on_demand)
+
+
+def test_imported_items_are_not_new(database, db_url, tmp_path):
+    settings = settings_for(tmp_path, db_url)
+    import_ledger(database, write_xlsx(tmp_path / "台账.xlsx", sample_sheets()))
+    now = dt.datetime.now(TZ) + dt.timedelta(seconds=1)
+    first_morning = calendar_of(settings).add_workdays(now.date(), 1)
+    for digest in (
+        _digest(database, settings, today=now.date(), as_of=now),  # /digest right after the import
+        _digest(database, settings, today=first_morning),  # the next morning's digest
+    ):
+        assert digest.total == 5 and digest.done_count == 2
+        # Imported as 已整改 / 已销号, but nobody rectified or closed them in the period.
+        assert (digest.rectified_count, digest.new_count, digest.closed_count) == (0, 0, 0)
+
+    admin = add_user(database, "管理员", "admin", [], None)
+    with database.transaction() as session:  # an item found in the field is new
+        record_issue(
+            session, target=targets_for(session, township="东光镇", village="东台村", household=None)[0],
+            category="住房", status="未整改", deadline=None, description="3户房屋漏雨",
+            actor=Actor(session.get(User, admin), "telegram", "东台村新发现3户房屋漏雨"),
+            now=dt.datetime.now(TZ), duplicate_window_minutes=30,
+        )
+    later = dt.datetime.now(TZ) + dt.timedelta(seconds=1)
+    assert _digest(database, settings, today=later.date(), as_of=later).new_count == 1
+
+
+def test_a_reopened_item_counts_once_by_its_current_status(database, db_url, tmp_path):
+    build_known_ledger(database)
+    settings = settings_for(tmp_path, db_url)
+    add_user(database, OFFICE, "admin", [], None)
+    # ZG-04 (rectified 10-10 00:00) closed out and then reopened: it is open again.
+    close(database, "ZG-04", local(SATURDAY, 9))
+    reopen(database, "ZG-04", local(SUNDAY, 9))
+    # ZG-09 (rectified 10-11 20:00) then closed out: 已销号, and only that.
+    close(database, "ZG-09", local(SUNDAY, 21))
+
+    digest = _digest(database, settings)
+    assert (digest.rectified_count, digest.closed_count) == (0, 2)  # ZG-08 and ZG-09
+    assert digest.done_count == 2
+    text = render_digest_text(digest)
+    assert "以来：已整改 0 件，新增 1 件，已销号 2 件" in text
+    assert "共 11 件：已完成 2 件（18%），未完成 9 件" in text
+
+
+def test_an_undone_reopening_counts_the_item_as_closed_again(database, db_url, tmp_path):
+    build_known_ledger(database)
+    settings = settings_for(tmp_path, db_url)
+    add_user(database, OFFICE, "admin", [], None)
+    close(database, "ZG-04", local(SATURDAY, 9))
+    reopen(database, "ZG-04", local(SATURDAY, 10))
+    _as_office(database, "ZG-04", local(SATURDAY, 10, 5), lambda s, issue, actor, now: undo_last_change(
+        s, actor=actor, now=now, undo_minutes=10))
+    digest = _digest(database, settings)
+    assert (digest.rectified_count, digest.closed_count, digest.done_count) == (1, 2, 3)  # ZG-09; ZG-04, ZG-08

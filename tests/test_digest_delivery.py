@@ -18,7 +18,15 @@ from sqlalchemy import select
 from db.models import AuditLog, DigestDelivery, Subscription
 from db.session import Database
 from services.digest_delivery import Outcome, SendResult, deliver_due_digests, due_digests
-from tests.test_digest_ledger import TODAY, add_subscription, build_known_ledger, calendar_of, local, settings_for
+from tests.test_digest_ledger import (
+    TODAY,
+    ChartProbe,
+    add_subscription,
+    build_known_ledger,
+    calendar_of,
+    local,
+    settings_for,
+)
 
 CHATS = (-1001, -1002, -1003, -1004)
 NOW = local(TODAY, 9)
@@ -93,6 +101,20 @@ def test_every_chat_gets_one_digest_with_chart_and_figures_are_kept(setup):
     sent = deliveries(database)
     assert all(ok for ok, _ in sent.values())
     assert sent[(-1001, TODAY)][1]["overdue"] == 3  # the county's figures, for tomorrow's comparison
+
+
+def test_charts_are_drawn_after_the_digest_transaction_committed(setup, db_url, monkeypatch):
+    database, settings, _ = setup
+    probe = ChartProbe(db_url, monkeypatch)
+    charts = []
+
+    async def send(message):
+        charts.append(message.chart)
+        return SendResult(Outcome.SENT)
+
+    deliver(database, settings, send)  # the real chart
+    assert probe.open_during_drawing == [False] * len(CHATS)  # a report would not have waited
+    assert len(charts) == len(CHATS) and all(chart.startswith(b"\x89PNG") for chart in charts)
 
 
 def test_restart_sends_nothing_twice(setup):

@@ -21,13 +21,15 @@ ZG-11  百草沟镇新兴村     医疗     整改中  —            卫健局 
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 import uuid
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.engine import make_url
 
 from db.models import Household, Issue, IssueEvent, Subscription, Township, User, Village
-from db.session import Database
+from db.session import Database, make_engine
 from nlp.workdays import WorkCalendar
 from settings import Settings, load_settings
 
@@ -151,3 +153,48 @@ def add_subscription(
         session.add(subscription)
         session.flush()
         return subscription.id
+
+
+def transaction_open(db_url: str) -> bool:
+    """True when some connection holds a transaction open on the ledger right now: on
+    SQLite another writer cannot start (one writer at a time: a report would wait), on
+    PostgreSQL a session sits idle inside a transaction."""
+    url = make_url(db_url)
+    if url.get_backend_name() == "sqlite":
+        connection = sqlite3.connect(url.database, timeout=0, isolation_level=None)
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError:  # database is locked
+            return True
+        else:
+            connection.execute("ROLLBACK")
+            return False
+        finally:
+            connection.close()
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as connection:
+            return bool(connection.scalar(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'"
+            )))
+    finally:
+        engine.dispose()
+
+
+class ChartProbe:
+    """Notes, each time a chart PNG is drawn (any Figure saved, wherever it is done),
+    whether a transaction was open on the ledger at that moment."""
+
+    def __init__(self, db_url: str, monkeypatch) -> None:
+        from matplotlib.figure import Figure
+
+        self.db_url = db_url
+        self.open_during_drawing: list[bool] = []
+        savefig = Figure.savefig
+
+        def probing_savefig(figure, *args, **kwargs):
+            self.open_during_drawing.append(transaction_open(self.db_url))
+            return savefig(figure, *args, **kwargs)
+
+        monkeypatch.setattr(Figure, "savefig", probing_savefig)

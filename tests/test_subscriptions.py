@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from db.models import AuditLog, Subscription, User
 from services.conversation.context import CommandContext
-from services.conversation.digest_commands import COMMANDS
+from services.conversation.digest_commands import COMMANDS, draw_charts
 from services.conversation.messages import Incoming
 from services.errors import InvalidInput
 from services.subscriptions import (
@@ -165,7 +165,7 @@ def test_subscriptions_in_private_name_each_group(county):
 
 def test_digest_command_sends_text_then_chart_within_scope(county):
     database, settings, users = county
-    text, chart = run(database, settings, users["village"], "/digest")
+    text, chart = draw_charts(run(database, settings, users["village"], "/digest"))  # as a transport does
     assert text.text.startswith("📋 东光镇东台村问题整改日报 10月12日（周一）")
     assert "李兆满" not in text.text
     assert chart.file is not None and chart.file.kind == "photo"

@@ -2,16 +2,23 @@
 
 Each is ``(ctx, args) -> list[Reply]`` and runs inside the engine's one transaction for
 the message. Refusals come back as one Chinese sentence.
+
+/digest's chart leaves the engine as figures (in the reply's ``meta``), not as a PNG:
+drawing takes about a second, and inside the engine's transaction every other report would
+wait for it. Whoever sends or shows the replies draws it afterwards with :func:`draw_charts`
+(in a worker thread when on the event loop). The figures are JSON, so a reply stored in the
+inbox and sent again after a restart still gets its chart.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
-from services.chart import render_progress_chart
+from services.chart import ProgressChart, draw_progress_chart
 from services.conversation.context import CommandContext
 from services.conversation.messages import OutgoingFile, Reply
-from services.digest import build_digest, month_day, previous_summary, render_digest_text
+from services.digest import Digest, build_digest, previous_summary, render_digest_text
 from services.errors import DomainError
 from services.subscriptions import (
     chat_subscriptions,
@@ -20,6 +27,9 @@ from services.subscriptions import (
     subscribe,
     unsubscribe,
 )
+
+CHART = "progress_chart"  # Reply.meta key: the figures of a chart still to be drawn
+CHART_FILE_NAME = "progress.png"
 
 
 def subscribe_command(ctx: CommandContext, args: str) -> list[Reply]:
@@ -41,7 +51,8 @@ def subscriptions_command(ctx: CommandContext, args: str) -> list[Reply]:
 
 
 def digest_command(ctx: CommandContext, args: str) -> list[Reply]:
-    """/digest [范围]: the digest now, text then chart (the user's own scope by default)."""
+    """/digest [范围]: the digest now, today's changes included, text then chart (the user's
+    own scope by default)."""
     try:
         scope_name = resolve_requested_scope(ctx.session, ctx.user, args.strip() or None)
     except DomainError as exc:
@@ -51,13 +62,38 @@ def digest_command(ctx: CommandContext, args: str) -> list[Reply]:
     previous = previous_summary(
         ctx.session, scope_name, today, subscription_id=subscribed[0].id if subscribed else None
     )
-    digest = build_digest(ctx.session, scope_name, today, ctx.calendar, ctx.settings, previous=previous)
+    digest = build_digest(
+        ctx.session, scope_name, today, ctx.calendar, ctx.settings, previous=previous, as_of=ctx.now
+    )
     replies = [Reply(render_digest_text(digest))]
     if digest.progress:
-        caption = f"{digest.label}各{digest.progress_level}整改进度（{month_day(today)}）"
-        chart = OutgoingFile("photo", "progress.png", render_progress_chart(digest))
-        replies.append(Reply(caption, file=chart))
+        replies.append(chart_reply(digest))
     return replies
+
+
+def chart_reply(digest: Digest) -> Reply:
+    """The chart's caption, carrying its figures; :func:`draw_charts` adds the picture."""
+    chart = ProgressChart.of(digest)
+    return Reply(chart.caption, meta={CHART: chart.to_json()})
+
+
+def needs_drawing(reply: Reply) -> bool:
+    """True for a reply that carries a chart's figures and no picture yet."""
+    return reply.file is None and CHART in reply.meta
+
+
+def draw_chart(reply: Reply) -> Reply:
+    """The reply with its chart drawn as a photo (blocking, about a second); other replies
+    unchanged."""
+    if not needs_drawing(reply):
+        return reply
+    png = draw_progress_chart(ProgressChart.from_json(reply.meta[CHART]))
+    return replace(reply, file=OutgoingFile("photo", CHART_FILE_NAME, png))
+
+
+def draw_charts(replies: list[Reply]) -> list[Reply]:
+    """Every chart the replies carry, drawn: call it after the engine's turn has committed."""
+    return [draw_chart(reply) for reply in replies]
 
 
 def _answer(action: Callable[[], str]) -> list[Reply]:
