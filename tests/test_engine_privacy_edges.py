@@ -152,3 +152,10 @@ def test_no_number_reaches_a_group_reply_or_a_log(engine, number, phone, separat
         logger.removeHandler(handler)
     assert not LONG_DIGITS.search(stream.getvalue()), stream.getvalue()
     assert redact(f"{number}X") == "［号码］"
+
+
+def test_a_message_addressed_with_an_at_mention_is_understood(engine, demo_database):
+    group = chat_as(engine, "东台村工作队", group=True)
+    group.say("@gongjian_test_bot 东台村饮水问题已解决")
+    assert issue_state(demo_database, "ZG-0003")[0] == "已整改"
+    assert "✅" in group.text

@@ -273,7 +273,7 @@ class ConversationEngine:
             return [Reply(UNSUPPORTED)]
         if incoming.callback_data:
             return self._button(ctx, incoming.callback_data)
-        text = (incoming.text or "").strip()
+        text = _without_leading_mention((incoming.text or "").strip())
         if text.startswith("/"):
             return self._command(ctx, text)
         aliased = text_command(text)
@@ -346,6 +346,15 @@ class ConversationEngine:
 # cannot be stored in PostgreSQL text at all: drop them before anything reads the text.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _MAX_DB_INT = 2**31 - 1
+
+
+_LEADING_MENTION = re.compile(r"^@[A-Za-z0-9_]{3,64}[\s,，:：]*")
+
+
+def _without_leading_mention(text: str) -> str:
+    """"@gongjian_bot 东台村饮水问题已解决": the address is no part of the message (help says
+    "@我"; Telegram strips its own mention, the console and other front ends may not)."""
+    return _LEADING_MENTION.sub("", text, count=1) or text
 
 
 def _for_group(ctx: CommandContext, replies: list[Reply]) -> list[Reply]:
