@@ -113,6 +113,14 @@ class StorageSettings(_Strict):
     reader_model: str = "reader_model.json.gz"  # the county's own second reader (python bot.py learn)
 
 
+class ImportSettings(_Strict):
+    """Limits of `python bot.py import`: a larger file is refused before it is read in full."""
+
+    max_rows: int = Field(default=200_000, ge=1)  # per sheet (or CSV file)
+    max_file_mb: float = Field(default=20, gt=0)
+    max_unpacked_mb: float = Field(default=200, gt=0)  # an .xlsx is a zip: its unpacked size
+
+
 class Settings(_Strict):
     county: CountySettings = CountySettings()
     database: DatabaseSettings = DatabaseSettings()
@@ -121,6 +129,8 @@ class Settings(_Strict):
     calendar: HolidaySettings = HolidaySettings()
     policy: PolicySettings = PolicySettings()
     storage: StorageSettings = StorageSettings()
+    # "import" is a Python keyword: the attribute is import_, the key in config.yaml import.
+    import_: ImportSettings = Field(default=ImportSettings(), alias="import")
     config_path: str | None = None
 
     def path_of(self, value: str) -> Path:

@@ -5,6 +5,10 @@ The workbook is generated first (not timed); each backend then imports it into a
 database twice (the second import changes nothing) in a child process, so that the peak
 RSS reported is the import's own. Goal: first import under 20 s on each backend.
 
+Also a 1,000,000-row workbook (a few MB, under the size limits: only the row cap refuses it)
+in a dry run, as the testers ran it (it took 170 s and 1.19 GB before the cap): seconds to
+the refusal and the child's peak RSS. Goal: a few seconds, under 300 MB.
+
     python bench/bench_import.py [--quick]
 """
 
@@ -28,6 +32,7 @@ if str(ROOT) not in sys.path:
 
 PG_ADMIN_URL = os.environ.get("GONGJIAN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 GOAL_SECONDS = 20
+MILLION = 1_000_000
 FULL = (300, 30_000, 10_000)  # villages, households, issues
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗金朴崔郑姜韩许"
 GIVEN = "国建志明永德文玉秀兰桂凤英华春海军平伟强丽红霞云梅芳淑珍哲浩姬善顺"
@@ -89,10 +94,30 @@ def _import_twice(url: str, path: str, results) -> None:
     results.put((first_seconds, second_seconds, peak_mb))
 
 
-def _measure(url: str, path: Path) -> tuple[float, float, float]:
+def _refuse_dry_run(url: str, path: str, results) -> None:
+    """Child process: connect (not timed), dry-run the import, which must be refused."""
+    from db.session import Database
+    from services.ledger_import import LedgerFileError, import_ledger
+
+    database = Database.connect(url)
+    try:
+        started = time.perf_counter()
+        try:
+            import_ledger(database, Path(path), dry_run=True)
+            raise AssertionError("the 1,000,000-row workbook was not refused")
+        except LedgerFileError as refused:
+            message = refused.errors[0]
+        seconds = time.perf_counter() - started
+    finally:
+        database.dispose()
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    results.put((seconds, peak_mb, message))
+
+
+def _measure(url: str, path: Path, target=None) -> tuple:
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
-    child = context.Process(target=_import_twice, args=(url, str(path), results))
+    child = context.Process(target=target or _import_twice, args=(url, str(path), results))
     child.start()
     child.join()
     if child.exitcode != 0:
@@ -126,12 +151,26 @@ def _rows(backend: str, size: str, measured: tuple[float, float, float]) -> list
     ]
 
 
+def _million_rows_refused(temp: Path) -> list[tuple[str, str, str]]:
+    """The 1,000,000-row workbook in a dry run on SQLite (it is refused before the database)."""
+    from tests.ledger_files import write_long_workbook
+
+    path = write_long_workbook(temp / "million.xlsx", MILLION)
+    seconds, peak, message = _measure(f"sqlite:///{temp / 'million.db'}", path, _refuse_dry_run)
+    return [
+        ("1,000,000-row workbook refused: seconds / peak RSS",
+         f"{seconds:.2f} s / {peak:.0f} MB ({path.stat().st_size / 2**20:.1f} MB file)", "< 3 s / < 300 MB"),
+        ("1,000,000-row workbook refused: message", message.split("；")[0], "-"),
+    ]
+
+
 def run(quick: bool) -> list[tuple[str, str, str]]:
     """Generate the workbook, import it on SQLite and PostgreSQL; (figure, value, goal) rows."""
     villages, households, issues = (n // 10 for n in FULL) if quick else FULL
     size = f"{villages} villages/{households} households/{issues} issues"
     rows: list[tuple[str, str, str]] = []
     with tempfile.TemporaryDirectory(prefix="gj_bench_import_") as temp:
+        rows += _million_rows_refused(Path(temp))
         workbook = Path(temp) / "county.xlsx"
         write_county_workbook(workbook, villages, households, issues)
         rows += _rows("SQLite", size, _measure(f"sqlite:///{Path(temp) / 'bench.db'}", workbook))

@@ -19,7 +19,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             "导入台账：.xlsx 工作簿（工作表 村/户/问题，或 villages/households/issues），"
             "或含 villages.csv、households.csv、issues.csv 的文件夹（UTF-8 或 GBK）。\n"
             "按 户编号 和 编号 新增或更新，不删除台账里已有的行；重复导入同一文件不会改变任何数据。\n"
-            "只要有一行出错就什么也不写入，并列出每个错误（工作表:行: 原因）。"
+            "只要有一行出错就什么也不写入，并列出前 50 个有问题的行（工作表:行: 原因）及其余的个数。\n"
+            "文件大小、解压后大小和行数有上限（config.yaml 中的 import.max_file_mb、"
+            "import.max_unpacked_mb、import.max_rows），超过则不导入。"
         ),
         epilog=example_epilog(
             "python bot.py import 台账.xlsx",
@@ -35,16 +37,23 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from services.ledger_import import LedgerFileError, import_ledger  # openpyxl: only when used
+    # openpyxl: only when used
+    from services.ledger_import import ImportLimits, LedgerFileError, import_ledger
 
-    database = open_database(settings_from(args))
+    settings = settings_from(args)
+    limits = ImportLimits(**settings.import_.model_dump())
+    database = open_database(settings)
     try:
         with Progress("读取台账") as progress:
-            result = import_ledger(database, args.path, dry_run=args.dry_run, progress=progress.advance)
+            result = import_ledger(
+                database, args.path, dry_run=args.dry_run, progress=progress.advance, limits=limits
+            )
     except LedgerFileError as exc:
         for error in exc.errors:
             print(error, file=sys.stderr)
-        return fail(f"共 {len(exc.errors)} 处问题，未导入任何数据。", 1)
+        if exc.unlisted:
+            print(f"……另有 {exc.unlisted} 处问题未列出", file=sys.stderr)
+        return fail(f"共 {exc.total} 处问题，未导入任何数据。", 1)
     except DomainError as exc:
         return fail(str(exc), 1)
     finally:

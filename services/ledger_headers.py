@@ -10,14 +10,22 @@ carriage return or an apostrophe) with one extra leading apostrophe, so that no
 spreadsheet ever evaluates ledger text as a formula, also after "save as CSV".
 :func:`unprotect_formula` strips that one apostrophe again on import, so the round trip
 is exact.
+
+Names (乡镇, 村, 户主姓名) are normalised: NFKC, no spaces, then simplified script with the
+same OpenCC conversion the parser applies to messages (東台村 is 东台村), because the bot
+offers names as buttons and two names that look alike would let a tap write to the wrong
+record. For the same reason a name may not carry characters a reader cannot see (control,
+zero-width, bidi) or markup, and a text cell may not be a boolean, number or date.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
+from decimal import Decimal
 
 from db.vocab import CATEGORIES, HouseholdStatus, IssueStatus
 
@@ -132,6 +140,27 @@ _DATE = re.compile(
 )
 _COMPACT_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})")
 _INTEGER = re.compile(r"(\d+)\s*(?:人|口)?")
+# Characters that change what a name looks like, or hide that two names differ.
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Invisible letters and joiners (not format characters, so listed by hand): the Hangul fillers
+# matter in a Korean-speaking county, the Braille blank looks like a space.
+_INVISIBLE = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u2800\u3164\uffa0")
+_VARIATION_SELECTORS = ((0xFE00, 0xFE0F), (0xE0100, 0xE01EF))
+# Free text keeps its tabs and line breaks, and the joiners and selectors emoji are made of (✔️).
+_FREE_TEXT_ALLOWED = frozenset("\t\n\r\u200c\u200d\ufe0e\ufe0f")
+_MARKUP = re.compile(r"<[^<>]*>|&(?:#\d+|#[xX][0-9a-fA-F]+|[A-Za-z]+);|[<>]")
+# Every character the checks below look at, in one class (controls, the format characters
+# Unicode defines, the invisibles and selectors above, markup's < > &): nearly all cells
+# have none, and one scan in C passes them (checking each character cost a county import
+# seconds). tests/test_import_cells.py proves the class covers what the checks flag.
+_SUSPECT = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u00ad\u034f\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2"
+    "\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\u2800\u3164"
+    "\ufe00-\ufe0f\ufeff\ufff9-\ufffb\uffa0\U000110bd\U000110cd\U00013430-\U0001343f"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff<>&]"
+)
+# Excel keeps 15 significant digits: a longer code typed as a number is already rounded.
+_EXACT_DIGITS = 15
 # Excel's serial day numbers for 1954-10-03 .. 2119-01-08: a bare number in a date column.
 _SERIAL_RANGE = (20000, 80000)
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
@@ -188,6 +217,120 @@ def clean_text(value: object) -> str | None:
         return None
     text = unprotect_formula(_as_text(value)).strip()
     return text or None
+
+
+def shown(value: object) -> str:
+    """A cell as a message quotes it: TRUE rather than True, a date without its midnight."""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    return clean_text(value) or ""
+
+
+def non_text(value: object) -> str | None:
+    """What a typed cell holds instead of text ("逻辑值 TRUE", "日期或时间 2020-01-01", "数字 3.5");
+    None for text. Excel turns TRUE, a date or 3.5 typed into a cell into these types, and
+    their str() (True, 2020-01-01 00:00:00, 3.5) would otherwise import as a name."""
+    if isinstance(value, str):
+        return None
+    if isinstance(value, bool):
+        return f"逻辑值 {shown(value)}"
+    if isinstance(value, (dt.date, dt.time)):
+        return f"日期或时间 {shown(value)}"
+    if isinstance(value, dt.timedelta):
+        return f"时长 {value}"
+    if isinstance(value, (int, float, Decimal)):
+        return f"数字 {shown(value)}"
+    return f"{type(value).__name__} 类型的值"
+
+
+def non_code(value: object) -> str | None:
+    """Like :func:`non_text` for 户编号/编号, which Excel keeps as a number when the office
+    typed digits only: a whole number of up to 15 digits is a code, anything else is not."""
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        if not float(value).is_integer():
+            return f"数字 {shown(value)}"
+        if abs(value) >= 10**_EXACT_DIGITS:
+            return f"超过 {_EXACT_DIGITS} 位的数字 {shown(value)}（Excel 已把末几位改成了 0，请把该列设为文本后重新填写）"
+        return None
+    return non_text(value)
+
+
+def _invisible(ch: str) -> bool:
+    code = ord(ch)
+    return (
+        unicodedata.category(ch) == "Cf"
+        or ch in _INVISIBLE
+        or any(low <= code <= high for low, high in _VARIATION_SELECTORS)
+    )
+
+
+def hidden(ch: str) -> bool:
+    """A character a reader cannot see, or that changes how the text around it shows."""
+    return ch in _BIDI or unicodedata.category(ch) == "Cc" or _invisible(ch)
+
+
+def character_problem(text: str, *, free_text: bool = False, markup: bool = True) -> str | None:
+    """Why ``text`` may not be imported (a control, bidi or invisible character, or markup
+    when ``markup``), in Chinese; None when it is fine. Free text keeps tabs, line breaks
+    and the joiners of emoji."""
+    if _SUSPECT.search(text) is None:
+        return None
+    for ch in text:
+        if ch in _BIDI:
+            return f"含有文字方向控制符 U+{ord(ch):04X}（会让显示的文字与实际不同）"
+        if free_text and ch in _FREE_TEXT_ALLOWED:
+            continue
+        if unicodedata.category(ch) == "Cc":
+            return f"含有控制字符 U+{ord(ch):04X}"
+        if _invisible(ch):
+            return f"含有零宽或不可见字符 U+{ord(ch):04X}"
+    found = _MARKUP.search(text) if markup else None
+    if found is not None:
+        return f"含有标记「{found.group()}」（如 HTML 标签），请只填名称本身"
+    return None
+
+
+def visible(text: str) -> str:
+    """``text`` with every character a reader cannot see written as [U+200B]."""
+    if _SUSPECT.search(text) is None:
+        return text
+    return "".join(f"[U+{ord(ch):04X}]" if hidden(ch) else ch for ch in text)
+
+
+@functools.cache
+def _t2s():
+    """The parser's conversion (nlp/normalise.py), made here on first use: names in the
+    ledger must read as the parser reads messages, and no import may load nlp."""
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+@functools.lru_cache(maxsize=65536)  # a ledger repeats its townships and villages thousands of times
+def simplified(text: str) -> str:
+    """A clean name in simplified script (東台村 -> 东台村). Converted until it stays the
+    same (薴 -> 苧 -> 苎), so that a stored name normalises to itself and re-imports unchanged."""
+    for _ in range(4):
+        converted = _t2s().convert(text)
+        if converted == text:
+            break
+        text = converted
+    return text
+
+
+@functools.lru_cache(maxsize=65536)
+def name_key(text: str) -> str:
+    """What two names that look the same have in common: NFKC, no spaces, invisible
+    characters and markup dropped, simplified script. Also for names stored before imports
+    checked them, so that 东台村 with a zero-width space in the ledger is seen for what it is."""
+    text = unicodedata.normalize("NFKC", text)
+    if _SUSPECT.search(text) is not None:
+        text = "".join(ch for ch in _MARKUP.sub("", text) if not hidden(ch))
+    return simplified(unicodedata.normalize("NFKC", _SPACES.sub("", text)))
 
 
 def clean_name(value: object) -> str | None:

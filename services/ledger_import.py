@@ -18,6 +18,13 @@ Rules a county should know:
   within its village; a name shared by two households there is an error.
 - Changes to issues are recorded as IssueEvent rows (source "import", actor "import"),
   one change per issue per import; a new issue gets one "created" event.
+- Names are normalised (see services.ledger_headers) and have one spelling: 東台村 in a
+  file that also says 东台村, or in a ledger that says 东台村 (or held 东台村 with a
+  zero-width space from before names were checked), is a bad row, not a second village;
+  otherwise the bot would offer two buttons that look the same.
+- A file is refused before it is read in full when it is larger than the limits of
+  :class:`ImportLimits` (config.yaml ``import``), and at most :attr:`BadRows.LISTED`
+  problems are listed, the rest counted.
 """
 
 from __future__ import annotations
@@ -25,12 +32,15 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import posixpath
+import re
 import uuid
 import zipfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from xml.etree import ElementTree
 
 from openpyxl import load_workbook
 from sqlalchemy import bindparam, insert, select, update
@@ -52,15 +62,22 @@ from services.ledger_headers import (
     SHEETS,
     VILLAGES,
     SheetSpec,
+    character_problem,
     clean_name,
     clean_text,
     column_lookup,
     header_key,
     lookup_word,
+    name_key,
+    non_code,
+    non_text,
     parse_date,
     parse_flag,
     parse_size,
     sheet_key,
+    shown,
+    simplified,
+    visible,
 )
 
 Progress = Callable[[int], None]
@@ -82,17 +99,101 @@ ISSUE_FIELDS = (
 
 
 class LedgerFileError(InvalidInput):
-    """The file cannot be imported; ``errors`` lists every problem as ``sheet:row: reason``."""
+    """The file cannot be imported. ``errors`` lists the first problems as
+    ``sheet:row: reason`` (at most :attr:`BadRows.LISTED`); ``total`` counts them all."""
 
-    SHOWN = 10
+    SHOWN = 10  # in the message itself, which a chat may show
 
-    def __init__(self, errors: list[str]) -> None:
+    def __init__(self, errors: list[str], total: int | None = None) -> None:
         self.errors = list(errors)
-        lines = [f"台账文件有 {len(self.errors)} 处问题，未导入任何数据："]
+        self.total = max(total or 0, len(self.errors))
+        lines = [f"台账文件有 {self.total} 处问题，未导入任何数据："]
         lines += self.errors[: self.SHOWN]
-        if len(self.errors) > self.SHOWN:
-            lines.append(f"……另有 {len(self.errors) - self.SHOWN} 处")
+        if self.total > self.SHOWN:
+            lines.append(f"……另有 {self.total - self.SHOWN} 处")
         super().__init__("\n".join(lines))
+
+    @property
+    def unlisted(self) -> int:
+        """Problems counted but not in ``errors``."""
+        return self.total - len(self.errors)
+
+
+class BadRows:
+    """The problems of one file, one line per bad row (``sheet:row: reason；reason``): the
+    first :attr:`LISTED` lines word for word, the rest only counted, so that a file of a
+    million bad rows neither prints nor holds a million lines."""
+
+    LISTED = 50
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.count = 0
+        self._last_row: str | None = None
+
+    def append(self, line: str) -> None:
+        """A problem of its own line (the file, a sheet, a header)."""
+        self._last_row = None
+        self._add(line)
+
+    def add(self, where: str, reason: str) -> None:
+        """A problem of the row ``where`` (``sheet:row``); a row's problems come one after
+        another while it is checked, and share its line."""
+        if where == self._last_row:
+            if self.count <= self.LISTED:
+                self.lines[-1] += f"；{reason}"
+            return
+        self._last_row = where
+        self._add(f"{where}: {reason}")
+
+    def _add(self, line: str) -> None:
+        self.count += 1
+        if len(self.lines) < self.LISTED:
+            self.lines.append(line)
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+    def raise_if_any(self) -> None:
+        if self.count:
+            raise LedgerFileError(self.lines, self.count)
+
+
+# ---------------------------------------------------------------- limits
+
+
+@dataclass(frozen=True)
+class ImportLimits:
+    """How big a file an import reads (config.yaml ``import``). A runaway file (a million
+    rows, a zip that unpacks to gigabytes) is refused before it takes the server's memory
+    or minutes of its time; a large county's ledger (30,000 households, 10,000 issues, a
+    few MB) is far inside the defaults."""
+
+    max_rows: int = 200_000  # per sheet or CSV file
+    max_file_mb: float = 20
+    max_unpacked_mb: float = 200
+
+    def too_big(self, name: str, size: int) -> str | None:
+        if size <= self.max_file_mb * _MB:
+            return None
+        return (f"{name}: 文件大小 {size / _MB:.1f} MB，超过导入上限 {self.max_file_mb:g} MB；"
+                f"{_SPLIT_OR_RAISE}import.max_file_mb")
+
+    def unpacks_too_big(self, name: str, size: int) -> str | None:
+        if size <= self.max_unpacked_mb * _MB:
+            return None
+        return (f"{name}: 解压后大小 {size / _MB:.0f} MB，超过导入上限 {self.max_unpacked_mb:g} MB"
+                f"（.xlsx 是压缩文件）；{_SPLIT_OR_RAISE}import.max_unpacked_mb")
+
+    def too_many_rows(self, sheet: str) -> str:
+        return f"{sheet}: 行数超过导入上限 {self.max_rows:,} 行；{_SPLIT_OR_RAISE}import.max_rows"
+
+
+_MB = 1024 * 1024
+_SPLIT_OR_RAISE = "请拆成几个文件分批导入，或在 config.yaml 中调大 "
+# A worksheet row's start tag, also with a namespace prefix (<x:row r="1">), not <rowBreaks>.
+_ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s/>]")
+_TAG_TAIL = 64  # a row tag is decided within this many bytes of its "<"
 
 
 # ---------------------------------------------------------------- reading the file
@@ -116,11 +217,15 @@ class LedgerRows:
     sheets: dict[str, SheetRows]
 
 
-def read_ledger(path: Path, progress: Progress | None = None) -> LedgerRows:
-    """Read an .xlsx workbook or a folder of CSV files; LedgerFileError if unreadable."""
+def read_ledger(
+    path: Path, progress: Progress | None = None, limits: ImportLimits | None = None
+) -> LedgerRows:
+    """Read an .xlsx workbook or a folder of CSV files; LedgerFileError if unreadable or
+    beyond ``limits``."""
     path = Path(path)
+    limits = limits or ImportLimits()
     if path.is_dir():
-        return _read_csv_folder(path, progress)
+        return _read_csv_folder(path, progress, limits)
     if not path.exists():
         raise LedgerFileError([f"{path}: 文件不存在"])
     suffix = path.suffix.lower()
@@ -130,40 +235,127 @@ def read_ledger(path: Path, progress: Progress | None = None) -> LedgerRows:
         raise LedgerFileError(
             [f"{path.name}: CSV 台账请放在一个文件夹里（villages.csv、households.csv、issues.csv），导入该文件夹"]
         )
-    return _read_workbook(path, progress)
+    return _read_workbook(path, progress, limits)
 
 
-def _read_workbook(path: Path, progress: Progress | None) -> LedgerRows:
+def _read_workbook(path: Path, progress: Progress | None, limits: ImportLimits) -> LedgerRows:
     unreadable = f"{path.name}: 无法读取，不是有效的 Excel 工作簿（.xlsx）"
+    _refuse(limits.too_big(path.name, path.stat().st_size))
     if not zipfile.is_zipfile(path):
         raise LedgerFileError([unreadable])
+    _refuse(_zip_problem(path, limits, unreadable))
     try:
+        # read-only: rows stream from the zip one at a time, memory follows the row cap
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds on damaged files
         raise LedgerFileError([unreadable]) from exc
     try:
-        errors: list[str] = []
+        errors = BadRows()
         found = _find_sheets(workbook.sheetnames, path.name, errors)
-        if errors:
-            raise LedgerFileError(errors)
+        errors.raise_if_any()
         sheets: dict[str, SheetRows] = {}
         for kind in KINDS:
             worksheet = workbook[found[kind]]
             worksheet.reset_dimensions()  # some writers record a wrong used range
             try:
                 sheets[kind] = _sheet_rows(
-                    SHEETS[kind], found[kind], worksheet.iter_rows(values_only=True), errors, progress
+                    SHEETS[kind], found[kind], worksheet.iter_rows(values_only=True), errors,
+                    progress, limits,
                 )
             except Exception as exc:  # damaged XML inside a readable zip
                 raise LedgerFileError([f"{path.name}: 工作表「{found[kind]}」已损坏，无法读取"]) from exc
-        if errors:
-            raise LedgerFileError(errors)
+        errors.raise_if_any()
         return LedgerRows(path.name, sheets)
     finally:
         workbook.close()
 
 
-def _find_sheets(names: list[str], file_name: str, errors: list[str]) -> dict[str, str]:
+def _refuse(problem: str | None) -> None:
+    if problem is not None:
+        raise LedgerFileError([problem])
+
+
+def _zip_problem(path: Path, limits: ImportLimits, unreadable: str) -> str | None:
+    """Why the workbook is too big, judged before openpyxl parses anything: openpyxl
+    reads a sheet without a recorded size to its end just to open the workbook (8 s for a
+    million rows), so the sizes and row counts are taken from the zip itself."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            # zipfile never yields more than a member declares (it stops there and fails the
+            # CRC), so the declared sizes bound the work, whatever a crafted zip claims
+            unpacked = sum(member.file_size for member in archive.infolist())
+            return limits.unpacks_too_big(path.name, unpacked) or _too_many_rows(archive, path.name, limits)
+    except Exception:  # a damaged central directory: zipfile raises several kinds
+        return unreadable
+
+
+def _too_many_rows(archive: zipfile.ZipFile, file_name: str, limits: ImportLimits) -> str | None:
+    """Count the ledger sheets' row tags on the raw XML (fast, little memory). Reading stops
+    at the cap as well; this only makes a huge sheet's refusal quick."""
+    try:
+        members = _sheet_members(archive)
+    except Exception:  # a damaged workbook part: openpyxl says so below in its own words
+        return None
+    found = _find_sheets(list(members), file_name, BadRows())  # a missing sheet is reported below
+    for title in found.values():
+        try:
+            rows = _count_row_tags(archive, members[title], limits.max_rows)
+        except Exception:  # a damaged sheet: reported when it is read
+            continue
+        if rows > limits.max_rows:
+            return limits.too_many_rows(title)
+    return None
+
+
+_RELATIONSHIPS = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
+
+
+def _sheet_members(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet title -> zip member of its XML, found the way openpyxl finds it: the package's
+    relationships name the workbook part, whose own relationships name each sheet's part."""
+    workbook_part = next(
+        target for rel_type, _, target in _relationships(archive, "_rels/.rels", "")
+        if rel_type.endswith("/officeDocument")
+    )
+    folder, name = posixpath.split(workbook_part)
+    rels = _relationships(archive, posixpath.join(folder, "_rels", name + ".rels"), folder)
+    targets = {rel_id: target for _, rel_id, target in rels}
+    members: dict[str, str] = {}
+    for element in ElementTree.fromstring(archive.read(workbook_part)).iter():
+        if element.tag.endswith("}sheet"):
+            rel_id = next((v for k, v in element.attrib.items() if k.endswith("}id")), None)
+            if rel_id in targets:
+                members[element.get("name", "")] = targets[rel_id]
+    return members
+
+
+def _relationships(archive: zipfile.ZipFile, member: str, folder: str) -> list[tuple[str, str, str]]:
+    """(type, id, zip member) of each relationship in a .rels part, targets read from ``folder``."""
+    found = []
+    for element in ElementTree.fromstring(archive.read(member)).iter(_RELATIONSHIPS):
+        target = element.get("Target", "")
+        target = target[1:] if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
+        found.append((element.get("Type", ""), element.get("Id", ""), target))
+    return found
+
+
+def _count_row_tags(archive: zipfile.ZipFile, member: str, stop_after: int) -> int:
+    """Row start tags in one member, read in 1 MB pieces; stops once past ``stop_after``."""
+    count, carry = 0, b""
+    with archive.open(member) as source:
+        while chunk := source.read(1 << 20):
+            data = carry + chunk
+            cut = data.rfind(b"<")  # a tag cut in two is counted with the next piece
+            if cut < 0 or len(data) - cut > _TAG_TAIL:
+                cut = len(data)
+            count += len(_ROW_TAG.findall(data, 0, cut))
+            carry = data[cut:]
+            if count > stop_after:
+                return count
+    return count + len(_ROW_TAG.findall(carry))
+
+
+def _find_sheets(names: list[str], file_name: str, errors: BadRows) -> dict[str, str]:
     found: dict[str, str] = {}
     for kind in KINDS:
         spec = SHEETS[kind]
@@ -178,28 +370,31 @@ def _find_sheets(names: list[str], file_name: str, errors: list[str]) -> dict[st
     return found
 
 
-def _read_csv_folder(folder: Path, progress: Progress | None) -> LedgerRows:
-    errors: list[str] = []
-    sheets: dict[str, SheetRows] = {}
+def _read_csv_folder(folder: Path, progress: Progress | None, limits: ImportLimits) -> LedgerRows:
+    errors = BadRows()
     present = {sheet_key(p.name): p for p in folder.iterdir() if p.is_file()}
+    paths: dict[str, Path] = {}
     for kind in KINDS:
         spec = SHEETS[kind]
         path = next((present[sheet_key(n)] for n in spec.file_names if sheet_key(n) in present), None)
         if path is None:
             errors.append(f"{folder.name}: 缺少文件 {spec.file_names[0]}")
-            continue
+        else:
+            paths[kind] = path
+    errors.raise_if_any()
+    _refuse(limits.too_big(f"{folder.name}（三个 CSV 文件合计）", sum(p.stat().st_size for p in paths.values())))
+    sheets: dict[str, SheetRows] = {}
+    for kind, path in paths.items():
         text = _decode(path.read_bytes())
         if text is None:
             errors.append(f"{path.name}: 无法识别的文本编码（请存为 UTF-8 或 GBK 的 CSV）")
             continue
+        records = csv.reader(io.StringIO(text, newline=""))  # lazily: reading stops at the row cap
         try:
-            records = list(csv.reader(io.StringIO(text, newline="")))
+            sheets[kind] = _sheet_rows(SHEETS[kind], path.name, records, errors, progress, limits)
         except csv.Error as exc:
             errors.append(f"{path.name}: 不是有效的 CSV 文件（{exc}）")
-            continue
-        sheets[kind] = _sheet_rows(spec, path.name, iter(records), errors, progress)
-    if errors:
-        raise LedgerFileError(errors)
+    errors.raise_if_any()
     return LedgerRows(folder.name, sheets)
 
 
@@ -220,10 +415,12 @@ def _sheet_rows(
     spec: SheetSpec,
     name: str,
     rows: Iterator[tuple | list],
-    errors: list[str],
+    errors: BadRows,
     progress: Progress | None,
+    limits: ImportLimits,
 ) -> SheetRows:
-    """Find the header row, map its columns, and collect the non-empty data rows."""
+    """Find the header row, map its columns, and collect the non-empty data rows, stopping
+    past the row cap so that memory stays bounded whatever the file holds."""
     lookup = column_lookup(spec)
     header_row, columns = 0, {}
     for number, row in enumerate(rows, start=1):
@@ -240,6 +437,9 @@ def _sheet_rows(
     sheet = SheetRows(spec.kind, name, frozenset(columns.values()))
     pending = 0
     for number, row in enumerate(rows, start=header_row + 1):
+        if number > limits.max_rows:
+            errors.append(limits.too_many_rows(name))
+            break
         values = {fld: row[index] if index < len(row) else None for index, fld in columns.items()}
         if any(not _blank(value) for value in values.values()):
             sheet.rows.append((number, values))
@@ -253,7 +453,7 @@ def _sheet_rows(
 
 
 def _map_columns(
-    spec: SheetSpec, name: str, row: int, keys: list[str], lookup: dict, errors: list[str]
+    spec: SheetSpec, name: str, row: int, keys: list[str], lookup: dict, errors: BadRows
 ) -> dict[int, str]:
     columns: dict[int, str] = {}
     seen: dict[str, int] = {}
@@ -369,32 +569,160 @@ def load_existing(session: Session) -> Existing:
     return Existing(townships, villages, place_of_village, households, by_id, issues)
 
 
-class _RowCheck:
-    """Collects the errors of one sheet, each as ``sheet:row: reason``."""
+# Scopes a name is unique in: a township in the county, a village in its township, a
+# head of household in the village (where two heads may share a name, never a spelling).
+_TOWNSHIPS: tuple = ("乡镇",)
 
-    def __init__(self, errors: list[str]) -> None:
+
+def _village_scope(township: str | None) -> tuple | None:
+    return None if township is None else ("村", name_key(township))
+
+
+def _head_scope(place: Place | None) -> tuple | None:
+    return None if place is None else ("户主", name_key(place[0]), name_key(place[1]))
+
+
+class _Spellings:
+    """One spelling per name within its scope, in the file and against the ledger.
+
+    Two spellings that normalise to one name (東台村 beside 东台村, or a 东台村 that the
+    ledger holds with a zero-width space from before names were checked) would show as two
+    entries that look the same, and a tap on the wrong button would write to the wrong record.
+    A spelling the ledger already holds is used as it is, so a record stored before names
+    were normalised can still be named; a new name is stored normalised.
+    """
+
+    def __init__(self) -> None:
+        self.ledger: dict[tuple, set[str]] = defaultdict(set)
+        self.file: dict[tuple, tuple[str, str]] = {}  # scope and key -> first spelling, where
+
+    def add_ledger(self, scope: tuple, name: str) -> None:
+        self.ledger[(*scope, name_key(name))].add(name)
+
+    def resolve(self, scope: tuple, spelling: str, where: str) -> tuple[str, str | None]:
+        """The name to use for ``spelling`` (the ledger's record when it holds this very
+        spelling, else the normal form) and what else it looks the same as, in Chinese
+        (None when it is the only spelling)."""
+        normal = name_key(spelling)
+        key = (*scope, normal)
+        first, first_where = self.file.setdefault(key, (spelling, where))
+        if first != spelling:
+            return normal, f"与 {first_where} 的「{first}」"
+        stored = self.ledger.get(key, ())
+        if spelling in stored:
+            return spelling, None
+        if stored:
+            return normal, "与台账中已有的「" + "」「".join(sorted(map(visible, stored))) + "」"
+        return normal, None
+
+
+def _ledger_spellings(existing: Existing, relisted: set[str]) -> _Spellings:
+    """The ledger's names by scope; heads of households the file lists again are left out,
+    since the file's row says how that head is spelled from now on."""
+    spellings = _Spellings()
+    for township in existing.townships:
+        spellings.add_ledger(_TOWNSHIPS, township)
+    for township, village in existing.villages:
+        spellings.add_ledger(_village_scope(township), village)
+    for code, row in existing.households.items():
+        if code not in relisted:
+            spellings.add_ledger(_head_scope(existing.place_of_village[row["village_id"]]), row["head_name"])
+    return spellings
+
+
+class _RowCheck:
+    """Checks cells and collects the errors, each as ``sheet:row: reason``.
+
+    It also remembers the places and heads that a reported bad cell left unclear, so that
+    the rows naming them are not reported again for the same mistake: one bad 村 row would
+    otherwise bring an 未知村 line for each of its households.
+    """
+
+    def __init__(self, errors: BadRows, spellings: _Spellings) -> None:
         self.errors = errors
+        self.spellings = spellings
+        self.unclear_places: set[tuple[str | None, str | None]] = set()  # (乡镇, None) or (None, 村)
+        self.unclear_heads: set[tuple[Place, str | None]] = set()  # (place, head key or None)
+        self.unclear_codes: set[str] = set()  # 户编号 of reported household rows
+
+    def place_unclear(self, township: str | None, village: str | None) -> bool:
+        return (township, None) in self.unclear_places or (None, village) in self.unclear_places
+
+    def household_unclear(self, code: str | None, place: Place | None, head: str | None) -> None:
+        """A household row whose 户编号, place or head was reported."""
+        if code is not None:
+            self.unclear_codes.add(code)
+        if place is not None:
+            self.unclear_heads.add((place, None if head is None else name_key(head)))
+
+    def head_unclear(self, place: Place, head: str) -> bool:
+        return (place, name_key(head)) in self.unclear_heads or (place, None) in self.unclear_heads
 
     def fail(self, sheet: SheetRows, row: int, reason: str) -> None:
-        self.errors.append(f"{sheet.name}:{row}: {reason}")
+        self.errors.add(f"{sheet.name}:{row}", reason)
 
-    def name(self, sheet, row, values, fld, label, limit_key) -> str | None:
-        value = clean_name(values.get(fld))
-        if value is None:
-            self.fail(sheet, row, f"缺少{label}")
-        elif len(value) > MAX_LENGTH[limit_key]:
-            self.fail(sheet, row, f"{label}「{value[:20]}…」太长（最多 {MAX_LENGTH[limit_key]} 字）")
+    def _cell(self, sheet, row, values, fld, label, required, wrong_type=non_text) -> object | None:
+        """The cell if filled and of the right type; None otherwise (an error if it was
+        required, or filled with a value of the wrong type)."""
+        raw = values.get(fld)
+        if _blank(raw):
+            if required:
+                self.fail(sheet, row, f"缺少{label}")
             return None
-        return value
+        wrong = wrong_type(raw)
+        if wrong is not None:
+            self.fail(sheet, row, f"{label}是{wrong}，应填文字")
+            return None
+        return raw
 
-    def text(self, sheet, row, values, fld, label, limit_key=None, required=False) -> str | None:
-        value = clean_text(values.get(fld))
-        if value is None and required:
-            self.fail(sheet, row, f"缺少{label}")
-        elif value is not None and limit_key and len(value) > MAX_LENGTH[limit_key]:
-            self.fail(sheet, row, f"{label}「{value[:20]}…」太长（最多 {MAX_LENGTH[limit_key]} 字）")
+    def _fits(self, sheet, row, value: str, label: str, limit_key: str | None) -> bool:
+        if limit_key is None or len(value) <= MAX_LENGTH[limit_key]:
+            return True
+        self.fail(sheet, row, f"{label}「{value[:20]}…」太长（最多 {MAX_LENGTH[limit_key]} 字）")
+        return False
+
+    def _clean(self, sheet, row, label: str, text: str | None, required: bool, **rules) -> str | None:
+        """``text`` if it is filled and every character is allowed; else None (and an error)."""
+        if not text:  # e.g. a lone protecting apostrophe
+            if required:
+                self.fail(sheet, row, f"缺少{label}")
             return None
-        return value
+        problem = character_problem(text, **rules)
+        if problem is not None:
+            self.fail(sheet, row, f"{label}「{visible(text)}」{problem}")
+            return None
+        return text
+
+    def name(self, sheet, row, values, fld, label, limit_key, scope, required=True) -> str | None:
+        """A place or person name: text, nothing hidden, normalised, and the only spelling
+        of that name within ``scope`` (None: the scope is unknown, an earlier cell is bad)."""
+        raw = self._cell(sheet, row, values, fld, label, required)
+        spelling = self._clean(sheet, row, label, clean_name(raw), required and raw is not None)
+        if spelling is None:
+            return None
+        if not self._fits(sheet, row, simplified(spelling), label, limit_key):
+            return None
+        if scope is None:
+            return simplified(spelling)
+        name, conflict = self.spellings.resolve(scope, spelling, f"{sheet.name}:{row}")
+        if conflict is not None:
+            self.fail(sheet, row, f"{label}「{spelling}」{conflict}写法不同，规范化后是同一个名称「{name}」；"
+                                  f"请统一写法")
+            return None
+        return name
+
+    def code(self, sheet, row, values, fld, label, limit_key, required=True) -> str | None:
+        """户编号 or 编号: text or a whole number, nothing hidden."""
+        raw = self._cell(sheet, row, values, fld, label, required, wrong_type=non_code)
+        code = self._clean(sheet, row, label, clean_name(raw), required and raw is not None)
+        return code if code is not None and self._fits(sheet, row, code, label, limit_key) else None
+
+    def text(self, sheet, row, values, fld, label, limit_key=None, required=False, person=False) -> str | None:
+        """Free text, kept as written; a person's name (帮扶责任人) may not carry markup."""
+        raw = self._cell(sheet, row, values, fld, label, required)
+        value = self._clean(sheet, row, label, clean_text(raw), required and raw is not None,
+                            free_text=True, markup=person)
+        return value if value is not None and self._fits(sheet, row, value, label, limit_key) else None
 
     def word(self, sheet, row, values, fld, label, aliases, allowed: Iterable[str]) -> str | None:
         raw = values.get(fld)
@@ -404,15 +732,16 @@ class _RowCheck:
         try:
             return lookup_word(raw, aliases)
         except ValueError:
-            self.fail(sheet, row, f"{label}「{clean_text(raw)}」不认识（可填 {'、'.join(allowed)}）")
+            self.fail(sheet, row, f"{label}「{shown(raw)}」不认识（可填 {'、'.join(allowed)}）")
             return None
 
 
 def plan_import(session: Session, ledger: LedgerRows, existing: Existing | None = None) -> Plan:
-    """Check every row; LedgerFileError listing all problems, else the plan of changes."""
+    """Check every row; LedgerFileError listing the problems, else the plan of changes."""
     existing = existing or load_existing(session)
-    errors: list[str] = []
-    check = _RowCheck(errors)
+    errors = BadRows()
+    relisted = {clean_name(values.get("code")) for _, values in ledger.sheets[HOUSEHOLDS].rows}
+    check = _RowCheck(errors, _ledger_spellings(existing, relisted))
     places, listed, new_townships, new_villages = _check_villages(
         ledger.sheets[VILLAGES], existing, check
     )
@@ -423,8 +752,7 @@ def plan_import(session: Session, ledger: LedgerRows, existing: Existing | None 
     issues = _check_issues(
         ledger.sheets[ISSUES], places, known_townships, listed_households, existing, check
     )
-    if errors:
-        raise LedgerFileError(errors)
+    errors.raise_if_any()
     plan = _diff(ledger.source, existing, new_townships, new_villages, households, issues)
     listed_townships = {t for t, _ in listed}
     plan.counts["townships"] = Counts(
@@ -439,12 +767,22 @@ def plan_import(session: Session, ledger: LedgerRows, existing: Existing | None 
 def _known_place(sheet, row, township, village, places, known_townships, check) -> Place | None:
     if township is None or village is None:
         return None
+    if (township not in known_townships or (township, village) not in places) \
+            and check.place_unclear(township, village):
+        return None  # its row in the 村 sheet is reported
     if township not in known_townships:
         check.fail(sheet, row, f"未知乡镇「{township}」")
         return None
     if (township, village) not in places:
         check.fail(sheet, row, f"未知村「{township}/{village}」（村须列在「村」表里或已在台账中）")
         return None
+    return township, village
+
+
+def _place_names(sheet, row, values, check) -> tuple[str | None, str | None]:
+    """A row's 乡镇 and 村, each checked within its scope."""
+    township = check.name(sheet, row, values, "township", "乡镇", "township", _TOWNSHIPS)
+    village = check.name(sheet, row, values, "village", "村", "village", _village_scope(township))
     return township, village
 
 
@@ -455,9 +793,10 @@ def _check_villages(sheet: SheetRows, existing: Existing, check: _RowCheck):
     new_townships: list[str] = []
     new_villages: list[Place] = []
     for row, values in sheet.rows:
-        township = check.name(sheet, row, values, "township", "乡镇", "township")
-        village = check.name(sheet, row, values, "village", "村", "village")
+        township, village = _place_names(sheet, row, values, check)
         if township is None or village is None:
+            if (township, village) != (None, None):
+                check.unclear_places.add((township, village))
             continue
         listed.add((township, village))
         if (township, village) in places:
@@ -477,28 +816,22 @@ def _check_households(sheet, places, known_townships, check):
     first_row: dict[str, int] = {}
     statuses = [s.value for s in HouseholdStatus]
     for row, values in sheet.rows:
-        code = check.name(sheet, row, values, "code", "户编号", "household_code")
-        township = check.name(sheet, row, values, "township", "乡镇", "township")
-        village = check.name(sheet, row, values, "village", "村", "village")
-        head = check.name(sheet, row, values, "head", "户主姓名", "head")
-        size = None
-        if _blank(values.get("size")):
-            check.fail(sheet, row, "缺少家庭人口")
-        else:
-            try:
-                size = parse_size(values["size"])
-            except ValueError:
-                check.fail(sheet, row, f"家庭人口「{clean_text(values['size'])}」不是 1–30 的整数")
+        code = check.code(sheet, row, values, "code", "户编号", "household_code")
+        township, village = _place_names(sheet, row, values, check)
+        place = _known_place(sheet, row, township, village, places, known_townships, check)
+        head = check.name(sheet, row, values, "head", "户主姓名", "head", _head_scope(place))
+        size = _household_size(sheet, row, values, check)
         status = check.word(sheet, row, values, "status", "状态", HOUSEHOLD_STATUS_ALIASES, statuses)
         cause = check.text(sheet, row, values, "cause", "致贫原因", "cause")
-        helper = check.text(sheet, row, values, "helper", "帮扶责任人", "helper")
-        place = _known_place(sheet, row, township, village, places, known_townships, check)
+        helper = check.text(sheet, row, values, "helper", "帮扶责任人", "helper", person=True)
         if code is not None and code in first_row:
             check.fail(sheet, row, f"户编号「{code}」重复（第 {first_row[code]} 行已有）")
             continue
         if code is not None:
             first_row[code] = row
-        if None not in (code, place, head):
+        if None in (code, place, head):
+            check.household_unclear(code, place, head)
+        else:
             listed[code] = (place, head)
         if None in (code, place, head, size, status):
             continue
@@ -506,52 +839,53 @@ def _check_households(sheet, places, known_townships, check):
     return households, listed
 
 
+def _household_size(sheet, row, values, check) -> int | None:
+    raw = values.get("size")
+    if _blank(raw):
+        check.fail(sheet, row, "缺少家庭人口")
+        return None
+    try:
+        return parse_size(raw)
+    except ValueError:
+        check.fail(sheet, row, f"家庭人口「{shown(raw)}」不是 1–30 的整数")
+        return None
+
+
 def _household_index(existing: Existing, listed: dict[str, tuple[Place, str]]):
-    """户编号 -> (place, head) and (place, head) -> 户编号s, as the ledger will be after import."""
+    """户编号 -> (place, head), and (place, name key of the head) -> 户编号s, as the ledger
+    will be after import. By key, so that heads spelled 张玉兰 and 張玉蘭 (stored before
+    names were normalised) count as two households of one name and need a 户编号."""
     by_code: dict[str, tuple[Place, str]] = {
         code: (existing.place_of_village[row["village_id"]], row["head_name"])
         for code, row in existing.households.items()
     }
     by_code.update(listed)
-    by_name: dict[tuple[Place, str], list[str]] = defaultdict(list)
-    for code, place_head in by_code.items():
-        by_name[place_head].append(code)
-    return by_code, by_name
+    by_key: dict[tuple[Place, str], list[str]] = defaultdict(list)
+    for code, (place, head) in by_code.items():
+        by_key[(place, name_key(head))].append(code)
+    return by_code, by_key
 
 
 def _check_issues(sheet, places, known_townships, listed, existing, check) -> dict[str, IssueRow]:
-    by_code, by_name = _household_index(existing, listed)
+    by_code, by_key = _household_index(existing, listed)
     issues: dict[str, IssueRow] = {}
     first_row: dict[str, int] = {}
     statuses = [s.value for s in IssueStatus]
     has_flag = "supervised" in sheet.fields
     for row, values in sheet.rows:
-        code = check.name(sheet, row, values, "code", "编号", "issue_code")
-        township = check.name(sheet, row, values, "township", "乡镇", "township")
-        village = check.name(sheet, row, values, "village", "村", "village")
+        code = check.code(sheet, row, values, "code", "编号", "issue_code")
+        township, village = _place_names(sheet, row, values, check)
+        place = _known_place(sheet, row, township, village, places, known_townships, check)
         category = check.word(sheet, row, values, "category", "问题类别", CATEGORY_ALIASES, CATEGORIES)
         description = check.text(sheet, row, values, "description", "问题描述", required=True)
         status = check.word(sheet, row, values, "status", "状态", ISSUE_STATUS_ALIASES, statuses)
         unit = check.text(sheet, row, values, "unit", "责任单位", "unit")
-        deadline = None
-        if not _blank(values.get("deadline")):
-            try:
-                deadline = parse_date(values["deadline"])
-            except ValueError:
-                check.fail(sheet, row, f"整改期限「{clean_text(values['deadline'])}」不是有效日期（如 2026-12-31）")
-        supervised = None
-        if has_flag:
-            try:
-                supervised = parse_flag(values.get("supervised"))
-            except ValueError:
-                check.fail(sheet, row, f"督办「{clean_text(values['supervised'])}」应填 是 或 否")
-        place = _known_place(sheet, row, township, village, places, known_townships, check)
+        deadline = _deadline(sheet, row, values, check)
+        supervised = _supervised(sheet, row, values, check) if has_flag else None
         household_code = None
         household_ok = True
         if place is not None:
-            household_code, household_ok = _issue_household(
-                sheet, row, values, place, by_code, by_name, check
-            )
+            household_code, household_ok = _issue_household(sheet, row, values, place, by_code, by_key, check)
         if code is not None and code in first_row:
             check.fail(sheet, row, f"编号「{code}」重复（第 {first_row[code]} 行已有）")
             continue
@@ -565,26 +899,55 @@ def _check_issues(sheet, places, known_townships, listed, existing, check) -> di
     return issues
 
 
-def _issue_household(sheet, row, values, place, by_code, by_name, check) -> tuple[str | None, bool]:
+def _deadline(sheet, row, values, check) -> dt.date | None:
+    raw = values.get("deadline")
+    if _blank(raw):
+        return None
+    try:
+        return parse_date(raw)
+    except ValueError:
+        check.fail(sheet, row, f"整改期限「{shown(raw)}」不是有效日期（如 2026-12-31）")
+        return None
+
+
+def _supervised(sheet, row, values, check) -> bool | None:
+    try:
+        return parse_flag(values.get("supervised"))
+    except ValueError:
+        check.fail(sheet, row, f"督办「{shown(values['supervised'])}」应填 是 或 否")
+        return None
+
+
+def _bad_cell(values: dict, fld: str, value: object) -> bool:
+    """An optional cell that was filled but did not pass its check (already reported)."""
+    return value is None and not _blank(values.get(fld))
+
+
+def _issue_household(sheet, row, values, place, by_code, by_key, check) -> tuple[str | None, bool]:
     """The issue's household: by 户编号 if given, else by 户主姓名 in the village."""
-    code = clean_name(values.get("household_code"))
-    head = clean_name(values.get("head"))
+    code = check.code(sheet, row, values, "household_code", "户编号", "household_code", required=False)
+    head = check.name(sheet, row, values, "head", "户主姓名", "head", _head_scope(place), required=False)
+    if _bad_cell(values, "household_code", code) or _bad_cell(values, "head", head):
+        return None, False
     where = f"{place[0]}/{place[1]}"
     if code is not None:
         if code not in by_code:
-            check.fail(sheet, row, f"户编号「{code}」不在台账中")
+            if code not in check.unclear_codes:  # else its row in the 户 sheet is reported
+                check.fail(sheet, row, f"户编号「{code}」不在台账中")
             return None, False
         its_place, its_head = by_code[code]
         if its_place != place:
             check.fail(sheet, row, f"户编号「{code}」属于 {its_place[0]}/{its_place[1]}，不在 {where}")
             return None, False
-        if head is not None and head != its_head:
+        if head is not None and name_key(head) != name_key(its_head):
             check.fail(sheet, row, f"户编号「{code}」的户主是「{its_head}」，与户主姓名「{head}」不符")
             return None, False
         return code, True
     if head is None:
         return None, True  # an issue of the village as a whole
-    codes = by_name.get((place, head), [])
+    codes = by_key.get((place, name_key(head)), [])
+    if not codes and check.head_unclear(place, head):
+        return None, False  # perhaps the household whose row in the 户 sheet is reported
     if not codes:
         check.fail(sheet, row, f"{where} 没有户主「{head}」")
         return None, False
@@ -807,10 +1170,15 @@ class ImportResult:
 
 
 def import_ledger(
-    database: Database, path: Path, *, dry_run: bool = False, progress: Progress | None = None
+    database: Database,
+    path: Path,
+    *,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+    limits: ImportLimits | None = None,
 ) -> ImportResult:
-    """Import a workbook or CSV folder in one transaction; LedgerFileError lists every bad row."""
-    ledger = read_ledger(Path(path), progress)  # before the transaction: no lock while parsing
+    """Import a workbook or CSV folder in one transaction; LedgerFileError lists the bad rows."""
+    ledger = read_ledger(Path(path), progress, limits)  # before the transaction: no lock while parsing
     try:
         with database.transaction() as session:
             existing = load_existing(session)

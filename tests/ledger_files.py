@@ -71,6 +71,22 @@ def write_xlsx(path: Path, sheets: Sheets, *, title: str | None = None) -> Path:
     return path
 
 
+def write_long_workbook(path: Path, rows: int) -> Path:
+    """A workbook whose 户 sheet has ``rows`` data rows of one number each (every one a bad
+    row), written in write-only mode like the testers' 1,000,000-row file: a few MB on
+    disk, under the size limits, so that only the row cap can refuse it. No recorded sheet
+    size, as write-only mode writes none: the worst case for opening it."""
+    workbook = Workbook(write_only=True)
+    for name, header in (("村", VILLAGE_HEADER), ("户", HOUSEHOLD_HEADER), ("问题", ISSUE_HEADER)):
+        sheet = workbook.create_sheet(name)
+        sheet.append(header)
+        if name == "户":
+            for n in range(rows):
+                sheet.append([n])
+    workbook.save(path)
+    return path
+
+
 def write_csv_folder(folder: Path, sheets: Sheets, *, encoding: str = "utf-8") -> Path:
     """Save the 村/户/问题 sheets as villages.csv, households.csv, issues.csv."""
     names = {"村": "villages.csv", "户": "households.csv", "问题": "issues.csv"}

@@ -3,24 +3,33 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from services import ledger_headers
 from services.ledger_headers import (
     HOUSEHOLDS,
     ISSUES,
     SHEETS,
+    character_problem,
     clean_name,
     clean_text,
     column_lookup,
     header_key,
+    hidden,
+    name_key,
+    non_code,
+    non_text,
     parse_date,
     parse_flag,
     parse_size,
     protect_formula,
+    simplified,
     unprotect_formula,
+    visible,
 )
 
 DEC_31 = dt.date(2026, 12, 31)
@@ -124,3 +133,67 @@ def test_a_cleaned_name_cleans_to_itself():
     # re-importing the name would count as a change to the household.
     once = clean_name("=A´")
     assert clean_name(once) == once
+
+
+# ---------------------------------------------------------------- names: normal form, hidden characters
+
+
+@pytest.mark.parametrize("name, normal", [("東台村", "东台村"), ("張玉蘭", "张玉兰"), ("东台村", "东台村"),
+                                          ("薴", "苎")])  # t2s needs two rounds for this one
+def test_names_are_simplified(name, normal):
+    assert simplified(name) == normal
+
+
+@given(st.text(alphabet=st.characters(min_codepoint=0x3400, max_codepoint=0x9FFF), min_size=1, max_size=6))
+def test_a_normalised_name_is_its_own_key(text):
+    # what an import stores must read back as the same name, or re-importing an export
+    # would report a change or a second spelling
+    name = simplified(clean_name(text))
+    assert name_key(name) == name == simplified(name)
+
+
+def test_a_key_sees_through_what_a_reader_cannot_see():
+    assert name_key("东台\u200b村") == name_key("<b>东台</b>村") == name_key("東 台 村") == "东台村"
+
+
+@pytest.mark.parametrize(
+    "text, reason",
+    [("东台\u200b村", "零宽"), ("\u202e东台村", "文字方向"), ("东台\x07村", "控制字符"), ("东台\u3164村", "不可见"),
+     ("<b>东台</b>村", "标记"), ("东台&amp;村", "标记"), ("东台>村", "标记")],
+)
+def test_a_name_may_not_hide_anything(text, reason):
+    assert reason in character_problem(text)
+
+
+def test_free_text_keeps_line_breaks_emoji_and_angle_brackets():
+    assert character_problem("水压<0.2MPa\n待修 ✔️ 👨\u200d👩", free_text=True, markup=False) is None
+    assert "文字方向" in character_problem("待修\u202e", free_text=True, markup=False)
+    assert "零宽" in character_problem("待\u200b修", free_text=True, markup=False)
+
+
+def test_hidden_characters_are_shown_by_code_point():
+    assert visible("东台\u200b村") == "东台[U+200B]村"
+    assert visible("东台村") == "东台村"
+
+
+def test_the_quick_scan_covers_every_character_the_checks_flag():
+    """character_problem passes text the one-regex scan finds clean: that scan must catch
+    every character the slow checks would flag, in the Unicode of this Python."""
+    flagged = [cp for cp in [*range(0x20000), *range(0xE0000, 0xE1000)] if hidden(chr(cp))]
+    missed = [f"U+{cp:04X}" for cp in flagged if not ledger_headers._SUSPECT.match(chr(cp))]
+    assert flagged and missed == []
+    assert all(cp < 0x20000 or 0xE0000 <= cp < 0xE1000 for cp in range(0x110000)
+               if unicodedata.category(chr(cp)) in ("Cc", "Cf"))
+
+
+@pytest.mark.parametrize("cell, kind", [(True, "逻辑值 TRUE"), (dt.datetime(2020, 1, 1), "日期或时间 2020-01-01"),
+                                        (3.5, "数字 3.5"), (4, "数字 4"), (dt.time(8, 30), "日期或时间 08:30:00")])
+def test_a_typed_cell_is_no_text(cell, kind):
+    assert non_text(cell) == kind
+    assert non_text("李兆满") is None
+
+
+@pytest.mark.parametrize("cell, fine", [(2224240001, True), (2224240001.0, True), (3.5, False), (True, False),
+                                        (10**15, False), (dt.date(2026, 1, 1), False), ("ZG-0001", True)])
+def test_a_code_may_be_a_whole_number_excel_kept_exactly(cell, fine):
+    assert (non_code(cell) is None) is fine
