@@ -285,3 +285,15 @@ async def test_a_report_journaled_before_a_crash_is_applied_once_after_restart(f
     with database.transaction() as session:
         row = session.get(InboxUpdate, update_id)
         assert row.done_at is not None and row.replied_at is not None
+
+
+async def test_a_forwarded_report_is_asked_about_as_relayed(fake_bot_api, settings, database):
+    author = FakeUser(7100, "王书记")
+    async with running_bot(settings, database):
+        question = await say(fake_bot_api, VILLAGE, "东台村饮水问题已解决", forwarded_from=author)
+        assert question.text.startswith("转述 王书记 的报告？")
+        assert issue(database, "ZG-0003").status == "未整改"
+        answer = await press(fake_bot_api, VILLAGE, question, "确认")
+    assert "已整改" in answer.text
+    assert issue(database, "ZG-0003").status == "已整改"
+    assert [e.message_text for e in events(database, "ZG-0003")] == ["［转述自 王书记］东台村饮水问题已解决"]
