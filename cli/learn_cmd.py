@@ -178,35 +178,25 @@ def _print_scores(before, after) -> None:
 
 
 def _suggest(settings, calendar) -> int:
-    """Wording in the county's confirmed messages that no lexicon word covers."""
-    from nlp.lexicon import KeywordMatcher, load_lexicon
+    """Wording in the county's answered messages that no lexicon word covers."""
+    from nlp.lexicon import load_lexicon
     from nlp.parser import Parser
+    from nlp.reader import Vocabulary
 
     rows, snapshot = _county_rows(settings)
     if not rows:
         print("还没有干部确认或更正过的消息。")
         return 0
-    lexicon = load_lexicon()
-    known: dict[str, tuple[str, ...]] = {}
-    for groups in (lexicon.status, lexicon.intents, lexicon.doubts, lexicon.category_words):
-        for members in groups.values():
-            known.update({word: ("k",) for word in members})
-    matcher = KeywordMatcher(known)
+    vocabulary = Vocabulary(load_lexicon())  # every lexicon word: what is covered already
     parser = Parser(snapshot, calendar, reader=None)
     counts: Counter[tuple[str, str]] = Counter()
     for text, reading, final in rows:
         if reading.get("status") == final.get("status") and "no_status" not in reading.get("flags", ()):
             continue
-        masked = parser.parse(text, _today(settings)).reader_text
-        covered = [False] * len(masked)
-        for match in matcher.find(masked):
-            covered[match.start:match.end] = [True] * (match.end - match.start)
-        for size in (2, 3, 4):
-            for i in range(len(masked) - size + 1):
-                gram = masked[i:i + size]
-                if any(covered[i:i + size]) or not all("\u4e00" <= ch <= "\u9fff" for ch in gram):
-                    continue
-                counts[(gram, final.get("status") or final.get("intent") or "none")] += 1
+        label = final.get("status") or final.get("intent") or "none"
+        for run in _uncovered_runs(vocabulary.cut(parser.parse(text, _today(settings)).reader_text)):
+            for size in (2, 3, 4):
+                counts.update((run[i:i + size], label) for i in range(len(run) - size + 1))
     if not counts:
         print("没有发现词表缺少的说法。")
         return 0
@@ -214,3 +204,15 @@ def _suggest(settings, calendar) -> int:
     for (gram, label), count in counts.most_common(30):
         print(f"  {gram} · {count} · {label}")
     return 0
+
+
+def _uncovered_runs(tokens: list[str]) -> list[str]:
+    """Runs of Chinese characters that no lexicon word took (words are the longer tokens)."""
+    runs, current = [], ""
+    for token in tokens:
+        if len(token) == 1 and "\u4e00" <= token <= "\u9fff":
+            current += token
+        else:
+            runs.append(current)
+            current = ""
+    return [run for run in (*runs, current) if len(run) >= 2]

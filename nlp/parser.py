@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from db.vocab import CATEGORIES
 from nlp import intents as I
 from nlp.clauses import Clause, Fact, group_facts, split_clauses
 from nlp.deadlines import Deadline, find_deadlines
@@ -140,15 +141,15 @@ class Parser:
         self._status = KeywordMatcher(_grouped(self.lexicon.status))
         self._intent = KeywordMatcher(_grouped(self.lexicon.intents))
         self._doubts = KeywordMatcher(_grouped(self.lexicon.doubts))
-        self._ack_words = frozenset(self.lexicon.doubts.get("ack", ())) | frozenset(
-            self.lexicon.doubts.get("filler", ()))
+        self._ack_words = tuple(sorted({*self.lexicon.doubts.get("ack", ()), *self.lexicon.doubts.get("filler", ())},
+                                       key=len, reverse=True))  # longest first
         self._thanks = tuple(sorted(self.lexicon.doubts.get("thanks", ()), key=len, reverse=True))
         self._household_issues: dict[str, list[IssueRef]] = {}
         self._village_issues: dict[tuple[str, str], list[IssueRef]] = {}
         self._village_household_issues: dict[tuple[str, str], list[IssueRef]] = {}
         self._issues_by_code = {issue.code: issue for issue in snapshot.issues}
-        # household heads: names a group reply must never show (services/disclosure.py)
-        self.person_names = frozenset(h.head for h in snapshot.households)
+        # household heads, longest first: names a group reply must never show (services/disclosure.py)
+        self.person_names = tuple(sorted({h.head for h in snapshot.households}, key=len, reverse=True))
         for issue in snapshot.issues:
             if issue.household_code:
                 self._household_issues.setdefault(issue.household_code, []).append(issue)
@@ -215,7 +216,7 @@ class Parser:
         facts = group_facts(clauses)
         seen = _Seen(masked, today, deadlines, scope_filter, self._doubts.find(masked),
                      [m for m in category_matches if m.labels[0] != "ignore"], bool(_QUOTED.search(text)))
-        if self._quotes_with_thanks(masked, seen.doubt_matches, text):
+        if self._quotes_with_thanks(masked, seen, text):
             result.ack = True  # 收到，东台村饮水已解决，辛苦了: thanks for someone's report
             result.confidence = 0.8
             return result
@@ -242,12 +243,12 @@ class Parser:
         pieces = [p for p in re.split(r"[,、:;。!?]+", clean) if p]
         return bool(pieces) and all(_only_words(piece, self._ack_words) for piece in pieces)
 
-    def _quotes_with_thanks(self, masked: str, doubt_matches: list[Match], raw: str) -> bool:
+    def _quotes_with_thanks(self, masked: str, seen: _Seen, raw: str) -> bool:
         """A report between thanks (收到…辛苦了) or quoted and thanked: an acknowledgement."""
         body = masked.strip(",。!?")
         opens = body.startswith(self._thanks) or body.startswith(("收到", "好的"))
         closes = body.endswith(self._thanks) or raw.rstrip().endswith(("👍", "👏", "🙏", "💪"))
-        quoted = bool(_QUOTED.search(raw)) or any("quote" in m.labels for m in doubt_matches)
+        quoted = seen.quoted or any("quote" in m.labels for m in seen.doubt_matches)
         return (opens and closes) or (quoted and (opens or closes))
 
     def _fill_clauses(self, masked: str, clauses: list[Clause], mentions: list[Mention],
@@ -728,8 +729,7 @@ _MAX_QUERY_RESIDUE = 4
 # around a sentence.
 _QUOTED = re.compile(r"(?m)^\s*[>》]|[「『“][^」』”]{6,}[」』”]|【转】|\[转\]")
 _PROBLEM_STOP = frozenset("问题的了和与及村家户事情况已未没不还有")
-_CATEGORY_NAMES = frozenset({"饮水", "住房", "医疗", "教育", "产业", "就业", "兜底保障", "基础设施", "档案",
-                             "集体经济", "问题"})
+_CATEGORY_NAMES = frozenset({*CATEGORIES, "问题"})
 _STATED_BY = re.compile(r"前|内|底|为止|截止|之前|以前")
 
 
@@ -750,12 +750,11 @@ def _second_opinion(result: Parse, guess: Guess, threshold: float = AGREE_AT) ->
         result.reasons.append("两种读法不一致，先确认")
 
 
-def _only_words(piece: str, words: frozenset[str]) -> bool:
-    """True when ``piece`` is made only of ``words`` (longest first, greedy)."""
+def _only_words(piece: str, words: tuple[str, ...]) -> bool:
+    """True when ``piece`` is made only of ``words`` (given longest first; greedy)."""
     i = 0
-    ordered = sorted(words, key=len, reverse=True)
     while i < len(piece):
-        word = next((w for w in ordered if piece.startswith(w, i)), None)
+        word = next((w for w in words if piece.startswith(w, i)), None)
         if word is None:
             return False
         i += len(word)

@@ -4,7 +4,7 @@
 - A group: counts, village-level items with their category and status; never a household's
   name or details; free text a person typed (descriptions, reopen reasons, notes) only through
   :func:`redact`, which removes the names of household members and every ID, phone and bank
-  card number. Every reply the engine sends to a group passes through :func:`for_group`.
+  card number. Every reply the engine sends to a group passes through :func:`redact`.
 - Logs: :class:`RedactingFilter` runs the same redactor on every log line.
 """
 
@@ -30,20 +30,16 @@ _ADDRESS = re.compile(r"[\u4e00-\u9fff](?:大妈|大爷|大娘|老汉|奶奶|爷
 
 def redact(text: str, names: Iterable[str] = ()) -> str:
     """``text`` without ID, phone and bank card numbers and without people's names (``names``:
-    the ledger's household heads and members, plus names said after 村民/其妻/户主…)."""
+    the ledger's household heads, longest first, as nlp.parser.Parser.person_names gives them;
+    plus names said after 村民/其妻/户主…)."""
     if not text:
         return text
     text = _LONG_NUMBER.sub(NUMBER_MARK, text)
-    for name in sorted({n for n in names if n and len(n) >= 2}, key=len, reverse=True):
-        if name in text:
+    for name in names:
+        if len(name) >= 2 and name in text:
             text = text.replace(name, NAME_MARK)
     text = _AFTER_ROLE.sub(lambda m: m.group(1) + NAME_MARK, text)
     return _ADDRESS.sub(NAME_MARK, text)
-
-
-def for_group(text: str, names: Iterable[str] = ()) -> str:
-    """A reply on its way to a group chat."""
-    return redact(text, names)
 
 
 class RedactingFilter(logging.Filter):
@@ -51,7 +47,7 @@ class RedactingFilter(logging.Filter):
 
     def __init__(self, names: Iterable[str] = ()) -> None:
         super().__init__()
-        self.names = frozenset(names)
+        self.names = tuple(sorted(set(names), key=len, reverse=True))
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

@@ -183,7 +183,7 @@ class BoundParser:
         return self._fetch()[0].parse(text, today, scope)
 
     @property
-    def person_names(self) -> frozenset[str]:
+    def person_names(self) -> tuple[str, ...]:
         """Names of the ledger's household heads (redacted from group replies)."""
         return self._fetch()[0].person_names
 

@@ -280,7 +280,7 @@ class FrozenParsers:
         return self.parser.parse(text_, today, scope)
 
     @property
-    def person_names(self) -> frozenset[str]:
+    def person_names(self) -> tuple[str, ...]:
         return self.parser.person_names
 
 

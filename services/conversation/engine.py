@@ -39,7 +39,7 @@ from services.conversation.messages import Incoming, Reply
 from services.conversation.paging import is_page_data
 from services.conversation.serialize import replies_from_json, replies_to_json
 from services.conversation.turn import parse_text
-from services.disclosure import for_group
+from services.disclosure import redact
 from services.errors import DomainError
 from services.issues import code_in_text
 from services.formatting import TELEGRAM_LIMIT, split_text
@@ -363,8 +363,8 @@ def _for_group(ctx: CommandContext, replies: list[Reply]) -> list[Reply]:
     names = getattr(ctx.parser, "person_names", ())
     cleaned = []
     for reply in replies:
-        buttons = tuple(tuple(replace(b, text=for_group(b.text, names)) for b in row) for row in reply.buttons)
-        cleaned.append(replace(reply, text=for_group(reply.text, names), buttons=buttons))
+        buttons = tuple(tuple(replace(b, text=redact(b.text, names)) for b in row) for row in reply.buttons)
+        cleaned.append(replace(reply, text=redact(reply.text, names), buttons=buttons))
     return cleaned
 
 

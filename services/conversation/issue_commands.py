@@ -13,7 +13,15 @@ from services.conversation.messages import Reply
 from services.conversation.turn import actor_from, marker_of, may_show_household, origin_of, scope_of
 from services.errors import Forbidden, InvalidInput, NotFound
 from services.formatting import change_line, render_issue_card
-from services.issues import code_in_text, issue_by_code, target_of_issue
+from services.issues import (
+    Target,
+    closed_issues_for,
+    code_in_text,
+    issue_by_code,
+    open_issues_for,
+    target_of_issue,
+    targets_from_parse,
+)
 from services.queries import issue_history, issue_row
 from services.reports import Change, close_issue, reopen_issue, undo_last_change
 from services.scope import may_close
@@ -98,14 +106,9 @@ NEEDS_REASON = "请说明重新打开的原因，例如：东台村饮水问题�
 
 def ask_close_or_reopen(ctx: CommandContext, parse: Any, text: str, *, reopen: bool) -> list[Reply]:
     """A supervisor's plain words (东台村饮水问题销号 / …重新打开，原因…): the item, then a question."""
-    from services.issues import targets_from_parse
-
     ctx.intent = "reopen" if reopen else "close"
     targets = targets_from_parse(ctx.session, parse, ctx.parser.villages)
-    wanted = {IssueStatus.RECTIFIED, IssueStatus.CLOSED} if reopen else {IssueStatus.RECTIFIED}
-    issues = []
-    for target in targets[:1]:
-        issues = [i for i in _issues_of(ctx, target, parse.category, reopen) if i.status in wanted]
+    issues = _closable(ctx, targets[0], parse.category, reopen) if targets else []
     if len(issues) != 1:
         what = "已整改或已销号" if reopen else "已整改、可以销号"
         ctx.outcome = "unclear"
@@ -128,20 +131,10 @@ def ask_close_or_reopen(ctx: CommandContext, parse: Any, text: str, *, reopen: b
     return [pending.ask(ctx, question, KIND, payload, [(action, option)])]
 
 
-def _issues_of(ctx: CommandContext, target, category: str | None, reopen: bool) -> list[Issue]:
-    from sqlalchemy import select
-
-    from services.issues import open_issues_for
-
-    found = open_issues_for(ctx.session, target, category)
-    if reopen:  # closed items are not "open": look them up too
-        query = select(Issue).where(Issue.village_id == target.village_id, Issue.status == IssueStatus.CLOSED.value)
-        if category:
-            query = query.where(Issue.category == category)
-        if target.household_id is not None:
-            query = query.where(Issue.household_id == target.household_id)
-        found += list(ctx.session.scalars(query))
-    return found
+def _closable(ctx: CommandContext, target: Target, category: str | None, reopen: bool) -> list[Issue]:
+    """The target's items that can be closed out (已整改), or reopened (已整改 or 已销号)."""
+    rectified = [i for i in open_issues_for(ctx.session, target, category) if i.status == IssueStatus.RECTIFIED]
+    return rectified + closed_issues_for(ctx.session, target, category) if reopen else rectified
 
 
 def undo_command(ctx: CommandContext, args: str = "") -> list[Reply]:

@@ -11,6 +11,7 @@ the rules alone for comparison. Held-out sets are never touched here.
 from __future__ import annotations
 
 import argparse
+import copy
 import sys
 from collections.abc import Sequence
 
@@ -53,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             rules_report.outcomes.append(corpus.score(item, parse.to_contract()))
             guess = reader.read(parse.reader_text)
             for threshold in thresholds:
-                paired = _copy(parse)
+                paired = copy.deepcopy(parse)
                 _second_opinion(paired, guess, threshold)
                 reports[threshold].outcomes.append(corpus.score(item, paired.to_contract()))
         print(f"fold {fold + 1}/{args.folds}", file=sys.stderr)
@@ -63,12 +64,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     for threshold in thresholds:
         print(corpus.summary_line(f"两者合用 阈值 {threshold}", reports[threshold]))
     return 0
-
-
-def _copy(parse):
-    import copy
-
-    return copy.deepcopy(parse)
 
 
 if __name__ == "__main__":
