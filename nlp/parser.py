@@ -31,6 +31,10 @@ from nlp.workdays import WorkCalendar
 
 MAX_ANALYSED_CHARS = 2000  # a longer message is read up to here and always confirmed
 CONFIRM_BELOW = 0.6
+# The rules cannot read a message that names a place and a problem: when the second reader
+# reads a report at least this likely, the bot asks about the report instead of "没看懂"
+# (chosen on the development sets by cross-validation, python -m tests.corpus.crossval).
+RESCUE_AT = 0.6
 MASK = "□"
 
 
@@ -134,6 +138,7 @@ class Parser:
         if isinstance(reader, Path):
             reader = StatisticalReader.load(self.lexicon, reader) if reader.exists() else None
         self.reader: StatisticalReader | None = reader
+        self.agree_at = AGREE_AT
         self.calendar = calendar
         self.normaliser = Normaliser()
         self.gazetteer = Gazetteer(snapshot, self.lexicon)
@@ -180,10 +185,10 @@ class Parser:
         for mention, (start, end) in zip(mentions, spans):
             mention.start, mention.end = start, end
         masked = _mask(normalised, spans)
-        status_matches = _with_resultatives(masked, self._status.find(masked))
+        deadlines = find_deadlines(masked, today, self.calendar)
+        status_matches = _under_way_phrases(masked, _with_resultatives(masked, self._status.find(masked), deadlines))
         category_matches = self._categories.find(masked)
         intent_matches = self._intent.find(masked)
-        deadlines = find_deadlines(masked, today, self.calendar)
         clauses = split_clauses(masked)
 
         names = [False] * len(masked)
@@ -220,7 +225,16 @@ class Parser:
             result.ack = True  # 收到，东台村饮水已解决，辛苦了: thanks for someone's report
             result.confidence = 0.8
             return result
+        if self.reader is not None:
+            result.guess = self.reader.read(result.reader_text)
+        labels = _without_fact_chat(labels, intent_matches, clauses)
         self._decide(result, clauses, facts, labels, seen, corrected, residue)
+        if result.intent in I.WRITES and any(self._thanked(masked, text)):
+            # 👍 北山村通水了 / 谢谢刘会计，账目理清了: most likely an answer to someone's report
+            result.needs_confirmation = True
+            result.confidence = min(result.confidence, 0.55)
+            result.flags.add("thanks")
+            result.reasons.append("像是在回复别人的汇报")
         asked = any(c.question and not c.rhetorical for c in clauses)
         if (labels & {"close_out", "reopen"} and result.intent not in I.WRITES and not asked
                 and not labels & {"conditional", "ask_group", "undo", "help"}):
@@ -233,9 +247,8 @@ class Parser:
             # 东台村饮水问题销号 / …重新打开: a supervisor closes out or reopens (asked first);
             # from anyone else it is read as the report it also is
             result.flags.add("reopen" if "reopen" in labels else "close")
-        if self.reader is not None:
-            result.guess = self.reader.read(result.reader_text)
-            _second_opinion(result, result.guess)
+        if result.guess is not None:
+            _second_opinion(result, result.guess, self.agree_at)
         return result
 
     def _is_acknowledgement(self, clean: str) -> bool:
@@ -243,11 +256,16 @@ class Parser:
         pieces = [p for p in re.split(r"[,、:;。!?]+", clean) if p]
         return bool(pieces) and all(_only_words(piece, self._ack_words) for piece in pieces)
 
+    def _thanked(self, masked: str, raw: str) -> tuple[bool, bool]:
+        """Whether the message opens and whether it closes with thanks (收到…, …辛苦了, 👍)."""
+        body = masked.strip(",。!?")
+        opens = body.startswith(self._thanks) or body.startswith(("收到", "好的")) or raw.lstrip().startswith(_CHEERS)
+        closes = body.endswith(self._thanks) or raw.rstrip().endswith(_CHEERS)
+        return opens, closes
+
     def _quotes_with_thanks(self, masked: str, seen: _Seen, raw: str) -> bool:
         """A report between thanks (收到…辛苦了) or quoted and thanked: an acknowledgement."""
-        body = masked.strip(",。!?")
-        opens = body.startswith(self._thanks) or body.startswith(("收到", "好的"))
-        closes = body.endswith(self._thanks) or raw.rstrip().endswith(("👍", "👏", "🙏", "💪"))
+        opens, closes = self._thanked(masked, raw)
         quoted = seen.quoted or any("quote" in m.labels for m in seen.doubt_matches)
         return (opens and closes) or (quoted and (opens or closes))
 
@@ -326,7 +344,7 @@ class Parser:
             if about_ledger and len(residue) <= _MAX_QUERY_RESIDUE:
                 intent = I.QUERY_HOUSEHOLD if _primary_is_household(all_places) else I.QUERY_AREA
                 return self._query(result, intent, clauses, facts, scope, deadlines)
-            return self._finish_simple(result, I.UNKNOWN)
+            return self._unknown_or_asked(result, facts, specific, seen)
         if "group_address" in labels and not (specific and asserts):
             return self._finish_simple(result, I.UNKNOWN)
         if statement_events:
@@ -346,12 +364,25 @@ class Parser:
             return self._query(result, intent, clauses, facts, scope, deadlines)
         if "query_cue" in labels and ("county" in labels or categories) and "chat" not in labels:
             return self._query(result, I.QUERY_AREA, clauses, facts, scope, deadlines)
-        about = next((f for f in facts if any(m.exact for m in f.mentions) and f.categories), None)
+        about = _about(facts)
         if about is not None and specific and "chat" not in labels and not seen.quoted:
             # 红日村路灯那个事: a place and a problem, no status the rules can read. Never a dead
             # end: the bot offers 已整改 / 整改中 / 只是说明情况.
             return self._write(result, facts, about, seen)
-        return self._finish_simple(result, I.UNKNOWN)
+        return self._unknown_or_asked(result, facts, specific, seen)
+
+    def _unknown_or_asked(self, result: Parse, facts: list[Fact], specific: bool, seen: _Seen) -> None:
+        """Not a message the rules can read. When it names a place and a problem and the second
+        reader reads a report, the readers disagree: ask about the report rather than drop it."""
+        about = _about(facts)
+        guess = result.guess
+        if about is None or not specific or guess is None or not guess.writes or guess.intent_p < RESCUE_AT:
+            return self._finish_simple(result, I.UNKNOWN)
+        self._write(result, facts, about, seen)
+        result.needs_confirmation = True
+        result.confidence = min(result.confidence, 0.5)
+        result.flags.add("reader_intent")
+        result.reasons.append("没完全看懂，像是在汇报情况，请确认")
 
     def _finish_simple(self, result: Parse, intent: str, confidence: float = 0.9) -> None:
         result.intent = intent
@@ -738,9 +769,12 @@ def _second_opinion(result: Parse, guess: Guess, threshold: float = AGREE_AT) ->
     not read is offered as the statistical reader reads it (and asked)."""
     if result.intent not in I.WRITES:
         return
-    if result.status is None and guess.writes and guess.status:
-        result.offered_status = guess.status  # offered first among the buttons; the field stays empty
+    if result.status is None and guess.writes and guess.status and result.intent == I.REPORT:
+        # the rules read no status: the statistical reader's is the likeliest reading; it is
+        # offered first among the buttons and never written without a question
+        result.status = result.offered_status = guess.status
         result.flags.add("reader_status")
+        result.needs_confirmation = True
     if result.needs_confirmation or "ledger_word" in result.flags:
         return  # 整改中 / 已整改 said plainly is the ledger's own word for the status
     if not guess.finds_plausible(result.status, threshold):
@@ -748,6 +782,25 @@ def _second_opinion(result: Parse, guess: Guess, threshold: float = AGREE_AT) ->
         result.confidence = min(result.confidence, 0.55)
         result.flags.add("disagree")
         result.reasons.append("两种读法不一致，先确认")
+
+
+def _about(facts: list[Fact]) -> Fact | None:
+    """The first fact that names a place exactly and a problem."""
+    return next((f for f in facts if any(m.exact for m in f.mentions) and f.categories), None)
+
+
+def _without_fact_chat(labels: set[str], intent_matches: list[Match], clauses: list[Clause]) -> set[str]:
+    """Small-talk words (晚上, 好, 行) inside a clause that names a place and a problem are part
+    of the fact ("晚上出门不摸黑了"), not chat: the label stays only for chat outside facts."""
+    if "chat" not in labels:
+        return labels
+    for match in intent_matches:
+        if "chat" not in match.labels:
+            continue
+        clause = next((c for c in clauses if c.start <= match.start < c.end), None)
+        if clause is None or not (clause.mentions and clause.categories):
+            return labels
+    return labels - {"chat"}
 
 
 def _only_words(piece: str, words: tuple[str, ...]) -> bool:
@@ -786,16 +839,38 @@ def _bigrams(text: str) -> set[str]:
             if all("\u4e00" <= ch <= "\u9fff" and ch not in _BIGRAM_STOP for ch in text[i:i + 2])}
 
 
-def _with_resultatives(masked: str, matches: list[Match]) -> list[Match]:
-    """The lexicon's status words, plus a resultative complement no word covers (焊好的)."""
+def _with_resultatives(masked: str, matches: list[Match], deadlines: Sequence[Deadline] = ()) -> list[Match]:
+    """The lexicon's status words, plus a resultative complement no word covers: 焊好的 (done),
+    and 下月5号前收齐 / 明后天能办妥 (promised: a date or 能 before it, nothing after it)."""
     taken = [(m.start, m.end) for m in matches if "ignore" not in m.labels]
+    promised = [r for r in _BARE_RESULTATIVE.finditer(masked) if _promised(masked, r.start(), matches, deadlines)]
     found = [Match(r.start(), r.end(), masked[r.start() - 1:r.end()], ("completion",))
-             for r in _RESULTATIVE.finditer(masked)
+             for r in [*_RESULTATIVE.finditer(masked), *promised]
              if not any(start < r.end() and r.start() < end for start, end in taken)]
     if not found:
         return matches
     kept = [m for m in matches if not any(m.start < f.end and f.start < m.end for f in found)]
     return sorted(kept + found, key=lambda m: m.start)
+
+
+def _under_way_phrases(masked: str, matches: list[Match]) -> list[Match]:
+    """Work started or sent for, whatever the verb: 开始砌了, 派人去修了, 找人去接了 (under way,
+    not done: the verb after 去 is the purpose)."""
+    found = [Match(r.start(), r.end(), r.group(), ("progress",)) for r in _UNDER_WAY.finditer(masked)]
+    if not found:
+        return matches
+    kept = [m for m in matches if not any(m.start < f.end and f.start < m.end for f in found)]
+    return sorted(kept + found, key=lambda m: m.start)
+
+
+def _promised(masked: str, at: int, matches: list[Match], deadlines: Sequence[Deadline]) -> bool:
+    """A bare complement (收齐, 办妥) promises when a date or a promise word (能, 争取) stands
+    before it in the same clause."""
+    clause_start = max((masked.rfind(ch, 0, at) for ch in _CLAUSE_STOPS), default=-1) + 1
+    dated = any(clause_start <= d.start and d.end <= at and at - d.end <= _PROMISE_REACH for d in deadlines)
+    vowed = any("promise" in m.labels and clause_start <= m.start and m.end <= at and at - m.end <= 4
+                for m in matches)
+    return dated or vowed
 
 
 def _outside(matches: list[Match], spans: list[tuple[int, int]]) -> list[Match]:
@@ -807,7 +882,12 @@ _LEDGER_STATUS_WORDS = frozenset({"整改中", "已整改", "整改完毕", "整
 _PLACE_WORD = re.compile(r"[\u4e00-\u9fff][村镇乡屯家户]")
 # A resultative complement after any verb (焊好的, 砌完了, 收齐了, 办妥了): done, whether or not
 # the lexicon knows the verb.
-_RESULTATIVE = re.compile(r"(?<=[\u4e00-\u9fff])(?<![还很挺不是真太最都也就快要能会])(?:好|完|齐|妥|全|清)(?=[了的啦喽])")
+_CHEERS = ("👍", "👏", "🙏", "💪")
+_RESULTATIVE = re.compile(r"(?<=[\u4e00-\u9fff])(?<![还很挺不是真太最都也就快要能会])(?:好|完|齐|妥|全|清|回来|下来|上来)(?=[了的啦喽])")
+_BARE_RESULTATIVE = re.compile(r"(?<=[\u4e00-\u9fff])(?<![还很挺不是真太最都也就快要能会])(?:好|完|齐|妥|清|回来|下来|上来)(?=$|[,。!?;:、\s呢啊呀吧])")
+_UNDER_WAY = re.compile(r"(?<![没未不])开始[\u4e00-\u9fff]|(?:派|安排|找)[^,。!?;\s]{0,4}?去[\u4e00-\u9fff]{1,2}(?:了|呢)?")
+_CLAUSE_STOPS = ",。!?;:、\n"
+_PROMISE_REACH = 8  # 下月5号前把账目理清: the date and the verb, at most this far apart
 _AGAIN = re.compile(r"又(?!是|要|得|能|会|去|来|说|发现)[\u4e00-\u9fff]{1,3}?[了啦]")
 
 

@@ -40,7 +40,8 @@ WRITES = [
     ("东台村饮水问题整改到位", (R, "东光镇", "东台村", None, "饮水", DONE, None, False)),
     ("李兆满家房子不漏雨了", (R, "汪清镇", "天平村", "李兆满", "住房", DONE, None, False)),
     ("李兆满家房子没问题了", (R, "汪清镇", "天平村", "李兆满", "住房", DONE, None, False)),
-    ("感谢水利局，东台村饮水问题已解决", (R, "东光镇", "东台村", None, "饮水", DONE, None, False)),
+    # thanks before a report: most likely an answer to someone else's report, so it is asked
+    ("感谢水利局，东台村饮水问题已解决", (R, "东光镇", "东台村", None, "饮水", DONE, None, True)),
     ("【更正】东台村应为东光村，桥护栏已装好", (R, "东光镇", "东光村", None, "基础设施", DONE, None, False)),
     # work under way, promises with a date
     ("陈德胜家危房还在拆，下周三之前拆完", (R, "天桥岭镇", "红旗村", "陈德胜", "住房", DOING, "2026-12-09", False)),

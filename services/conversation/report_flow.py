@@ -18,7 +18,7 @@ from sqlalchemy.orm import joinedload
 
 from db.models import Issue, IssueEvent, ReadingExample, Village
 from db.vocab import CATEGORIES, IssueStatus
-from services.conversation import pending
+from services.conversation import evidence_flow, pending
 from services.conversation.context import CommandContext
 from services.conversation.messages import Reply
 from services.conversation.turn import (
@@ -43,9 +43,7 @@ from services.reports import (
     STATUS_FROM_PARSE,
     Change,
     apply_report,
-    link_evidence,
     record_issue,
-    save_evidence_file,
 )
 from services.scope import WRITING_ROLES, may_close, may_write, write_refusal
 
@@ -115,7 +113,7 @@ def draft_from_parse(ctx: CommandContext, parse: Any, text: str) -> Draft:
         reading=_reading_of(parse),
         reasons=tuple(dict.fromkeys(getattr(parse, "reasons", ()) or ())),
         order=order,
-        status_guessed=parse.status is None and getattr(parse, "offered_status", None) is not None,
+        status_guessed="reader_status" in getattr(parse, "flags", ()),
         problem=getattr(parse, "problem", "") or "",
     )
 
@@ -155,7 +153,7 @@ def handle_report(ctx: CommandContext, parse: Any, text: str) -> list[Reply]:
     writable = [t for t in targets if _may_write_at(ctx, t, draft.category, draft.order)]
     if not writable:
         raise Forbidden(write_refusal(ctx.user))
-    draft = replace(draft, evidence=stash_evidence(ctx))
+    draft = replace(draft, evidence=evidence_flow.stash(ctx))
     if len(writable) > 1:
         return [_ask_target(ctx, draft, writable)]
     return continue_with_target(ctx, draft, writable[0])
@@ -168,21 +166,6 @@ def _may_write_at(ctx: CommandContext, target: Target, category: str | None, ord
         return may_write(ctx.user, target.township, target.village, category)
     scope = scope_of(ctx)
     return scope.covers_place(target.township, target.village) or bool(scope.categories)
-
-
-def stash_evidence(ctx: CommandContext) -> dict[str, Any] | None:
-    """Keep the attached file now (its bytes are not carried through questions)."""
-    attachment = ctx.incoming.attachment
-    if attachment is None:
-        return None
-    path = None
-    if attachment.data:
-        path = save_evidence_file(
-            ctx.settings.storage.evidence_dir, attachment.data,
-            kind=attachment.kind, file_name=attachment.file_name, now=ctx.now,
-        )
-    return {"kind": attachment.kind, "file_id": attachment.file_id, "file_name": attachment.file_name,
-            "path": path}
 
 
 def _payload(draft: Draft, target: Target | None) -> dict[str, Any]:
@@ -399,7 +382,8 @@ def apply(
     if change.duplicate:
         ctx.outcome = "duplicate"
         who = f"（{change.previous_actor} 已报告）" if change.previous_actor else ""
-        return [Reply(f"已记录过：{place} · {issue.category}{who}，未重复修改。", edit=edit)]
+        note = evidence_flow.link(ctx, draft.evidence, change.change_id, issue, earlier=True)
+        return [Reply(f"已记录过：{place} · {issue.category}{who}，未重复修改。{note}", edit=edit)]
     evidence_note = _link_evidence(ctx, draft, change)
     if not change.changed:
         ctx.outcome = "unchanged"
@@ -418,19 +402,13 @@ def apply(
 def _link_evidence(ctx: CommandContext, draft: Draft, change: Change) -> str:
     """Link the kept file to the change (or, when nothing changed, to the issue's latest
     change, which the photo supports); return a note for the reply."""
-    evidence = draft.evidence
-    if not evidence:
+    if not draft.evidence:
         return ""
     change_id = change.change_id or ctx.session.scalar(
         select(IssueEvent.change_id).where(IssueEvent.issue_id == change.issue.id)
         .order_by(IssueEvent.at.desc(), IssueEvent.id.desc()).limit(1)
     ) or ""
-    link_evidence(
-        ctx.session, change_id=change_id, issue_id=change.issue.id,
-        kind=evidence["kind"], file_id=evidence.get("file_id"), stored_path=evidence.get("path"),
-        file_name=evidence.get("file_name"), now=ctx.now,
-    )
-    return "\n📎 佐证材料已保存。"
+    return evidence_flow.link(ctx, draft.evidence, change_id, change.issue, earlier=not change.change_id)
 
 
 def _no_match(ctx: CommandContext, draft: Draft, target: Target) -> list[Reply]:
@@ -494,7 +472,9 @@ def record(ctx: CommandContext, draft: Draft, target: Target) -> list[Reply]:
     place = _issue_place(ctx, issue)
     if change.duplicate:
         ctx.outcome = "duplicate"
-        return [Reply(f"已记录过：{issue.code} {place} · {issue.category}，未重复登记。", edit=answering_button(ctx))]
+        note = evidence_flow.link(ctx, draft.evidence, change.change_id, issue, earlier=True)
+        text = f"已记录过：{issue.code} {place} · {issue.category}，未重复登记。{note}"
+        return [Reply(text, edit=answering_button(ctx))]
     ctx.outcome = "recorded"
     if answering_button(ctx):
         _learned(ctx, draft, issue)
@@ -508,6 +488,7 @@ def on_answer(ctx: CommandContext, payload: dict[str, Any], option: dict[str, An
     """A button of a report question was pressed."""
     ctx.intent = "report"
     draft = Draft.from_json(payload["draft"])
+    evidence_flow.in_play(ctx, draft.evidence)
     target = Target.from_json(payload["target"]) if payload.get("target") else None
     action = option.get("do")
     if action == "cancel":
