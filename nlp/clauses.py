@@ -111,6 +111,8 @@ def _starts_new_fact(fact: Fact, clause: Clause) -> bool:
     if clause.places:
         if not fact.mentions:
             return False  # the place comes after the status: 说是修好了，结果李兆满家房顶还是漏
+        if not fact_has_status and clause.events and _new_category(fact, clause):
+            return True  # 水源井打深了，刘淑芬低保也批下来了: another problem, its own status
         if not fact_has_status or not clause.events:
             return fact_has_status and not all(_compatible(m, fact.mentions) for m in clause.places)
         return not _same_places(clause.places, fact.mentions) or _new_category(fact, clause)

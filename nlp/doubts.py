@@ -71,11 +71,11 @@ def read_doubts(
             phrase = _phrase(text, match.start, end)
             found.append(Doubt("near", match.word, f"您说“{phrase}”，还没完全办完"))
             status = IN_PROGRESS
-        elif kind == "hearsay" and said_done and match.start < done_at:
+        elif kind == "hearsay" and (said_done and match.start < done_at or not said_done and _reported(status, events)):
             found.append(Doubt("hearsay", match.word, f"“{match.word}”：是转述，还没核实"))
             if relayed_done:
                 status = RESOLVED  # the relayed claim is "done": offered as such, and asked
-        elif kind == "unverified" and said_done:
+        elif kind == "unverified" and (said_done or status is not None):
             if relayed_done:
                 status = RESOLVED  # 说是通了，还没去看: "done" as said, not yet seen
             found.append(Doubt("hearsay", match.word, f"“{match.word}”：是转述，还没核实"))
@@ -83,6 +83,8 @@ def read_doubts(
             found.append(Doubt("denial", match.word, f"有否认的说法（{match.word}）"))
             if status in (RESOLVED, None) or said_done:
                 status = OPEN
+        elif kind == "contrast" and match.word in _BUT_WORDS and "relapse" in events:
+            continue  # 修好了，但是又冻了: the turn is the relapse, which is read
         elif kind == "contrast":
             found.append(Doubt("contrast", match.word, f"有转折（{match.word}）"))
             if match.word.startswith("除") and status in (RESOLVED, OPEN):
@@ -98,7 +100,7 @@ def read_doubts(
                 status = RESOLVED
             found.append(Doubt("hearsay", text[max(start, relayed.start() - 2):relayed.end()].strip("□,"),
                                "是转述别人的话，还没核实"))
-    if status == RESOLVED:
+    if status is not None:
         hedge = next((m.word for m in status_matches if "hedge" in m.labels), None)
         if hedge is None and text[start:end].rstrip("。!,").endswith("吧"):
             hedge = "吧"
@@ -109,6 +111,15 @@ def read_doubts(
     if quoted and not any(d.kind == "quote" for d in found):
         found.append(Doubt("quote", "", "是转发或引用的内容"))
     return FactDoubts(tuple(_unique(found)), status, order)
+
+
+_BUT_WORDS = frozenset({"可", "但", "可是", "但是", "不过"})
+
+
+def _reported(status: str | None, events: list[str]) -> bool:
+    """A relayed status other than a promise (镇里说人定了, 村里说还漏): it needs checking; a
+    relayed plan (孙丽说两周内补齐) is the reporter's side speaking and needs none."""
+    return status is not None and not set(events) <= {"promise"}
 
 
 def _kind(match: Match) -> str:

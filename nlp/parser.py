@@ -219,7 +219,9 @@ class Parser:
         self._fill_clauses(masked, clauses, mentions, status_matches, category_matches, intent_matches, deadlines)
         corrected = _apply_correction(masked, clauses, mentions, intent_matches)
         facts = group_facts(clauses)
-        seen = _Seen(masked, today, deadlines, scope_filter, self._doubts.find(masked),
+        if _WAIT_THEN.search(masked):
+            labels.add("conditional")  # 等房子修好了我再去验收: a plan, not a report
+        seen = _Seen(masked, today, deadlines, scope_filter, _with_spoken_doubts(masked, self._doubts.find(masked)),
                      [m for m in category_matches if m.labels[0] != "ignore"], bool(_QUOTED.search(text)))
         if self._quotes_with_thanks(masked, seen, text):
             result.ack = True  # 收到，东台村饮水已解决，辛苦了: thanks for someone's report
@@ -415,6 +417,14 @@ class Parser:
         """A report or a new issue: the first fact, and every later fact listed beside it."""
         self._read_fact(result, fact, fact.mentions, seen)
         index = facts.index(fact)
+        if any(f.categories and f.mentions and not f.has_events for f in facts[:index]):
+            result.flags.add("unread")  # 水源井打深了 水够用了，刘淑芬低保也批下来了
+            result.needs_confirmation = True
+            result.confidence = min(result.confidence, 0.55)
+            result.reasons.append("前面还说了一件事，没看懂")
+        if any(c.question and not c.rhetorical for f in facts[:index + 1] for c in f.clauses):
+            result.flags.add("question")  # 院墙砌完了吗？另外手册已经补齐: a question and a report
+            result.reasons.append("还问了问题，请单独发送")
         readings = [result]
         last_mentions = fact.mentions
         for other in facts[index + 1:]:
@@ -505,6 +515,16 @@ class Parser:
         if result.intent == I.NEW_ISSUE and result.status == RESOLVED:
             doubt = True
             reasons.append("台账里没有这条问题，却说已经解决")
+        kinds = list(dict.fromkeys(c for _, c, _ in fact.categories))
+        if result.intent == I.NEW_ISSUE and len(kinds) > 1:
+            doubt = True  # 进村那段路塌了个大坑: 路 or 塌 — a new item's category is a guess
+            result.flags.add("category")
+            reasons.append("问题类别不确定：" + "、".join(kinds))
+        if _step_done(fact, seen.category_matches):
+            doubt = True  # 钢材拉过来了，月底前能装上: a step is done, the work is not
+            result.status = IN_PROGRESS
+            result.flags.add("mixed")
+            reasons.append("有的办完了，有的还在办")
         if result.intent == I.NEW_ISSUE and result.status in (None, IN_PROGRESS) and not _under_way(events):
             result.status = OPEN  # a new item is open with its deadline unless work is under way
         if result.intent == I.REPORT and result.status is None:
@@ -853,6 +873,38 @@ def _with_resultatives(masked: str, matches: list[Match], deadlines: Sequence[De
     return sorted(kept + found, key=lambda m: m.start)
 
 
+def _step_done(fact: Fact, category_matches: list[Match]) -> bool:
+    """A step is done and the work goes on, about one problem: 地基打完了，正砌墙 / 钢材拉过来了，
+    月底前能装上. Two problems each with its own status (路灯修好了，村道月底前铺完) are not this:
+    one of the two clauses must name no problem, or the later one no other problem, of its own."""
+    done = [c for c in fact.clauses if {"done", "done_plain"} & set(c.events)]
+    going = [c for c in fact.clauses if {"promise", "progress"} & set(c.events)]
+
+    def words(clause: Clause) -> set[str]:
+        return {m.word for m in category_matches if clause.start <= m.start < clause.end}
+
+    return any(_done_then_going(d.events) if d is g else not words(d) or not words(g) or words(g) <= words(d)
+               for d in done for g in going)
+
+
+def _done_then_going(events: list[str]) -> bool:
+    """In one clause, a step done and then work going on (打完了正砌墙); 能吃上自来水了 (able, then
+    done) is not."""
+    first_done = min(i for i, e in enumerate(events) if e in ("done", "done_plain"))
+    return any(e in ("promise", "progress") for e in events[first_done + 1:])
+
+
+def _with_spoken_doubts(masked: str, matches: list[Match]) -> list[Match]:
+    """The doubt words, plus two constructions no word list covers: 哪好了 / 哪里通了 (a
+    rhetorical denial) and a clause opened by 可 / 但 (a contrast between two facts)."""
+    taken = [(m.start, m.end) for m in matches if not {"ack", "thanks", "filler"} & set(m.labels)]
+    found = [Match(r.start(), r.end(), r.group(), (kind,))
+             for pattern, kind in ((_WHERE_DONE, "denial"), (_BUT, "contrast"))
+             for r in pattern.finditer(masked)
+             if not any(start < r.end() and r.start() < end for start, end in taken)]
+    return sorted(matches + found, key=lambda m: m.start) if found else matches
+
+
 def _under_way_phrases(masked: str, matches: list[Match]) -> list[Match]:
     """Work started or sent for, whatever the verb: 开始砌了, 派人去修了, 找人去接了 (under way,
     not done: the verb after 去 is the purpose)."""
@@ -885,7 +937,10 @@ _PLACE_WORD = re.compile(r"[\u4e00-\u9fff][村镇乡屯家户]")
 _CHEERS = ("👍", "👏", "🙏", "💪")
 _RESULTATIVE = re.compile(r"(?<=[\u4e00-\u9fff])(?<![还很挺不是真太最都也就快要能会])(?:好|完|齐|妥|全|清|回来|下来|上来)(?=[了的啦喽])")
 _BARE_RESULTATIVE = re.compile(r"(?<=[\u4e00-\u9fff])(?<![还很挺不是真太最都也就快要能会])(?:好|完|齐|妥|清|回来|下来|上来)(?=$|[,。!?;:、\s呢啊呀吧])")
-_UNDER_WAY = re.compile(r"(?<![没未不])开始[\u4e00-\u9fff]|(?:派|安排|找)[^,。!?;\s]{0,4}?去[\u4e00-\u9fff]{1,2}(?:了|呢)?")
+_UNDER_WAY = re.compile(r"(?<![没未不])开始[\u4e00-\u9fff]|(?:^|(?<=[,。;]))(?:等(?![到于等])|正(?![常式好是]))[\u4e00-\u9fff]|(?:派|安排|找)[^,。!?;\s]{0,4}?去[\u4e00-\u9fff]{1,2}(?:了|呢)?")
+_WHERE_DONE = re.compile(r"哪(?:里|儿)?(?:[\u4e00-\u9fff]{0,2}[好通完齐])了")
+_BUT = re.compile(r"(?<=[,。;])(?:可是|但是|可|但|不过)(?![以能是不])")
+_WAIT_THEN = re.compile(r"(?:^|[,。])等[^,。]{2,20}?(?:了|以后|之后)[,]?(?:我|你|咱|再|就)")
 _CLAUSE_STOPS = ",。!?;:、\n"
 _PROMISE_REACH = 8  # 下月5号前把账目理清: the date and the verb, at most this far apart
 _AGAIN = re.compile(r"又(?!是|要|得|能|会|去|来|说|发现)[\u4e00-\u9fff]{1,3}?[了啦]")

@@ -38,6 +38,7 @@ def clause_events(text: str, start: int, end: int, matches: list[Match], has_dea
     copula: Match | None = None
     perfective_at: int | None = None
     promise_at: int | None = None
+    promise_word = ""
     order_at: int | None = None
     relapse_at: int | None = None
     remaining = False
@@ -73,6 +74,7 @@ def clause_events(text: str, start: int, end: int, matches: list[Match], has_dea
                 started = match.word.endswith("完") or text.startswith("完", match.end)
                 event = "progress" if started else "not_done"
             else:
+                able = promise_word in _ABLE
                 perfective = (
                     perfective_at is not None
                     or match.word[-1] in _LE
@@ -82,8 +84,8 @@ def clause_events(text: str, start: int, end: int, matches: list[Match], has_dea
                 if len(match.word) == 1 and not perfective and promise_at is None and not has_deadline \
                         and order_at is None:
                     event = None  # a bare one-character verb (修, 换) says nothing about status
-                elif perfective and promise_at is None and order_at is None:
-                    event = "done"
+                elif perfective and (promise_at is None or able) and order_at is None:
+                    event = "done"  # 修好了 / 能吃上自来水了 (able now: done)
                 elif order_at is not None:
                     event = "ordered"
                 elif promise_at is not None or has_deadline:
@@ -102,7 +104,7 @@ def clause_events(text: str, start: int, end: int, matches: list[Match], has_dea
         elif "perfective" in labels:
             perfective_at = match.start
         elif "promise" in labels:
-            promise_at = match.start
+            promise_at, promise_word = match.start, match.word
         elif "order" in labels:
             order_at = match.start
         elif "relapse" in labels:
@@ -122,6 +124,9 @@ def clause_events(text: str, start: int, end: int, matches: list[Match], has_dea
     if remaining:
         events.append("partial")  # 只配了一部分 / 还剩二十来户
     return events
+
+
+_ABLE = frozenset({"能", "可以"})  # 能吃上了: able now, not a promise
 
 
 def _strong_negator(match: Match) -> bool:
