@@ -417,7 +417,8 @@ class Parser:
         """A report or a new issue: the first fact, and every later fact listed beside it."""
         self._read_fact(result, fact, fact.mentions, seen)
         index = facts.index(fact)
-        if any(f.categories and f.mentions and not f.has_events for f in facts[:index]):
+        if any(f.categories and f.mentions and not f.has_events and not any(c.question for c in f.clauses)
+               for f in facts[:index]):
             result.flags.add("unread")  # 水源井打深了 水够用了，刘淑芬低保也批下来了
             result.needs_confirmation = True
             result.confidence = min(result.confidence, 0.55)
