@@ -476,8 +476,6 @@ class Parser:
             reasons.append(found.reason)
         if _weak_evidence(status_matches):
             result.flags.add("weak")
-        if any(word in seen.masked[fact.start:fact.end] for word in _LEDGER_STATUS_WORDS) and not doubts.doubts:
-            result.flags.add("ledger_word")
 
         inferred = False
         if not mentions:
@@ -796,8 +794,8 @@ def _second_opinion(result: Parse, guess: Guess, threshold: float = AGREE_AT) ->
         result.status = result.offered_status = guess.status
         result.flags.add("reader_status")
         result.needs_confirmation = True
-    if result.needs_confirmation or "ledger_word" in result.flags:
-        return  # 整改中 / 已整改 said plainly is the ledger's own word for the status
+    if result.needs_confirmation:
+        return
     if not guess.finds_plausible(result.status, threshold):
         result.needs_confirmation = True
         result.confidence = min(result.confidence, 0.55)
@@ -930,8 +928,6 @@ def _outside(matches: list[Match], spans: list[tuple[int, int]]) -> list[Match]:
     return [m for m in matches if not any(start < m.end and m.start < end for start, end in spans)]
 
 
-# The ledger's own status words: said plainly, they need no second opinion.
-_LEDGER_STATUS_WORDS = frozenset({"整改中", "已整改", "整改完毕", "整改到位", "已销号"})
 _PLACE_WORD = re.compile(r"[\u4e00-\u9fff][村镇乡屯家户]")
 # A resultative complement after any verb (焊好的, 砌完了, 收齐了, 办妥了): done, whether or not
 # the lexicon knows the verb.

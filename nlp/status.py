@@ -84,8 +84,10 @@ def clause_events(text: str, start: int, end: int, matches: list[Match], has_dea
                 if len(match.word) == 1 and not perfective and promise_at is None and not has_deadline \
                         and order_at is None:
                     event = None  # a bare one-character verb (修, 换) says nothing about status
-                elif perfective and (promise_at is None or able) and order_at is None:
-                    event = "done"  # 修好了 / 能吃上自来水了 (able now: done)
+                elif perfective and (promise_at is None or able or _already(text, match)) and order_at is None:
+                    # 修好了 / 能吃上自来水了 (able now) / 雨露计划补助已整改 (已: whatever
+                    # promise word came before, here 计划 naming the programme): done
+                    event = "done"
                 elif order_at is not None:
                     event = "ordered"
                 elif promise_at is not None or has_deadline:
@@ -127,6 +129,11 @@ def clause_events(text: str, start: int, end: int, matches: list[Match], has_dea
 
 
 _ABLE = frozenset({"能", "可以"})  # 能吃上了: able now, not a promise
+
+
+def _already(text: str, match: Match) -> bool:
+    """已 / 已经 said with the completion: 已整改, 已经修好了."""
+    return match.word.startswith("已") or text[max(0, match.start - 2):match.start].endswith(("已", "已经"))
 
 
 def _strong_negator(match: Match) -> bool:
