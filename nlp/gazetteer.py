@@ -280,7 +280,8 @@ class Gazetteer:
         taken = list(covered)
         for mention in found:
             taken[mention.start:mention.end] = [True] * (mention.end - mention.start)
-        ends = {mention.end for mention in found}
+        # a head said right after a place (杨柳村罗广荣…): after an approximate or an exact name
+        ends = {mention.end for mention in found} | {k for k in range(1, len(text)) if names[k - 1] and not names[k]}
         for start, end in _runs(text, taken):
             found.extend(self._head_windows(text, start, end, scope, clause_starts, ends))
         found.sort(key=lambda m: m.start)

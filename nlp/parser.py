@@ -185,8 +185,9 @@ class Parser:
         for mention, (start, end) in zip(mentions, spans):
             mention.start, mention.end = start, end
         masked = _mask(normalised, spans)
-        deadlines = find_deadlines(masked, today, self.calendar)
-        status_matches = _under_way_phrases(masked, _with_resultatives(masked, self._status.find(masked), deadlines))
+        found_status = self._status.find(masked)
+        deadlines = _without_done_today(masked, find_deadlines(masked, today, self.calendar), today, found_status)
+        status_matches = _under_way_phrases(masked, _with_resultatives(masked, found_status, deadlines))
         category_matches = self._categories.find(masked)
         intent_matches = self._intent.find(masked)
         clauses = split_clauses(masked)
@@ -470,6 +471,8 @@ class Parser:
             any(c.rhetorical for c in fact.clauses), seen.quoted,
         )
         result.status = doubts.status
+        if result.status == OPEN and not doubts.doubts and _step_before_work(seen.masked, fact):
+            result.status = IN_PROGRESS  # 灯具拉到了，还没装 / 钱批了，还没发到户
         for found in doubts.doubts:
             doubt = True
             result.flags.add(found.kind)
@@ -886,6 +889,26 @@ def _step_done(fact: Fact, category_matches: list[Match]) -> bool:
                for d in done for g in going)
 
 
+def _step_before_work(masked: str, fact: Fact) -> bool:
+    """A step done, then another verb not yet (灯具拉到了，还没装): the work is under way. The
+    same verb not yet for some (已通水，还有两户没通) is not this: the problem stands there."""
+    for index, clause in enumerate(fact.clauses):
+        if "done" not in clause.events or "not_done" in clause.events:
+            continue
+        did = {ch for m in clause.status if "completion" in m.labels for ch in m.word} - _STEP_STOP
+        for later in fact.clauses[index + 1:]:
+            if "not_done" not in later.events or {"done", "relapse", "problem"} & set(later.events):
+                continue
+            text = masked[later.start:later.end]
+            cut = max(text.find("没"), text.find("未"))
+            if cut >= 0 and did and not did & set(text[cut + 1:]):
+                return True
+    return False
+
+
+_STEP_STOP = frozenset("了已经好完过齐")
+
+
 def _done_then_going(events: list[str]) -> bool:
     """In one clause, a step done and then work going on (打完了正砌墙); 能吃上自来水了 (able, then
     done) is not."""
@@ -902,6 +925,20 @@ def _with_spoken_doubts(masked: str, matches: list[Match]) -> list[Match]:
              for r in pattern.finditer(masked)
              if not any(start < r.end() and r.start() < end for start, end in taken)]
     return sorted(matches + found, key=lambda m: m.start) if found else matches
+
+
+def _without_done_today(masked: str, deadlines: list[Deadline], today: dt.date,
+                        status_matches: list[Match]) -> list[Deadline]:
+    """今天到账 / 今儿通水了: today said plainly before a completion is when it was done, not a
+    deadline (今天之内, 今天前 and 今天到期 still are)."""
+    def done_today(d: Deadline) -> bool:
+        if d.bounded or d.date != today or masked.startswith("到期", d.end):
+            return False
+        stop = min((masked.find(ch, d.end) for ch in _CLAUSE_STOPS if masked.find(ch, d.end) >= 0), default=len(masked))
+        between = [m for m in status_matches if d.end <= m.start < stop]
+        return any("completion" in m.labels for m in between) and not any(
+            {"promise", "order"} & set(m.labels) for m in between)
+    return [d for d in deadlines if not done_today(d)]
 
 
 def _under_way_phrases(masked: str, matches: list[Match]) -> list[Match]:

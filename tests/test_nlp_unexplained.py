@@ -88,3 +88,19 @@ def test_a_report_the_rules_cannot_read_is_asked_not_dropped(rules: Parser, pair
     got = read(pair, text)
     assert (got.intent, got.household, got.category) == ("report", "李兆满", "住房")
     assert got.needs_confirmation and "reader_intent" in got.flags
+
+
+@pytest.mark.parametrize("text, status, deadline", [
+    ("东台村水管材料拉到了，还没装", DOING, None),     # a step done, another verb not yet
+    ("东台村通水了，还有两户没通", OPEN, None),        # the same verb not yet for some: it stands
+    ("刘在龙家黄牛补贴今天到账", DONE, None),          # today with a completion: when, not a deadline
+    ("刘在龙家黄牛补贴今天之内必须到账", OPEN, TODAY),  # today as a limit, in an order
+])
+def test_steps_and_today(rules: Parser, text: str, status: str, deadline) -> None:
+    got = read(rules, text)
+    assert (got.status, got.deadline) == (status, deadline)
+
+
+def test_a_head_right_after_a_village_is_found_by_sound(rules: Parser) -> None:
+    got = read(rules, "天平村李照满家危房改造完工了")  # 李照满: a homophone of 李兆满
+    assert got.household == "李兆满" and got.needs_confirmation
