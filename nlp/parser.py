@@ -471,6 +471,8 @@ class Parser:
             any(c.rhetorical for c in fact.clauses), seen.quoted,
         )
         result.status = doubts.status
+        if any(word in seen.masked[fact.start:fact.end] for word in _LEDGER_STATUS_WORDS) and not doubts.doubts:
+            result.flags.add("ledger_word")
         if result.status == OPEN and not doubts.doubts and _step_before_work(seen.masked, fact):
             result.status = IN_PROGRESS  # 灯具拉到了，还没装 / 钱批了，还没发到户
         for found in doubts.doubts:
@@ -797,8 +799,8 @@ def _second_opinion(result: Parse, guess: Guess, threshold: float = AGREE_AT) ->
         result.status = result.offered_status = guess.status
         result.flags.add("reader_status")
         result.needs_confirmation = True
-    if result.needs_confirmation:
-        return
+    if result.needs_confirmation or "ledger_word" in result.flags:
+        return  # 整改中 / 已整改 said plainly is the ledger's own word for the status
     if not guess.finds_plausible(result.status, threshold):
         result.needs_confirmation = True
         result.confidence = min(result.confidence, 0.55)
@@ -959,6 +961,11 @@ def _promised(masked: str, at: int, matches: list[Match], deadlines: Sequence[De
     vowed = any("promise" in m.labels and clause_start <= m.start and m.end <= at and at - m.end <= 4
                 for m in matches)
     return dated or vowed
+
+
+# The ledger's own status words: said plainly, they need no second opinion (the corpora's
+# writers avoid them, so the statistical reader has seen too few to judge them).
+_LEDGER_STATUS_WORDS = frozenset({"整改中", "已整改", "整改完毕", "整改到位", "已销号"})
 
 
 def _outside(matches: list[Match], spans: list[tuple[int, int]]) -> list[Match]:
