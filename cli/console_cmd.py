@@ -10,6 +10,7 @@ private chat, to see what a group is (not) shown.
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -97,8 +98,13 @@ class ConsoleChat:
                 for button in row:
                     self.buttons.append(button.data)
                     self.out.write(f"  [{len(self.buttons)}] {button.text}\n")
-            if reply.file is not None:
-                self.out.write(f"  （文件已保存：{self._save(reply.file.file_name, reply.file.data)}）\n")
+            if reply.file is not None and reply.file.path is not None:
+                self.out.write(f"  （佐证文件：{reply.file.path}）\n")  # the stored copy itself
+            elif reply.file is not None and reply.file.data:
+                saved = self._save(reply.file.file_name, reply.file.data)
+                self.out.write(f"  （文件已保存：{saved}，退出终端对话时删除）\n")
+            elif reply.file is not None:
+                self.out.write("  （佐证文件只存在 Telegram 上，终端里打不开）\n")
         if not replies:
             self.out.write("（没有回复）\n")
         self.out.write("\n")
@@ -110,6 +116,12 @@ class ConsoleChat:
         path = self.files_dir / Path(name).name
         path.write_bytes(data)
         return path
+
+    def close(self) -> None:
+        """Remove the files this chat saved (charts of /digest): nothing is left in /tmp."""
+        if self.files_dir is not None:
+            shutil.rmtree(self.files_dir, ignore_errors=True)
+            self.files_dir = None
 
 
 def _has_ledger(database: Database) -> bool:
@@ -159,7 +171,10 @@ def run_console(
             "“#群”/“#私”切换群聊/私聊，“退出”结束。\n\n"
         )
         stdout.flush()
-        return _loop(chat, stdin, stdout, interactive)
+        try:
+            return _loop(chat, stdin, stdout, interactive)
+        finally:
+            chat.close()
     finally:
         database.dispose()
 

@@ -144,6 +144,13 @@ class Evidence(Base):
     kind: Mapped[str] = mapped_column(String(16))  # photo / document
     file_name: Mapped[str | None] = mapped_column(String(256))
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))  # who sent it
+    sha256: Mapped[str | None] = mapped_column(String(64), index=True)  # the bytes: the same file again
+    phash: Mapped[str | None] = mapped_column(String(16))  # an image's perceptual hash (hex)
+    taken_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # EXIF DateTimeOriginal
+    # The earlier evidence this one repeats (the same or a near-identical image) for another
+    # item or from another person: shown to the supervisor on the item's card.
+    reused_of: Mapped[int | None] = mapped_column(ForeignKey("evidence.id"))
 
 
 class User(Base):

@@ -1,4 +1,5 @@
-"""Transport bookkeeping in the JobQueue: old finished inbox rows are dropped."""
+"""Bookkeeping in the JobQueue: old finished inbox rows are dropped, and evidence files that
+no record points to (a question never answered, a crash between writing and committing)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import logging
 
 from telegram.ext import Application, ContextTypes
 
+from db.types import utcnow
 from handlers.runtime import runtime_of
 from services import inbox
+from services.evidence import prune_orphans
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +26,15 @@ async def prune_inbox(context: ContextTypes.DEFAULT_TYPE) -> None:
         log.info("inbox: %d old handled updates dropped", dropped)
 
 
+async def prune_evidence(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Remove evidence files that no record points to (older than the grace period)."""
+    runtime = runtime_of(context)
+    removed = await asyncio.to_thread(prune_orphans, runtime.database, runtime.settings, utcnow())
+    if removed:
+        log.info("evidence: %d orphan files removed", removed)
+
+
 def register(app: Application) -> None:
     """Prune at start and every few hours."""
     app.job_queue.run_repeating(prune_inbox, interval=PRUNE_EVERY, first=1, name="prune-inbox")
+    app.job_queue.run_repeating(prune_evidence, interval=PRUNE_EVERY, first=2, name="prune-evidence")

@@ -82,9 +82,12 @@ def unsupported_kind(message: Message) -> str | None:
 def attachment_of(message: Message) -> Attachment | None:
     """The photo (largest size) or document of a message, without its bytes yet."""
     if message.photo:
-        return Attachment(kind="photo", file_id=message.photo[-1].file_id, file_name=None)
+        photo = message.photo[-1]
+        return Attachment(kind="photo", file_id=photo.file_id, file_name=None, size=photo.file_size or 0)
     if message.document:
-        return Attachment(kind="document", file_id=message.document.file_id, file_name=message.document.file_name)
+        document = message.document
+        return Attachment(kind="document", file_id=document.file_id, file_name=document.file_name,
+                          size=document.file_size or 0)
     return None
 
 

@@ -14,7 +14,7 @@ import datetime as dt
 import logging
 
 from telegram import Update
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
 from db.types import utcnow
@@ -56,14 +56,18 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def on_file(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A photo or document: fetch its bytes (getFile) when the engine will read it."""
+    """A photo or document: fetch its bytes (getFile) when the engine will read it. A file
+    over Telegram's 20 MB limit reaches the engine without bytes (it says so, keeps nothing)."""
     message = update.message
     attachment = attachment_of(message)
-    size = (message.photo[-1].file_size if message.photo else message.document.file_size) or 0
-    if is_addressed(message, message.caption or "", context.bot.bot) and size <= MAX_DOWNLOAD_BYTES:
-        telegram_file = await context.bot.get_file(attachment.file_id)
-        data = bytes(await telegram_file.download_as_bytearray())
-        attachment = dataclasses.replace(attachment, data=data)
+    if is_addressed(message, message.caption or "", context.bot.bot) and attachment.size <= MAX_DOWNLOAD_BYTES:
+        try:
+            telegram_file = await context.bot.get_file(attachment.file_id)
+        except BadRequest as exc:  # "file is too big": its size was not given, or was wrong
+            log.info("update %s: getFile refused: %s", update.update_id, exc.message)
+        else:
+            data = bytes(await telegram_file.download_as_bytearray())
+            attachment = dataclasses.replace(attachment, data=data)
     await hand_to_engine(update, context, incoming_from_message(message, context.bot.bot, attachment=attachment))
 
 

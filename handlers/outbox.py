@@ -8,13 +8,14 @@ shown as typed), buttons as an inline keyboard, files uploaded from memory.
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.constants import MessageLimit
 from telegram.error import BadRequest, ChatMigrated
 
 from services.conversation.digest_commands import draw_chart, needs_drawing
-from services.conversation.messages import Reply
+from services.conversation.messages import OutgoingFile, Reply
 
 # Telegram rejects longer texts and captions; the engine keeps within these itself.
 MAX_TEXT = MessageLimit.MAX_TEXT_LENGTH  # 4096
@@ -70,14 +71,30 @@ async def _send_file(bot: Bot, chat_id: int, reply: Reply, markup: InlineKeyboar
     caption_fits = len(reply.text) <= MAX_CAPTION
     caption = reply.text if caption_fits and reply.text else None
     file = reply.file
+    content = await _content_of(file)
     if file.kind == "photo":
         sent = await bot.send_photo(
-            chat_id, file.data, caption=caption, filename=file.file_name, reply_markup=markup if caption_fits else None
+            chat_id, content, caption=caption, filename=file.file_name, reply_markup=markup if caption_fits else None
         )
     else:
         sent = await bot.send_document(
-            chat_id, file.data, caption=caption, filename=file.file_name, reply_markup=markup if caption_fits else None
+            chat_id, content, caption=caption, filename=file.file_name, reply_markup=markup if caption_fits else None
         )
     if not caption_fits:
         await bot.send_message(chat_id, reply.text, reply_markup=markup)
     return sent
+
+
+async def _content_of(file: OutgoingFile) -> bytes | str:
+    """What to upload: the bytes, a stored evidence file read off the event loop, or (the
+    stored copy gone) the Telegram file id it came with."""
+    if file.path is not None:
+        path = Path(file.path)
+        try:
+            return await asyncio.to_thread(path.read_bytes)
+        except OSError:
+            if file.file_id is None:
+                raise
+    if file.file_id is not None and not file.data:
+        return file.file_id
+    return file.data

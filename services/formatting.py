@@ -7,7 +7,7 @@ as typed. Functions here take plain values and never touch the database.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -205,6 +205,8 @@ def change_summary(change: LastChange, marker: Marker, prefix: str = "最近："
         return f"{prefix}{marker.moment(change.at)} {change.actor} 登记"
     if change.field == "reason":
         return f"{prefix}{marker.moment(change.at)} {change.actor} 重新打开，原因：{_short(change.new or '', 30)}"
+    if change.field == "close_reason":
+        return f"{prefix}{marker.moment(change.at)} {change.actor} 无佐证销号，理由：{_short(change.new or '', 30)}"
     what = {"status": "", "deadline": "期限 "}.get(change.field, f"{change.field} ")
     old = change.old or "无"
     new = change.new or "无"
@@ -212,6 +214,39 @@ def change_summary(change: LastChange, marker: Marker, prefix: str = "最近："
         old = _iso_to_short(change.old, marker.today)
         new = _iso_to_short(change.new, marker.today)
     return f"{prefix}{marker.moment(change.at)} {change.actor} {what}{old} → {new}"
+
+
+# Who made a change when it was no person, and where a person made it.
+_MACHINE_ACTS = {"demo": "生成演示数据时", "import": "导入台账时"}
+_SOURCES = {"telegram": "Telegram", "console": "终端", "cli": "命令行"}
+_FIELDS = {"status": "状态", "deadline": "期限", "category": "类别", "description": "描述",
+           "responsible_unit": "责任单位", "supervised": "督办"}
+
+
+def history_line(change: LastChange, marker: Marker) -> str:
+    """· 12-06 16:27 东台村工作队（Telegram）把状态改为已整改，原为未整改: when, who, where, what."""
+    who = _MACHINE_ACTS.get(change.actor)
+    if who is None:
+        where = _SOURCES.get(change.source or "")
+        who = f"{change.actor}（{where}）" if where else change.actor
+    return f"· {marker.moment(change.at)} {who}{_what_changed(change, marker)}"
+
+
+def _what_changed(change: LastChange, marker: Marker) -> str:
+    if change.field == "created":
+        return "登记了此问题"
+    if change.field == "reason":
+        return f"重新打开，原因：{_short(change.new or '', 30)}"
+    if change.field == "close_reason":
+        return f"无佐证销号，理由：{_short(change.new or '', 30)}"
+    old, new = change.old, change.new
+    if change.field == "deadline":
+        old = _iso_to_short(old, marker.today) if old else None
+        new = _iso_to_short(new, marker.today) if new else None
+    label = _FIELDS.get(change.field, change.field)
+    if new is None:
+        return f"取消了{label}（原为{old}）"
+    return f"把{label}改为{new}" + (f"，原为{old}" if old else "")
 
 
 def render_household(view: HouseholdView, marker: Marker) -> tuple[str, list[str]]:
@@ -322,9 +357,11 @@ def render_overdue(
 
 
 def render_issue_card(
-    row: IssueRow, history: Sequence[LastChange], marker: Marker, *, show_household: bool
+    row: IssueRow, history: Sequence[LastChange], marker: Marker, *, show_household: bool,
+    change_marks: Mapping[str, str] | None = None,
 ) -> str:
-    """One issue in full: place, category, description, status, deadline, unit, last changes."""
+    """One issue in full: place, category, description, status, deadline, unit, last changes
+    (``change_marks``: text after the first line of a change, e.g. its evidence 📎2)."""
     who = f" {row.household}" if show_household and row.household else ""
     flag = "（督办）" if row.supervised else ""
     mark = marker.mark(row.deadline) if row.status in ("未整改", "整改中") else ""
@@ -338,5 +375,8 @@ def render_issue_card(
     ]
     if history:
         lines.append("最近记录：")
-        lines += [change_summary(change, marker, prefix="· ") for change in history[:3]]
+        marks = dict(change_marks or {})
+        for change in history[:3]:
+            mark = marks.pop(change.change_id, "") if change.change_id else ""
+            lines.append(history_line(change, marker) + (f" {mark}" if mark else ""))
     return "\n".join(lines)

@@ -29,13 +29,14 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
-from sqlalchemy import select, true
+from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session, aliased
 
-from db.models import Household, Issue, Township, Village
+from db.models import Evidence, Household, Issue, Township, Village
 from db.session import Database
 from db.vocab import IssueStatus
 from services.errors import InvalidInput
+from services.evidence import copy_for_inspection, evidence_of
 from services.ledger_headers import HOUSEHOLDS, ISSUES, SHEETS, VILLAGES, protect_formula
 from services.scope import Scope, resolve_scope_name
 
@@ -43,7 +44,7 @@ ISSUE_SHEET = "问题整改台账"
 HOUSEHOLD_SHEET = "贫困户"
 VILLAGE_SHEET = "村"
 SUMMARY_SHEET = "汇总"
-ISSUE_EXTRA_HEADERS = ("户编号", "督办", "最后更新")
+ISSUE_EXTRA_HEADERS = ("户编号", "督办", "最后更新", "佐证数")
 OPEN_STATUSES = (IssueStatus.OPEN, IssueStatus.IN_PROGRESS)
 STATUS_ORDER = tuple(s.value for s in IssueStatus)
 
@@ -144,6 +145,8 @@ def _issues(session: Session, scope: Scope) -> list[dict]:
             linked.head_name, linked.code.label("household_code"),
             Issue.category, Issue.description, Issue.status, Issue.deadline,
             Issue.responsible_unit, Issue.supervised, Issue.updated_at,
+            select(func.count(Evidence.id)).where(Evidence.issue_id == Issue.id)
+            .scalar_subquery().label("evidence"),
         )
         .join(Village, Issue.village_id == Village.id)
         .join(Township, Village.township_id == Township.id)
@@ -259,6 +262,7 @@ def _write_issues(workbook, issues, today, tz, progress) -> int:
             i["description"], i["status"], i["deadline"], i["responsible_unit"],
             i["household_code"], "是" if i["supervised"] else "否",
             i["updated_at"].astimezone(tz).replace(tzinfo=None, microsecond=0) if i["updated_at"] else None,
+            i["evidence"],
         ]
         for i in issues
     ]
@@ -332,3 +336,40 @@ def _write_summary(workbook, ledger: _Ledger, today: dt.date, label: str) -> Non
     date_cell = WriteOnlyCell(sheet, value=today)
     date_cell.number_format = DATE_FORMAT
     sheet.append(["导出日期", date_cell])
+
+
+@dataclass(frozen=True)
+class EvidenceExport:
+    """The evidence files written for an inspection."""
+
+    folder: Path
+    written: int
+    missing: list[str]
+
+    def lines(self) -> list[str]:
+        """Chinese summary."""
+        lines = [f"佐证材料：{self.written} 个文件写入 {self.folder}"]
+        if self.missing:
+            lines.append(f"⚠️ {len(self.missing)} 个文件在佐证目录中找不到：{'、'.join(self.missing[:5])}"
+                         + ("……" if len(self.missing) > 5 else ""))
+        return lines
+
+
+def export_evidence(
+    database: Database, out_dir: Path, evidence_dir: str | Path, *, tz: ZoneInfo, scope_name: str | None = None
+) -> EvidenceExport:
+    """Copy the (scoped) items' evidence into ``out_dir`` as ``<编号>_<YYYY-MM-DD>_<n>.<ext>``
+    (the date it was sent, in the county's time)."""
+    with database.transaction() as session:
+        scope, _label = _scope(session, scope_name)
+        codes = dict(session.execute(
+            select(Issue.id, Issue.code)
+            .join(Village, Issue.village_id == Village.id)
+            .join(Township, Village.township_id == Township.id)
+            .where(scope.issue_clause())
+        ).all())
+        items = [(codes[item.issue_id], item) for item in evidence_of(session) if item.issue_id in codes]
+    items.sort(key=lambda pair: (pair[0], pair[1].at, pair[1].id))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written, missing = copy_for_inspection(items, evidence_dir, out_dir, tz)
+    return EvidenceExport(out_dir, written, missing)

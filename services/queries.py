@@ -92,6 +92,8 @@ class LastChange:
     field: str
     old: str | None
     new: str | None
+    change_id: str | None = None  # the act it belongs to (an item card marks its evidence)
+    source: str | None = None  # telegram / console / cli / import / system (EventSource)
 
 
 @dataclass(frozen=True)
@@ -279,7 +281,7 @@ def issue_history(session: Session, issue_id: int, limit: int = 5) -> list[LastC
         select(IssueEvent).where(IssueEvent.issue_id == issue_id)
         .order_by(IssueEvent.at.desc(), IssueEvent.id.desc()).limit(limit)
     ).all()
-    return [LastChange(e.at, e.actor, e.field, e.old_value, e.new_value) for e in events]
+    return [LastChange(e.at, e.actor, e.field, e.old_value, e.new_value, e.change_id, e.source) for e in events]
 
 
 def issue_row(session: Session, issue_id: int) -> IssueRow:

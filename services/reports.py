@@ -12,7 +12,6 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -49,6 +48,7 @@ REPORTABLE = frozenset({IssueStatus.OPEN, IssueStatus.IN_PROGRESS, IssueStatus.R
 REVERTABLE_FIELDS = ("status", "deadline")
 CREATED = "created"
 REASON = "reason"
+CLOSE_REASON = "close_reason"  # 销号 without the evidence the category asks for: why
 
 
 @dataclass(frozen=True)
@@ -458,8 +458,11 @@ def undo_last_change(session: Session, *, actor: Actor, now: dt.datetime, undo_m
     return Change(change_id, issue, reverse, undoes=first.change_id)
 
 
-def close_issue(session: Session, issue: Issue, *, actor: Actor, now: dt.datetime) -> Change:
-    """已整改 -> 已销号, by the supervision office or an admin."""
+def close_issue(
+    session: Session, issue: Issue, *, actor: Actor, now: dt.datetime, reason: str | None = None
+) -> Change:
+    """已整改 -> 已销号, by the supervision office or an admin (``reason``: why it is closed
+    without the evidence its category asks for, kept with the close-out)."""
     if not may_close(actor.user):
         raise Forbidden("只有督巡办或管理员可以销号。")
     if issue.status == IssueStatus.CLOSED:
@@ -467,7 +470,8 @@ def close_issue(session: Session, issue: Issue, *, actor: Actor, now: dt.datetim
     if issue.status != IssueStatus.RECTIFIED:
         raise Conflict(f"{issue.code} 当前为{issue.status}，只有已整改的问题才能销号。")
     fields = [("status", issue.status, IssueStatus.CLOSED.value)]
-    change_id = _write_events(session, issue, fields, actor, now)
+    noted = [(CLOSE_REASON, None, reason.strip()[:500])] if reason and reason.strip() else []
+    change_id = _write_events(session, issue, fields + noted, actor, now)
     _set_fields(issue, fields, now)
     _flush(session)
     return Change(change_id, issue, fields)
@@ -489,20 +493,6 @@ def reopen_issue(session: Session, issue: Issue, reason: str, *, actor: Actor, n
     return Change(change_id, issue, fields)
 
 
-def save_evidence_file(
-    evidence_dir: str | Path, data: bytes, *, kind: str, file_name: str | None, now: dt.datetime
-) -> str:
-    """Keep a copy of the evidence bytes under ``evidence_dir``/YYYY-MM/; return the path."""
-    suffix = Path(file_name).suffix.lower() if file_name else ""
-    if not suffix or len(suffix) > 10:
-        suffix = ".jpg" if kind == "photo" else ".bin"
-    folder = Path(evidence_dir) / now.strftime("%Y-%m")
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{uuid.uuid4().hex}{suffix}"
-    path.write_bytes(data)
-    return str(path)
-
-
 def link_evidence(
     session: Session,
     *,
@@ -513,6 +503,11 @@ def link_evidence(
     stored_path: str | None,
     file_name: str | None,
     now: dt.datetime,
+    user_id: int | None = None,
+    sha256: str | None = None,
+    phash: str | None = None,
+    taken_at: dt.datetime | None = None,
+    reused_of: int | None = None,
 ) -> Evidence:
     """An Evidence row tying the file to the change it supports."""
     evidence = Evidence(
@@ -523,6 +518,11 @@ def link_evidence(
         kind=kind,
         file_name=_fit_file_name(file_name),
         at=now,
+        user_id=user_id,
+        sha256=sha256,
+        phash=phash,
+        taken_at=taken_at,
+        reused_of=reused_of,
     )
     session.add(evidence)
     session.flush()

@@ -469,13 +469,18 @@ class FakeBotApi:
         self.files[file_id] = (f"{folder}/file_{number}.{suffix}", data)
         return file_id
 
-    def send_photo(self, user: FakeUser, data: bytes, caption: str = "", *, chat: FakeChat | None = None) -> int:
-        """``user`` sends a photo with ``caption``; the bytes are served by getFile + download."""
+    def send_photo(
+        self, user: FakeUser, data: bytes, caption: str = "", *, chat: FakeChat | None = None,
+        file_size: int | None = None,
+    ) -> int:
+        """``user`` sends a photo with ``caption``; the bytes are served by getFile + download
+        (``file_size``: the size Telegram reports, e.g. over the 20 MB a bot may download)."""
         file_id = self._new_file(data, "photos", "jpg")
+        size = len(data) if file_size is None else file_size
         fields: dict[str, Any] = {
             "photo": [
                 {"file_id": f"{file_id}-thumb", "file_unique_id": "t", "width": 90, "height": 90, "file_size": 10},
-                {"file_id": file_id, "file_unique_id": f"u{file_id}", "width": 800, "height": 600, "file_size": len(data)},
+                {"file_id": file_id, "file_unique_id": f"u{file_id}", "width": 800, "height": 600, "file_size": size},
             ]
         }
         if caption:
@@ -483,12 +488,14 @@ class FakeBotApi:
         return self._push("message", self._message(user, chat, **fields))
 
     def send_document(
-        self, user: FakeUser, data: bytes, file_name: str, caption: str = "", *, chat: FakeChat | None = None
+        self, user: FakeUser, data: bytes, file_name: str, caption: str = "", *, chat: FakeChat | None = None,
+        file_size: int | None = None,
     ) -> int:
         """``user`` sends a document with ``caption``."""
         file_id = self._new_file(data, "documents", file_name.rsplit(".", 1)[-1])
+        size = len(data) if file_size is None else file_size
         fields: dict[str, Any] = {
-            "document": {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_name": file_name, "file_size": len(data)}
+            "document": {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_name": file_name, "file_size": size}
         }
         if caption:
             fields["caption"] = caption

@@ -15,6 +15,7 @@ from db.models import Evidence, InboxUpdate, Issue, IssueEvent, User
 from services import inbox
 from services.demo import build_demo
 from services.invites import create_invite
+from tests import evidence_images
 from tests.fake_bot_api import BOT_USERNAME, FakeBotApi, FakeChat, FakeUser, Sent, bot_settings, running_bot
 from tests.fake_bot_api import fake_bot_api  # noqa: F401  (fixture)
 
@@ -199,7 +200,7 @@ async def test_an_edited_report_is_not_applied_again(fake_bot_api, settings, dat
 
 
 async def test_an_evidence_photo_is_downloaded_and_kept(fake_bot_api, settings, database):
-    photo = b"\xff\xd8\xff\xe0" + b"new water pipe" * 100
+    photo = evidence_images.photo(1)
     async with running_bot(settings, database):
         fake_bot_api.send_photo(VILLAGE, photo, caption="东台村饮水问题已解决")
         [reply] = await fake_bot_api.wait_for_messages(VILLAGE.id, 1)
@@ -210,7 +211,7 @@ async def test_an_evidence_photo_is_downloaded_and_kept(fake_bot_api, settings, 
         [evidence] = session.scalars(select(Evidence))
         assert evidence.change_id == event.change_id and evidence.kind == "photo"
         assert evidence.telegram_file_id in fake_bot_api.files
-        assert Path(evidence.stored_path).read_bytes() == photo
+        assert (Path(settings.storage.evidence_dir) / evidence.stored_path).read_bytes() == photo
 
 
 async def test_undo_reverts_the_last_change(fake_bot_api, settings, database):

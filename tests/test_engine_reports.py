@@ -14,6 +14,7 @@ from services.conversation.context import CommandContext
 from services.conversation.messages import Incoming
 from services.issues import issue_by_code, targets_for
 from services.reports import Actor, record_issue
+from tests.evidence_images import photo
 from tests.test_engine_support import (  # noqa: F401
     TELEGRAM_IDS,
     buttons_of,
@@ -221,7 +222,7 @@ def test_closing_out_is_for_supervisors_and_only_when_rectified(engine, demo_dat
     supervisor.say("/close ZG-0004")
     assert supervisor.text == "ZG-0004 当前为未整改，只有已整改的问题才能销号。"
     supervisor.say("/close ZG-0003")
-    assert supervisor.text == "✅ ZG-0003 东光镇东台村 · 饮水：已整改 → 已销号（期限 12-03）"
+    assert supervisor.text == "✅ ZG-0003 东光镇东台村 · 饮水：已整改 → 已销号（期限 12-03）\n（这次整改没有佐证材料）"
     cadre.say("东台村饮水问题又坏了")
     assert "已销号" in cadre.text
     assert issue_state(demo_database, "ZG-0003")[0] == "已销号"
@@ -246,15 +247,16 @@ def test_the_close_button_on_an_issue_card(engine, demo_database):
 
 def test_a_photo_with_a_caption_is_kept_as_evidence(engine, demo_database, settings):
     cadre = chat_as(engine, "东台村工作队")
-    cadre.photo("东台村饮水管道修好了，已通水", data=b"\xff\xd8 jpeg bytes", file_id="AgADBAAD")
+    jpeg = photo(1)
+    cadre.photo("东台村饮水管道修好了，已通水", data=jpeg, file_id="AgADBAAD")
     assert cadre.text == "✅ 东光镇东台村 · 饮水：未整改 → 已整改（期限 12-03）\n📎 佐证材料已保存。"
     [event] = _user_events(demo_database, "ZG-0003")
     with demo_database.transaction() as s:
         [evidence] = s.scalars(select(Evidence)).all()
         assert (evidence.change_id, evidence.issue_id) == (event.change_id, event.issue_id)
         assert (evidence.telegram_file_id, evidence.kind) == ("AgADBAAD", "photo")
-        path = Path(evidence.stored_path)
-    assert path.read_bytes() == b"\xff\xd8 jpeg bytes"
+        path = Path(settings.storage.evidence_dir) / evidence.stored_path
+    assert path.read_bytes() == jpeg and path.suffix == ".jpg"
     assert Path(settings.storage.evidence_dir) in path.parents
 
 

@@ -21,7 +21,7 @@ from services.ledger_import import Counts, import_ledger
 TODAY = dt.date(2026, 12, 5)
 TZ = ZoneInfo("Asia/Shanghai")
 ISSUE_HEADERS = ["编号", "乡镇", "村", "户主姓名", "问题类别", "问题描述", "状态", "整改期限", "责任单位",
-                 "户编号", "督办", "最后更新"]
+                 "户编号", "督办", "最后更新", "佐证数"]
 
 
 TRICKY = {  # text a cadre could send the bot, which a spreadsheet would run as a formula

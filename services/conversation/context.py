@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -33,6 +33,12 @@ class CommandContext:
     bot_username: str | None = None  # for invite deep links
     outcome: str = "answered"  # what happened, for the INFO log line (never message text)
     intent: str = "command"
+    # 佐证材料 in play this turn (services/conversation/evidence_flow.py): files written this
+    # turn and files of an earlier turn's question that no row points to yet, and whether
+    # the reply already says what became of the attachment.
+    evidence_files: list[str] = field(default_factory=list)
+    evidence_carried: list[str] = field(default_factory=list)
+    evidence_settled: bool = False
 
     @property
     def today(self) -> dt.date:

@@ -25,7 +25,7 @@ from db.session import Database
 from db.types import utcnow
 from nlp.workdays import calendar_from_settings
 from services import inbox
-from services.conversation import issue_commands, pending, query_flow, report_flow
+from services.conversation import evidence_flow, issue_commands, pending, query_flow, report_flow
 from services.conversation.commands import (
     ENGINE_COMMANDS,
     NOT_REGISTERED,
@@ -60,7 +60,6 @@ UNKNOWN_COMMAND = "没有这个命令。发 /help 看用法。"
 STALE_BUTTON = "这个按钮已失效，请重新发送。"
 # Failures of the database itself, not of the turn: they abort the whole transaction.
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
-PHOTO_NOT_KEPT = "\n（照片只在报告进展时作为佐证保存，这次未保存。）"
 
 
 class _Redo(Exception):
@@ -219,20 +218,22 @@ class ConversationEngine:
         try:
             with session.begin_nested() if savepoint else nullcontext():
                 replies = self._dispatch(ctx)
+            replies = evidence_flow.settle(ctx, replies)
         except DomainError as error:
             if not savepoint:
                 raise _Redo from error  # this turn may have written part of its change
             # A refusal never edits the question it answers: the question (or the result
             # an earlier press put there) stays readable.
-            replies = [Reply(str(error))]
+            replies = evidence_flow.refused(ctx, [Reply(str(error))])
             ctx.outcome = "refused"
         except DATABASE_UNAVAILABLE:
+            evidence_flow.discard(ctx)
             raise  # nothing was applied: the transport tries the update again later
         except Exception as error:
             if not savepoint:
                 raise _Redo from error
             log.exception("user=%s intent=%s: unexpected error", user.id, ctx.intent)
-            replies = [Reply(INTERNAL_ERROR)]
+            replies = evidence_flow.refused(ctx, [Reply(INTERNAL_ERROR)])
             ctx.outcome = "error"
         if incoming.chat_type == "group" and replies:
             replies = _for_group(ctx, replies)
@@ -308,10 +309,7 @@ class ConversationEngine:
         else:
             ctx.outcome = "unclear"
             replies = [Reply(NOT_UNDERSTOOD)]
-        if ctx.incoming.attachment is not None and replies:
-            last = replies[-1]
-            replies[-1] = Reply(last.text + PHOTO_NOT_KEPT, buttons=last.buttons, edit=last.edit)
-        return replies
+        return replies  # an attachment here is not kept: evidence_flow.settle says so
 
     def _command(self, ctx: CommandContext, text: str) -> list[Reply]:
         name, args = split_command(text)
@@ -329,6 +327,8 @@ class ConversationEngine:
             return [Reply(STALE_BUTTON)]
         if is_page_data(data):
             return query_flow.on_page(ctx, data)
+        if evidence_flow.is_view_data(data):
+            return evidence_flow.on_view(ctx, data)
         if pending.is_pending_data(data):
             payload, option = pending.claim(ctx, data)
             answer = {
@@ -363,6 +363,8 @@ def _for_group(ctx: CommandContext, replies: list[Reply]) -> list[Reply]:
     names = getattr(ctx.parser, "person_names", ())
     cleaned = []
     for reply in replies:
+        if reply.file is not None and reply.file.is_evidence:
+            continue  # evidence files never go to a group (evidence_flow refuses earlier too)
         buttons = tuple(tuple(replace(b, text=redact(b.text, names)) for b in row) for row in reply.buttons)
         cleaned.append(replace(reply, text=redact(reply.text, names), buttons=buttons))
     return cleaned

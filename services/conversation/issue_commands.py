@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 from db.models import Issue
 from db.vocab import IssueStatus
-from services.conversation import pending
+from services.conversation import evidence_flow, pending
 from services.conversation.context import CommandContext
 from services.conversation.messages import Reply
 from services.conversation.turn import actor_from, marker_of, may_show_household, origin_of, scope_of
@@ -53,33 +54,79 @@ def _visible_issue(ctx: CommandContext, code: str) -> Issue:
 
 
 def issue_card(ctx: CommandContext, code: str) -> list[Reply]:
-    """/status ZG-0001: the issue in full, with a 销号 button for those who may close it."""
+    """/status ZG-0001: the issue in full, with its evidence (📎, in private to those who may
+    see it) and a 销号 button for those who may close it."""
     ctx.intent = "query_issue"
     issue = _visible_issue(ctx, code)
     row = issue_row(ctx.session, issue.id)
     show = may_show_household(ctx, row.township, row.village)
-    text = render_issue_card(row, issue_history(ctx.session, issue.id), marker_of(ctx), show_household=show)
+    evidence = evidence_flow.visible_evidence(ctx, issue.id)
+    text = render_issue_card(row, issue_history(ctx.session, issue.id), marker_of(ctx), show_household=show,
+                             change_marks=evidence_flow.card_marks(ctx, evidence))
+    text = "\n".join([text, *evidence_flow.card_notes(ctx, evidence)])
+    buttons = evidence_flow.view_buttons(ctx, evidence)
     if may_close(ctx.user) and issue.status == IssueStatus.RECTIFIED:
+        closing = evidence_flow.close_evidence(ctx, issue)
+        note = _close_note(ctx, closing, issue)
+        text = f"{text}\n{note}" if note else text
+        if closing.missing:
+            return [Reply(text, buttons=buttons)]
         option = {"do": "close", "issue_id": issue.id, "version": issue.version}
         payload = {"origin": origin_of(ctx, f"/close {issue.code}")}
         reply = pending.ask(ctx, text, KIND, payload, [("销号", option)], cancel=False)
         ctx.outcome = "answered"
-        return [reply]
-    return [Reply(text)]
+        return [replace(reply, buttons=buttons + reply.buttons)]
+    return [Reply(text, buttons=buttons)]
+
+
+def _close_note(ctx: CommandContext, closing: evidence_flow.CloseEvidence, issue: Issue) -> str:
+    """What a closer reads about the evidence first (in a group: only that it is missing)."""
+    if ctx.in_group and not closing.missing:
+        return ""
+    return closing.note(issue.code)
+
+
+def _close_buttons(ctx: CommandContext, closing: evidence_flow.CloseEvidence) -> tuple:
+    return () if ctx.in_group else evidence_flow.view_buttons(ctx, closing.items)
+
+
+def _closed(ctx: CommandContext, change: Change, closing: evidence_flow.CloseEvidence, reason: str,
+            *, edit: bool = False) -> Reply:
+    """The close-out's result, with what it rests on: its evidence, or the reason without."""
+    reply = _changed(ctx, change, edit=edit)
+    if closing.items and not ctx.in_group:
+        note = f"📎 佐证 {len(closing.items)} 件"
+    elif closing.items:
+        note = ""
+    elif reason:
+        note = f"无佐证，理由：{reason}"
+    else:
+        note = "（这次整改没有佐证材料）"
+    text = f"{reply.text}\n{note}" if note else reply.text
+    return replace(reply, text=text, buttons=_close_buttons(ctx, closing))
 
 
 def close_command(ctx: CommandContext, args: str) -> list[Reply]:
     """/close ZG-0001 (or 销号 ZG-0001)."""
     ctx.intent = "close"
-    code = code_in_text(args) or args.strip()
+    code = code_in_text(args)
+    reason = args.replace(code, "", 1).strip() if code else ""
+    if code is None:
+        code, _, reason = args.strip().partition(" ")
     if not code:
         raise InvalidInput("请写明问题编号，例如：/close ZG-0001")
     if not may_close(ctx.user):
         raise Forbidden("只有督巡办或管理员可以销号。")
     issue = _visible_issue(ctx, code)
-    change = close_issue(ctx.session, issue, actor=actor_from(ctx, origin_of(ctx, ctx.incoming.text)), now=ctx.now)
+    closing = evidence_flow.close_evidence(ctx, issue)
+    if closing.missing and not reason.strip() and issue.status == IssueStatus.RECTIFIED:
+        ctx.outcome = "unclear"
+        return [Reply(closing.note(issue.code))]
+    actor = actor_from(ctx, origin_of(ctx, ctx.incoming.text))
+    reason = reason.strip() if not closing.items else ""
+    change = close_issue(ctx.session, issue, actor=actor, now=ctx.now, reason=reason or None)
     ctx.outcome = "applied"
-    return [_changed(ctx, change)]
+    return [_closed(ctx, change, closing, reason)]
 
 
 def reopen_command(ctx: CommandContext, args: str) -> list[Reply]:
@@ -128,7 +175,16 @@ def ask_close_or_reopen(ctx: CommandContext, parse: Any, text: str, *, reopen: b
         question += f"\n原因：{reason}"
     option = {"do": "reopen" if reopen else "close", "issue_id": issue.id, "version": issue.version, "reason": reason}
     payload = {"origin": origin_of(ctx, text)}
-    return [pending.ask(ctx, question, KIND, payload, [(action, option)])]
+    if reopen:
+        return [pending.ask(ctx, question, KIND, payload, [(action, option)])]
+    closing = evidence_flow.close_evidence(ctx, issue)
+    note = _close_note(ctx, closing, issue)
+    question = f"{question}\n{note}" if note else question
+    if closing.missing:
+        ctx.outcome = "unclear"
+        return [Reply(question)]
+    reply = pending.ask(ctx, question, KIND, payload, [(action, option)])
+    return [replace(reply, buttons=_close_buttons(ctx, closing) + reply.buttons)]
 
 
 def _closable(ctx: CommandContext, target: Target, category: str | None, reopen: bool) -> list[Issue]:
@@ -169,7 +225,12 @@ def on_answer(ctx: CommandContext, payload: dict[str, Any], option: dict[str, An
     origin = payload.get("origin") or origin_of(ctx, f"/close {issue.code}")
     if action == "reopen":
         change = reopen_issue(ctx.session, issue, option.get("reason") or "", actor=actor_from(ctx, origin), now=ctx.now)
-    else:
-        change = close_issue(ctx.session, issue, actor=actor_from(ctx, origin), now=ctx.now)
+        ctx.outcome = "applied"
+        return [_changed(ctx, change, edit=True)]
+    closing = evidence_flow.close_evidence(ctx, issue)
+    if closing.missing and issue.status == IssueStatus.RECTIFIED:
+        ctx.outcome = "unclear"
+        return [Reply(closing.note(issue.code))]
+    change = close_issue(ctx.session, issue, actor=actor_from(ctx, origin), now=ctx.now)
     ctx.outcome = "applied"
-    return [_changed(ctx, change, edit=True)]
+    return [_closed(ctx, change, closing, "", edit=True)]

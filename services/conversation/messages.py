@@ -16,6 +16,7 @@ class Attachment:
     file_id: str | None = None
     file_name: str | None = None
     data: bytes | None = None  # filled by the transport when the engine needs the bytes
+    size: int | None = None  # as Telegram gave it; over its 20 MB download limit ``data`` stays None
 
 
 @dataclass(frozen=True)
@@ -55,9 +56,19 @@ class Button:
 
 @dataclass(frozen=True)
 class OutgoingFile:
+    """A file to send: its bytes, or (evidence sent back) a stored file's path under the
+    evidence folder, or a Telegram file id when the stored copy is missing."""
+
     kind: Literal["photo", "document"]
     file_name: str
-    data: bytes
+    data: bytes = b""
+    path: str | None = None
+    file_id: str | None = None
+
+    @property
+    def is_evidence(self) -> bool:
+        """A file someone sent as 佐证材料 (never to a group)."""
+        return self.path is not None or self.file_id is not None
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,10 @@ def reply_to_json(reply: Reply) -> dict[str, Any]:
             "file_name": reply.file.file_name,
             "data": base64.b64encode(reply.file.data).decode("ascii"),
         }
+        if reply.file.path is not None:
+            data["file"]["path"] = reply.file.path
+        if reply.file.file_id is not None:
+            data["file"]["file_id"] = reply.file.file_id
     if reply.chat_id is not None:
         data["chat_id"] = reply.chat_id
     if reply.edit:
@@ -36,7 +40,10 @@ def reply_from_json(data: dict[str, Any]) -> Reply:
         buttons=tuple(
             tuple(Button(text=b["text"], data=b["data"]) for b in row) for row in data.get("buttons", ())
         ),
-        file=OutgoingFile(file["kind"], file["file_name"], base64.b64decode(file["data"])) if file else None,
+        file=OutgoingFile(
+            file["kind"], file["file_name"], base64.b64decode(file["data"]),
+            path=file.get("path"), file_id=file.get("file_id"),
+        ) if file else None,
         chat_id=data.get("chat_id"),
         edit=bool(data.get("edit", False)),
         meta=dict(data.get("meta") or {}),
