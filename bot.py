@@ -12,12 +12,18 @@ import functools
 import importlib
 import logging
 import os
+import signal
 import socket
 import sys
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from sqlalchemy.exc import OperationalError
+
 from cli import COMMAND_MODULES
+from cli.common import database_reason
+from cli.zh_argparse import VERBOSE, ZhArgumentParser, add_verbose_everywhere
 from settings import ConfigError, Settings
 
 if TYPE_CHECKING:  # the Telegram stack is imported only by the commands that run the bot
@@ -30,16 +36,18 @@ log = logging.getLogger("gongjian.bot")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    """The command line, in Chinese; -v works before or after the subcommand."""
+    parser = ZhArgumentParser(
         prog="python bot.py",
         description="攻坚通：脱贫攻坚问题台账助手（Telegram 机器人、终端对话与命令行工具）",
         epilog="例如:\n  python bot.py demo\n  python bot.py import 台账.xlsx\n  python bot.py <命令> --help",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="输出调试日志")
-    subparsers = parser.add_subparsers(dest="command", metavar="<命令>")
+    parser.add_argument("-v", "--verbose", action="store_true", help=VERBOSE)
+    subparsers = parser.add_subparsers(dest="command", metavar="<命令>", title="命令")
     for module_name in COMMAND_MODULES:
         importlib.import_module(module_name).add_parser(subparsers)
+    add_verbose_everywhere(parser)
     return parser
 
 
@@ -50,7 +58,7 @@ def build_application(
     *,
     rate_limiter: BaseRateLimiter | None = None,
 ) -> Application:
-    """The PTB Application around ``engine``: Bot API URLs, county time zone, rate limiter,
+    """The PTB Application around ``engine``: Bot API URLs, proxy, county time zone, rate limiter,
     the shared Runtime in bot_data, and every handler (handlers.register).
 
     There is no Updater: updates come from the durable inbox (:func:`run_application`).
@@ -64,7 +72,7 @@ def build_application(
     from nlp.workdays import calendar_from_settings
 
     telegram = settings.telegram
-    app = (
+    builder = (
         ApplicationBuilder()
         .token(telegram.token)
         .base_url(telegram.base_url)
@@ -73,8 +81,10 @@ def build_application(
         .rate_limiter(rate_limiter or AIORateLimiter(max_retries=telegram.rate_limit_max_retries))
         .updater(None)
         .post_init(_post_init)
-        .build()
     )
+    if telegram.proxy:  # both of the bot's HTTP clients: the API calls and getUpdates
+        builder = builder.proxy(telegram.proxy).get_updates_proxy(telegram.proxy)
+    app = builder.build()
     app.bot_data[RUNTIME_KEY] = Runtime(
         settings=settings,
         database=database,
@@ -117,12 +127,15 @@ async def run_application(
     stop: asyncio.Event,
     ready: asyncio.Event | None = None,
     retry_seconds: float = 0.5,
+    on_unreachable: Callable[[Exception], None] | None = None,
 ) -> None:
     """Run ``app`` until ``stop`` is set: start-up with retries, drain the inbox, then long
     polling (or the webhook when configured), each update journaled before it is confirmed.
 
     ``retry_seconds`` is the first wait after a passing fault (doubling up to a cap).
     Setting ``stop`` during start-up (a server still waiting for its network) ends it too.
+    ``on_unreachable(error)`` is told once when the first getMe cannot reach Telegram; the
+    retries after it are then logged at DEBUG only.
     """
     from handlers.backoff import with_backoff
     from handlers.inbox_pump import PUMP_KEY, InboxPump
@@ -139,7 +152,8 @@ async def run_application(
     poller: asyncio.Task | None = None
     server = None
     try:
-        if not await _unless_stopped(with_backoff("getMe", app.initialize, **retrying), stop):
+        reach = with_backoff("getMe", app.initialize, **retrying, on_retry=_quiet_retries(on_unreachable))
+        if not await _unless_stopped(reach, stop):
             return
         if not await _unless_stopped(app.post_init(app), stop):
             return
@@ -179,6 +193,26 @@ async def run_application(
         await app.bot.shutdown()  # also when initialize() failed half-way
 
 
+def _quiet_retries(on_unreachable: Callable[[Exception], None] | None) -> Callable[..., None] | None:
+    """The getMe retry reporter: ``on_unreachable`` once for a network failure, DEBUG lines after."""
+    if on_unreachable is None:
+        return None
+    from telegram.error import BadRequest, NetworkError
+
+    told = False
+
+    def report(attempt: int, error: Exception, delay: float) -> None:
+        nonlocal told
+        unreachable = isinstance(error, NetworkError) and not isinstance(error, BadRequest)
+        level = logging.DEBUG if unreachable else logging.WARNING
+        log.log(level, "getMe failed (%s: %s), retry %d in %.1f s", type(error).__name__, error, attempt, delay)
+        if unreachable and not told:
+            told = True
+            on_unreachable(error)
+
+    return report
+
+
 async def _unless_stopped(awaitable, stop: asyncio.Event) -> bool:
     """Await ``awaitable`` unless ``stop`` is set first (then cancel it); True if it finished."""
     task = asyncio.ensure_future(awaitable)
@@ -196,6 +230,15 @@ async def _unless_stopped(awaitable, stop: asyncio.Event) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and run the command; a closed pipe (``| head``) ends it quietly."""
+    try:
+        return _run_command(argv)
+    except BrokenPipeError:
+        _discard_stdout()
+        return 128 + signal.SIGPIPE  # what a shell reports for a process a closed pipe ended
+
+
+def _run_command(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -211,10 +254,22 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except ConfigError as exc:
-        print(f"配置错误: {exc}", file=sys.stderr)
+        print(f"配置错误：{exc}", file=sys.stderr)
         return 2
+    except OperationalError as exc:  # the database is down or refuses: its reason, no traceback
+        print(f"数据库出错：{database_reason(exc)}。可用 python bot.py check 逐项检查。", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so that Python's final flush does not fail once more."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a file descriptor (tests capture it)
+        pass
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from cli.common import add_db_options, example_epilog, fail, open_database, settings_from
+from cli.common import add_db_options, database_reason, example_epilog, fail, open_database, settings_from
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         finally:
             database.dispose()
     except SQLAlchemyError as exc:
-        return fail(f"无法读取数据库 {make_url(url).render_as_string(hide_password=True)}：{exc.__class__.__name__}")
+        return fail(f"无法读取数据库 {make_url(url).render_as_string(hide_password=True)}：{database_reason(exc)}")
     if not snapshot.townships:
         return fail("这个数据库里还没有台账（没有乡镇和村）。先运行 python bot.py demo 建立演示台账，"
                     "或用 python bot.py import 导入台账。")

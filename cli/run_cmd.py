@@ -6,8 +6,10 @@ import argparse
 import asyncio
 import logging
 import signal
+import sys
 
 from cli.common import add_db_options, example_epilog, fail, open_database, settings_from
+from cli.telegram_access import token_problem, unreachable_notice, what_to_check
 
 NO_TOKEN = (
     "未设置 Telegram 机器人令牌：请设置环境变量 TELEGRAM_BOT_TOKEN（或 config.yaml 的 telegram.token）。\n"
@@ -16,6 +18,8 @@ NO_TOKEN = (
 BAD_TOKEN = "Telegram 拒绝了这个机器人令牌，请核对 TELEGRAM_BOT_TOKEN（向 @BotFather 查询）。"
 # Loggers that would print request URLs, which contain the token.
 NOISY_LOGGERS = ("httpx", "httpcore", "apscheduler", "tornado.access")
+# Libraries whose routine INFO lines (schema checks at every start) are not the bot's news.
+QUIET_LOGGERS = ("alembic",)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -35,20 +39,29 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 class TokenRedactor(logging.Filter):
-    """Replaces the bot token in every log line (messages and tracebacks) with <token>."""
+    """Replaces the bot token in every log line (messages and tracebacks) with <token>.
+
+    Its secret half goes too: another filter may already have masked the bot's number.
+    """
 
     def __init__(self, token: str) -> None:
         super().__init__()
-        self._token = token
+        self._secrets = tuple(part for part in (token, token.partition(":")[2]) if len(part) >= 8)
+
+    def _clean(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "<token>")
+        return text
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if self._token in message:
-            record.msg, record.args = message.replace(self._token, "<token>"), None
+        cleaned = self._clean(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text and self._token in record.exc_text:
-            record.exc_text = record.exc_text.replace(self._token, "<token>")
+        if record.exc_text:
+            record.exc_text = self._clean(record.exc_text)
         return True
 
 
@@ -60,7 +73,7 @@ def configure_logging(token: str, verbose: bool) -> None:
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     for handler in root.handlers:
         handler.addFilter(TokenRedactor(token))
-    for name in NOISY_LOGGERS:
+    for name in NOISY_LOGGERS + QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
@@ -69,6 +82,9 @@ def run(args: argparse.Namespace) -> int:
     token = settings.telegram.token
     if not token:
         return fail(NO_TOKEN)
+    problem = token_problem(token)
+    if problem:
+        return fail(problem)
     configure_logging(token, getattr(args, "verbose", False))
 
     from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
@@ -81,15 +97,15 @@ def run(args: argparse.Namespace) -> int:
         engine = ConversationEngine(database, settings)
         app = build_application(settings, database, engine)
         try:
-            asyncio.run(_run_until_signal(app))
+            asyncio.run(_run_until_signal(app, lambda error: _say(unreachable_notice(settings.telegram, error))))
         except InvalidToken:
             return fail(BAD_TOKEN)
         except NetworkError as exc:
             if isinstance(exc, BadRequest):
                 return fail(f"Telegram 拒绝了启动请求：{exc}。请检查 config.yaml 的 telegram 设置。", 1)
             return fail(
-                f"连不上 Telegram（已重试 {settings.telegram.startup_retries} 次）：{type(exc).__name__}。"
-                "请检查网络或 telegram.base_url。",
+                f"连不上 Telegram（已重试 {settings.telegram.startup_retries} 次，{type(exc).__name__}），"
+                f"机器人退出。{what_to_check(settings.telegram)}。",
                 1,
             )
         except TelegramError as exc:
@@ -99,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _run_until_signal(app) -> None:
+async def _run_until_signal(app, on_unreachable) -> None:
     """Run the bot until SIGINT or SIGTERM (both finish the work in hand, then stop)."""
     from bot import run_application
 
@@ -107,4 +123,9 @@ async def _run_until_signal(app) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    await run_application(app, stop=stop)
+    await run_application(app, stop=stop, on_unreachable=on_unreachable)
+
+
+def _say(line: str) -> None:
+    """A line for the person at the terminal (or the service's journal), not a log record."""
+    print(line, file=sys.stderr, flush=True)

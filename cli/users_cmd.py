@@ -33,14 +33,36 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_db_options(parser)
-    actions = parser.add_subparsers(dest="action", metavar="<操作>")
-    listing = actions.add_parser("list", help="列出用户")
+    actions = parser.add_subparsers(dest="action", metavar="<操作>", title="操作")
+    listing = actions.add_parser(
+        "list", help="列出用户", description="列出所有用户：编号、姓名、角色、范围、是否停用、Telegram 编号。",
+        epilog=example_epilog("python bot.py users list", "python bot.py users list --db sqlite:///gongjian.db"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     _add_db_options_here(listing)
-    for name, text in (("disable", "停用用户"), ("enable", "恢复用户")):
-        sub = actions.add_parser(name, help=text)
+    for name, text, effect in (
+        ("disable", "停用用户", "停用后此人不能再使用机器人，其台账记录保留；可用 enable 恢复。"),
+        ("enable", "恢复用户", "恢复一个已停用的用户。"),
+    ):
+        sub = actions.add_parser(
+            name, help=text, description=f"{text}（姓名重复时用 #编号，编号见 users list）。{effect}",
+            epilog=example_epilog(f"python bot.py users {name} 金明哲", f"python bot.py users {name} '#7'"),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         sub.add_argument("name", metavar="NAME", help="姓名或 #编号")
         _add_db_options_here(sub)
-    change = actions.add_parser("set", help="修改角色和范围")
+    change = actions.add_parser(
+        "set", help="修改角色和范围",
+        description="修改用户的角色和范围。角色：admin（扶贫办）、supervisor（督巡办）、leader（县级领导）、"
+        "township（乡镇）、village（村）、department（行业部门）。",
+        epilog=example_epilog(
+            "python bot.py users set 金明哲 --role township --scope 东光镇",
+            "python bot.py users set 东台村工作队 --role village --scope 东光镇/东台村,东光镇/新村村",
+            "python bot.py users set '#7' --role department --scope 饮水",
+            "python bot.py users set 李局长 --role leader",
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     change.add_argument("name", metavar="NAME", help="姓名或 #编号")
     change.add_argument("--role", required=True, help="admin supervisor leader township village department")
     change.add_argument("--scope", default="", metavar="NAME", help="乡镇、村或类别，逗号分隔；县级角色不写")

@@ -25,10 +25,18 @@ def retry_after_seconds(exc: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
 
 
-async def with_backoff(what: str, call: Callable[[], Awaitable[T]], *, retries: int, backoff_seconds: float) -> T:
+async def with_backoff(
+    what: str,
+    call: Callable[[], Awaitable[T]],
+    *,
+    retries: int,
+    backoff_seconds: float,
+    on_retry: Callable[[int, TelegramError, float], None] | None = None,
+) -> T:
     """Await ``call()``; on a Telegram or network failure wait (doubling) and try again.
 
-    A rejected token is not retried: waiting cannot fix it.
+    A rejected token is not retried: waiting cannot fix it. ``on_retry(attempt, error, delay)``
+    replaces the warning logged before each wait (``python bot.py run`` says it in Chinese).
     """
     attempt = 0
     while True:
@@ -44,7 +52,10 @@ async def with_backoff(what: str, call: Callable[[], Awaitable[T]], *, retries: 
                 delay = retry_after_seconds(exc)
             else:
                 delay = min(BACKOFF_CAP_SECONDS, backoff_seconds * 2 ** (attempt - 1))
-            log.warning(
-                "%s failed (%s), retry %d of %d in %.1f s", what, type(exc).__name__, attempt, retries, delay
-            )
+            if on_retry is not None:
+                on_retry(attempt, exc, delay)
+            else:
+                log.warning(
+                    "%s failed (%s), retry %d of %d in %.1f s", what, type(exc).__name__, attempt, retries, delay
+                )
             await asyncio.sleep(delay)

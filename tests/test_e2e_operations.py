@@ -80,7 +80,7 @@ async def test_run_without_a_token_points_to_the_console(tmp_path):
 
 
 async def test_run_with_a_rejected_token_says_so_without_printing_it(fake_bot_api, db_url, tmp_path):
-    wrong = "111:wrong-token-never-shown"
+    wrong = "111111:wrong-token-never-shown-by-the-bot"  # well-formed: Telegram itself rejects it
     code, output = await bot_command("run", "--db", db_url, env=fake_env(fake_bot_api, tmp_path, wrong))
     assert code == 2
     assert "令牌" in output and wrong not in output and "wrong-token" not in output
@@ -205,7 +205,7 @@ async def test_check_passes_on_a_ready_installation(fake_bot_api, db_url, tmp_pa
 
 
 async def test_check_fails_on_a_rejected_token_and_a_missing_database(fake_bot_api, tmp_path):
-    wrong = "111:rejected"
+    wrong = "111111:AAE-rejected-token-of-the-right-form"  # well-formed, unknown to Telegram
     code, output = await bot_command(
         "check", "--db", f"sqlite:///{tmp_path / 'missing.db'}", env=fake_env(fake_bot_api, tmp_path, wrong)
     )

@@ -36,6 +36,9 @@ def start(settings: Any, bot_username: str | None, log_level: int, parent_pid: i
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from services.disclosure import install_log_redaction
+
+    install_log_redaction()  # the child logs too: no ID, phone or bank card number there either
 
     from db.session import Database
     from services.conversation.engine import ConversationEngine
