@@ -4,6 +4,7 @@ which registers the subcommand and sets ``func`` to a ``run(args) -> int``."""
 # Order is the order shown in --help: first steps, daily use, administration, operations.
 COMMAND_MODULES = (
     "cli.demo_cmd",
+    "cli.init_cmd",
     "cli.console_cmd",
     "cli.run_cmd",
     "cli.import_cmd",

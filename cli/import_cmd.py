@@ -7,8 +7,10 @@ import sys
 from pathlib import Path
 
 from cli.common import add_db_options, example_epilog, fail, open_database, settings_from
+from cli.new_sqlite_file import NewSqliteFile
 from cli.progress import Progress
 from services.errors import DomainError
+from settings import Settings
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -37,17 +39,30 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    created = NewSqliteFile(settings.database.url)
+    try:
+        code = import_into(settings, args.path, dry_run=args.dry_run, created=created)
+    finally:
+        created.discard()  # a refused file or a trial leaves no new, empty database behind
+    return code
+
+
+def import_into(
+    settings: Settings, path: Path, *, dry_run: bool = False, created: NewSqliteFile | None = None
+) -> int:
+    """Import ``path`` into the configured database; print the counts or every error.
+
+    ``created`` (the database file this command made) is kept once the import is committed.
+    """
     # openpyxl: only when used
     from services.ledger_import import ImportLimits, LedgerFileError, import_ledger
 
-    settings = settings_from(args)
     limits = ImportLimits(**settings.import_.model_dump())
     database = open_database(settings)
     try:
         with Progress("读取台账") as progress:
-            result = import_ledger(
-                database, args.path, dry_run=args.dry_run, progress=progress.advance, limits=limits
-            )
+            result = import_ledger(database, path, dry_run=dry_run, progress=progress.advance, limits=limits)
     except LedgerFileError as exc:
         for error in exc.errors:
             print(error, file=sys.stderr)
@@ -58,5 +73,7 @@ def run(args: argparse.Namespace) -> int:
         return fail(str(exc), 1)
     finally:
         database.dispose()
+    if created is not None and not dry_run:
+        created.keep()
     print("\n".join(result.lines()))
     return 0
