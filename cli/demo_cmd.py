@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         with Progress("生成演示数据") as progress:
             summary = build_demo(
-                database, dt.datetime.now(settings.county.tz).date(), progress=progress.advance
+                database, dt.datetime.now(settings.county.tz).date(), progress=progress
             )
     except DomainError as exc:
         return fail(str(exc), 1)

@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         with Progress("导出") as progress:
             result = export_ledger(
                 database, args.out, today=dt.datetime.now(tz).date(), tz=tz,
-                scope_name=args.scope, progress=progress.advance,
+                scope_name=args.scope, progress=progress,
             )
         lines = result.lines()
         if args.evidence is not None:

@@ -62,7 +62,7 @@ def import_into(
     database = open_database(settings)
     try:
         with Progress("读取台账") as progress:
-            result = import_ledger(database, path, dry_run=dry_run, progress=progress.advance, limits=limits)
+            result = import_ledger(database, path, dry_run=dry_run, progress=progress, limits=limits)
     except LedgerFileError as exc:
         for error in exc.errors:
             print(error, file=sys.stderr)

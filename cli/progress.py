@@ -35,6 +35,10 @@ class Progress:
         self.stream.write("\n")
         self.stream.flush()
 
+    def expect(self, total: int) -> None:
+        """``total`` more items are coming (the line shows done/total from then on)."""
+        self.total = (self.total or 0) + total
+
     def advance(self, n: int = 1) -> None:
         self.done += n
         if self.enabled:

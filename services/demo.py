@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from db.vocab import CATEGORIES, EventSource, HouseholdStatus, IssueStatus
 from services.errors import Conflict
 from services.ledger_headers import HOUSEHOLDS, ISSUES, KINDS, VILLAGES
 from services.ledger_import import LedgerRows, SheetRows, apply_plan, plan_import
+from services.progress import Progress
 
 DEMO_COUNTY = Path(__file__).resolve().parent / "demo_county.yaml"
 SEED = 20261201
@@ -72,7 +72,6 @@ UNITS = {
     "就业": "人社局", "兜底保障": "民政局", "基础设施": "交通局",
 }
 
-Progress = Callable[[int], None]
 
 
 @dataclass(frozen=True)
@@ -112,7 +111,9 @@ def build_demo(database: Database, today: dt.date, progress: Progress | None = N
         if not built:
             ledger = demo_ledger(county, today)
             if progress is not None:
-                progress(sum(len(s.rows) for s in ledger.sheets.values()))
+                rows = sum(len(s.rows) for s in ledger.sheets.values())
+                progress.expect(rows)
+                progress.advance(rows)
             plan = plan_import(session, ledger)
             apply_plan(session, plan, actor=DEMO_ACTOR, source=EventSource.SYSTEM,
                        message_text="演示数据")

@@ -19,7 +19,6 @@ import os
 import tempfile
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -38,6 +37,7 @@ from db.vocab import IssueStatus
 from services.errors import InvalidInput
 from services.evidence import copy_for_inspection, evidence_of
 from services.ledger_headers import HOUSEHOLDS, ISSUES, SHEETS, VILLAGES, protect_formula
+from services.progress import Progress
 from services.scope import Scope, resolve_scope_name
 
 ISSUE_SHEET = "问题整改台账"
@@ -55,7 +55,6 @@ HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
 HEADER_FONT = Font(bold=True)
 MIN_WIDTH, MAX_WIDTH = 6, 50
 
-Progress = Callable[[int], None]
 
 
 @dataclass(frozen=True)
@@ -231,6 +230,8 @@ def _start_sheet(workbook: Workbook, title: str, headers: list[str], rows: list[
 
 def _write_workbook(ledger: _Ledger, path: Path, *, today, tz, label, progress) -> int:
     workbook = Workbook(write_only=True)
+    if progress is not None:
+        progress.expect(len(ledger.issues) + len(ledger.households))
     overdue = _write_issues(workbook, ledger.issues, today, tz, progress)
     _write_households(workbook, ledger.households, progress)
     _write_villages(workbook, ledger.villages)
@@ -284,7 +285,7 @@ def _write_issues(workbook, issues, today, tz, progress) -> int:
             cells.append(cell)
         sheet.append(cells)
     if progress is not None:
-        progress(len(rows))
+        progress.advance(len(rows))
     return overdue
 
 
@@ -299,7 +300,7 @@ def _write_households(workbook, households, progress) -> None:
     for row in rows:
         sheet.append([_text(value) for value in row])  # plain cells: fast for 30,000 rows
     if progress is not None:
-        progress(len(rows))
+        progress.advance(len(rows))
 
 
 def _write_villages(workbook, villages) -> None:

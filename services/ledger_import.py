@@ -37,7 +37,7 @@ import re
 import uuid
 import zipfile
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from xml.etree import ElementTree
@@ -79,8 +79,8 @@ from services.ledger_headers import (
     simplified,
     visible,
 )
+from services.progress import Progress
 
-Progress = Callable[[int], None]
 Place = tuple[str, str]  # (乡镇, 村)
 
 IMPORT_ACTOR = "import"
@@ -243,7 +243,7 @@ def _read_workbook(path: Path, progress: Progress | None, limits: ImportLimits) 
     _refuse(limits.too_big(path.name, path.stat().st_size))
     if not zipfile.is_zipfile(path):
         raise LedgerFileError([unreadable])
-    _refuse(_zip_problem(path, limits, unreadable))
+    _refuse(_zip_problem(path, limits, unreadable, progress))
     try:
         # read-only: rows stream from the zip one at a time, memory follows the row cap
         workbook = load_workbook(path, read_only=True, data_only=True)
@@ -275,7 +275,7 @@ def _refuse(problem: str | None) -> None:
         raise LedgerFileError([problem])
 
 
-def _zip_problem(path: Path, limits: ImportLimits, unreadable: str) -> str | None:
+def _zip_problem(path: Path, limits: ImportLimits, unreadable: str, progress: Progress | None = None) -> str | None:
     """Why the workbook is too big, judged before openpyxl parses anything: openpyxl
     reads a sheet without a recorded size to its end just to open the workbook (8 s for a
     million rows), so the sizes and row counts are taken from the zip itself."""
@@ -284,14 +284,16 @@ def _zip_problem(path: Path, limits: ImportLimits, unreadable: str) -> str | Non
             # zipfile never yields more than a member declares (it stops there and fails the
             # CRC), so the declared sizes bound the work, whatever a crafted zip claims
             unpacked = sum(member.file_size for member in archive.infolist())
-            return limits.unpacks_too_big(path.name, unpacked) or _too_many_rows(archive, path.name, limits)
+            return limits.unpacks_too_big(path.name, unpacked) or _too_many_rows(archive, path.name, limits, progress)
     except Exception:  # a damaged central directory: zipfile raises several kinds
         return unreadable
 
 
-def _too_many_rows(archive: zipfile.ZipFile, file_name: str, limits: ImportLimits) -> str | None:
+def _too_many_rows(archive: zipfile.ZipFile, file_name: str, limits: ImportLimits,
+                   progress: Progress | None = None) -> str | None:
     """Count the ledger sheets' row tags on the raw XML (fast, little memory). Reading stops
-    at the cap as well; this only makes a huge sheet's refusal quick."""
+    at the cap as well; this only makes a huge sheet's refusal quick (and gives the progress
+    line its total)."""
     try:
         members = _sheet_members(archive)
     except Exception:  # a damaged workbook part: openpyxl says so below in its own words
@@ -304,6 +306,8 @@ def _too_many_rows(archive: zipfile.ZipFile, file_name: str, limits: ImportLimit
             continue
         if rows > limits.max_rows:
             return limits.too_many_rows(title)
+        if progress is not None:
+            progress.expect(rows)
     return None
 
 
@@ -389,6 +393,8 @@ def _read_csv_folder(folder: Path, progress: Progress | None, limits: ImportLimi
         if text is None:
             errors.append(f"{path.name}: 无法识别的文本编码（请存为 UTF-8 或 GBK 的 CSV）")
             continue
+        if progress is not None:
+            progress.expect(text.count("\n"))
         records = csv.reader(io.StringIO(text, newline=""))  # lazily: reading stops at the row cap
         try:
             sheets[kind] = _sheet_rows(SHEETS[kind], path.name, records, errors, progress, limits)
@@ -445,10 +451,10 @@ def _sheet_rows(
             sheet.rows.append((number, values))
         pending += 1
         if progress is not None and pending >= PROGRESS_EVERY:
-            progress(pending)
+            progress.advance(pending)
             pending = 0
     if progress is not None and pending:
-        progress(pending)
+        progress.advance(pending)
     return sheet
 
 

@@ -98,3 +98,14 @@ def test_an_items_history_says_when_who_where_and_what(demo_database, db_url, se
     assert re.search(r"· \d\d-\d\d \d\d:\d\d 演示管理员（终端）把状态改为已整改，原为未整改", text), text
     assert re.search(r"· \d\d-\d\d \d\d:\d\d 生成演示数据时登记了此问题", text), text
     assert " demo " not in text
+
+
+def test_reading_a_workbook_shows_how_many_rows_there_are(tmp_path):
+    from services.ledger_import import read_ledger
+    from tests.ledger_files import write_long_workbook
+
+    screen = Terminal()
+    with Progress("读取台账", stream=screen) as progress:
+        read_ledger(write_long_workbook(tmp_path / "台账.xlsx", 3000), progress)
+    assert progress.total is not None and progress.total >= 3000  # counted before reading
+    assert re.search(r"读取台账：[\d,]+/[\d,]+ 条（\d+%）", screen.getvalue()), screen.getvalue()
