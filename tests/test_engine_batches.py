@@ -136,3 +136,12 @@ def test_a_turn_failing_half_way_through_its_change_leaves_none_of_it(engine, de
     assert issue_state(demo_database, "ZG-0003")[0] == "已整改" and user_events(demo_database, "ZG-0003") == 1
     assert issue_state(demo_database, "ZG-0004")[0] == "未整改" and user_events(demo_database, "ZG-0004") == 0
     assert inbox.load(demo_database, 72).done and inbox.load(demo_database, 72).outcome == "error"
+
+
+def test_a_refused_digest_command_is_recorded_as_refused(engine, demo_database):
+    journaled(demo_database, 21)
+    private = said("东台村工作队", "/subscribe", 21)  # only in a group: refused
+    [result] = engine.handle_turns([(private, 21)])
+    assert result.outcome == "refused"
+    assert "工作群" in result.replies[0].text
+    assert inbox.load(demo_database, 21).outcome == "refused"

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from db.models import AuditLog, Subscription, User
 from services.conversation.context import CommandContext
 from services.conversation.digest_commands import COMMANDS, draw_charts
-from services.conversation.messages import Incoming
-from services.errors import InvalidInput
+from services.conversation.messages import Incoming, Reply
+from services.errors import DomainError, InvalidInput
 from services.subscriptions import (
     first_delivery_day,
     is_delivery_day,
@@ -27,13 +27,16 @@ GROUP = -100123
 def run(database, settings, user_id, text, *, chat_type="group", chat_id=GROUP, now=None, title=None):
     """Call a digest command the way the engine does; returns the replies."""
     name, _, args = text.lstrip("/").partition(" ")
-    with database.transaction() as session:
-        user = session.get(User, user_id)
-        incoming = Incoming(
-            sender_id=user.telegram_id or 1, chat_id=chat_id, chat_type=chat_type, text=text, chat_title=title
-        )
-        ctx = CommandContext(session, user, incoming, settings, calendar_of(settings), now or local(TODAY, 10))
-        return COMMANDS[name](ctx, args)
+    try:
+        with database.transaction() as session:
+            user = session.get(User, user_id)
+            incoming = Incoming(
+                sender_id=user.telegram_id or 1, chat_id=chat_id, chat_type=chat_type, text=text, chat_title=title
+            )
+            ctx = CommandContext(session, user, incoming, settings, calendar_of(settings), now or local(TODAY, 10))
+            return COMMANDS[name](ctx, args)
+    except DomainError as error:  # as the engine does: the turn is rolled back, the refusal is the reply
+        return [Reply(str(error))]
 
 
 def active(database, chat_id=GROUP):

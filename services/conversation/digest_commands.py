@@ -19,7 +19,6 @@ from services.chart import ProgressChart, draw_progress_chart
 from services.conversation.context import CommandContext
 from services.conversation.messages import OutgoingFile, Reply
 from services.digest import Digest, build_digest, previous_summary, render_digest_text
-from services.errors import DomainError
 from services.subscriptions import (
     chat_subscriptions,
     list_subscriptions_text,
@@ -53,10 +52,7 @@ def subscriptions_command(ctx: CommandContext, args: str) -> list[Reply]:
 def digest_command(ctx: CommandContext, args: str) -> list[Reply]:
     """/digest [范围]: the digest now, today's changes included, text then chart (the user's
     own scope by default)."""
-    try:
-        scope_name = resolve_requested_scope(ctx.session, ctx.user, args.strip() or None)
-    except DomainError as exc:
-        return [Reply(str(exc))]
+    scope_name = resolve_requested_scope(ctx.session, ctx.user, args.strip() or None)
     today = ctx.today
     subscribed = [s for s in chat_subscriptions(ctx.session, ctx.incoming.chat_id) if s.scope == scope_name]
     previous = previous_summary(
@@ -97,10 +93,9 @@ def draw_charts(replies: list[Reply]) -> list[Reply]:
 
 
 def _answer(action: Callable[[], str]) -> list[Reply]:
-    try:
-        return [Reply(action())]
-    except DomainError as exc:
-        return [Reply(str(exc))]
+    """The action's text as the reply. A refusal (DomainError) is left to the engine, which
+    rolls the turn back and records it as refused."""
+    return [Reply(action())]
 
 
 COMMANDS: dict[str, Callable[[CommandContext, str], list[Reply]]] = {
