@@ -24,14 +24,18 @@ class Recorder:
     """A commit function that notes each batch and answers each turn with its text (after
     a pause, as a worker thread or process would)."""
 
-    def __init__(self, fail_on: str | None = None, error: Exception | None = None) -> None:
+    def __init__(self, fail_on: str | None = None, error: Exception | None = None,
+                 hold: asyncio.Event | None = None) -> None:
         self.batches: list[tuple[list[str], list[int]]] = []
         self.fail_on = fail_on
         self.error = error or RuntimeError("bug")
+        self.hold = hold  # the first batch stays in its commit until this is set
 
     async def __call__(self, turns, replied):
         texts = [i.text for i, _ in turns]
         self.batches.append((texts, list(replied)))
+        if self.hold is not None and len(self.batches) == 1:
+            await self.hold.wait()
         await asyncio.sleep(0.005)
         if self.fail_on in texts:
             raise self.error
@@ -49,11 +53,18 @@ async def test_what_waits_together_is_committed_together():
 
 
 async def test_the_next_batch_gathers_while_one_runs():
-    commit = Recorder()
+    release = asyncio.Event()
+    commit = Recorder(hold=release)
     commits = GroupCommit(commit, asyncio.Semaphore(1), is_transient=transient)
     first = asyncio.ensure_future(commits.handle(incoming("a"), 1))
-    await asyncio.sleep(0.01)  # "a" is being committed
-    rest = [commits.handle(incoming(t), n) for n, t in enumerate("bcd", start=2)]
+    while not commit.batches:  # "a" is in its commit, and stays there until released
+        await asyncio.sleep(0)
+    rest = []
+    for n, text in enumerate("bcd", start=2):  # they arrive one by one while "a" commits
+        rest.append(asyncio.ensure_future(commits.handle(incoming(text), n)))
+        await asyncio.sleep(0.001)
+    assert len(commit.batches) == 1  # nothing else was started while "a" holds the commit
+    release.set()
     assert await asyncio.gather(first, *rest) == ["done a", "done b", "done c", "done d"]
     assert [texts for texts, _ in commit.batches] == [["a"], ["b", "c", "d"]]
 
