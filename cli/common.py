@@ -6,6 +6,7 @@ import argparse
 import re
 import sys
 
+from cli.log_safety import protect_token
 from db.session import Database
 from settings import Settings, load_settings
 
@@ -16,7 +17,10 @@ def add_db_options(parser: argparse.ArgumentParser) -> None:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    return load_settings(getattr(args, "config", None), database_url=getattr(args, "db", None))
+    """The settings for a command; from here on no log line shows the bot token."""
+    settings = load_settings(getattr(args, "config", None), database_url=getattr(args, "db", None))
+    protect_token(settings.telegram.token)
+    return settings
 
 
 def open_database(settings: Settings) -> Database:

@@ -15,6 +15,7 @@ from cli.progress import Progress
 from services.errors import DomainError
 from settings import Settings
 
+DEMO_EVIDENCE = "demo-evidence"
 DEMO_DB = "demo.db"  # beside the configuration file, like the county's own gongjian.db
 
 
@@ -40,9 +41,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def demo_settings(settings: Settings, db: str | None) -> Settings:
-    """``settings`` pointed at the demo database: ``--db`` if given, else demo.db beside the config."""
+    """``settings`` pointed at the demo database (``--db`` if given, else demo.db beside the
+    config) and at its own evidence folder: the county's evidence is never the demo's."""
     url = settings.database.url if db else f"sqlite:///{settings.path_of(DEMO_DB)}"
-    return settings.model_copy(update={"database": settings.database.model_copy(update={"url": url})})
+    storage = settings.storage.model_copy(update={"evidence_dir": str(settings.path_of(DEMO_EVIDENCE))})
+    return settings.model_copy(update={
+        "database": settings.database.model_copy(update={"url": url}), "storage": storage,
+    })
 
 
 def run(args: argparse.Namespace) -> int:

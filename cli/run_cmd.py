@@ -9,6 +9,7 @@ import signal
 import sys
 
 from cli.common import add_db_options, example_epilog, fail, open_database, settings_from
+from cli.log_safety import NOISY_LOGGERS, TokenRedactor
 from cli.telegram_access import token_problem, unreachable_notice, what_to_check
 
 NO_TOKEN = (
@@ -17,7 +18,6 @@ NO_TOKEN = (
 )
 BAD_TOKEN = "Telegram 拒绝了这个机器人令牌，请核对 TELEGRAM_BOT_TOKEN（向 @BotFather 查询）。"
 # Loggers that would print request URLs, which contain the token.
-NOISY_LOGGERS = ("httpx", "httpcore", "apscheduler", "tornado.access")
 # Libraries whose routine INFO lines (schema checks at every start) are not the bot's news.
 QUIET_LOGGERS = ("alembic",)
 
@@ -36,33 +36,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     add_db_options(parser)
     parser.set_defaults(func=run)
-
-
-class TokenRedactor(logging.Filter):
-    """Replaces the bot token in every log line (messages and tracebacks) with <token>.
-
-    Its secret half goes too: another filter may already have masked the bot's number.
-    """
-
-    def __init__(self, token: str) -> None:
-        super().__init__()
-        self._secrets = tuple(part for part in (token, token.partition(":")[2]) if len(part) >= 8)
-
-    def _clean(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "<token>")
-        return text
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = self._clean(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = self._clean(record.exc_text)
-        return True
 
 
 def configure_logging(token: str, verbose: bool) -> None:

@@ -33,7 +33,9 @@ TELEGRAM_DOWNLOAD_MB = 20
 IMAGE_SUFFIXES = {"JPEG": ".jpg", "MPO": ".jpg", "PNG": ".png", "WEBP": ".webp"}
 PDF_SUFFIX = ".pdf"
 IMAGE_SUFFIX_SET = frozenset(IMAGE_SUFFIXES.values())
-MAX_PIXELS = 80_000_000  # a 12,000 x 6,000 panorama passes; a decompression bomb does not
+MAX_PIXELS = 80_000_000  # a 12,000 x 6,000 JPEG panorama passes (it is hashed from a small draft)
+# PNG and WebP are decoded whole (4 bytes a pixel): a 3 KB WebP of 8,900 x 8,900 took 1.3 GB
+MAX_PIXELS_DECODED = 25_000_000
 EXIF_IFD = 0x8769
 DATE_TIME_ORIGINAL = 36867
 DATE_TIME = 306
@@ -72,7 +74,7 @@ def check_file(data: bytes | None, tz: ZoneInfo) -> CheckedFile:
     if not data:
         raise NotEvidence(EMPTY_FILE)
     digest = hashlib.sha256(data).hexdigest()
-    if b"%PDF-" in data[:1024]:
+    if data.startswith(b"%PDF-"):  # only a file that is a PDF from its first byte (not MZ…%PDF-)
         if b"%%EOF" not in data[-2048:]:
             raise NotEvidence("📎 这个 PDF 不完整（可能没传完），佐证未保存。请重新发送。")
         return CheckedFile(PDF_SUFFIX, digest, None, None)
@@ -88,7 +90,8 @@ def _check_image(data: bytes, tz: ZoneInfo) -> tuple[str, str, dt.datetime | Non
             suffix = IMAGE_SUFFIXES.get(image.format or "")
             if suffix is None:
                 raise NotEvidence(NOT_EVIDENCE)
-            if image.width * image.height > MAX_PIXELS:
+            limit = MAX_PIXELS if image.format == "JPEG" else MAX_PIXELS_DECODED
+            if image.width * image.height > limit:
                 raise NotEvidence("📎 图片尺寸过大，佐证未保存。请作为照片发送（Telegram 会压缩）。")
             image.verify()  # the whole file is read and checked; the image is unusable afterwards
         with Image.open(io.BytesIO(data)) as image:
@@ -250,10 +253,19 @@ def files_under(evidence_dir: str | Path) -> Iterator[Path]:
             yield from (path for path in month.iterdir() if path.is_file() and _STORED_NAME.match(path.name))
 
 
-def remove_orphans(session: Session, evidence_dir: str | Path, older_than: dt.datetime) -> int:
+OWNER_FILE = ".owner"  # which database the folder's files belong to
+
+
+def remove_orphans(session: Session, evidence_dir: str | Path, older_than: dt.datetime, owner: str) -> int:
     """Delete files under the folder that no row points to and that were written before
-    ``older_than`` (younger ones may belong to a question still open); return how many."""
+    ``older_than`` (younger ones may belong to a question still open); return how many.
+
+    Nothing is deleted when the database is not the folder's own: a database that knows no
+    evidence at all (the demo, a new or wrong DATABASE_URL), or one other than the database
+    named in the folder's .owner file (written by the first sweep)."""
     referenced = referenced_paths(session, evidence_dir)
+    if not referenced or not _owns(Path(evidence_dir), owner):
+        return 0
     cutoff = older_than.timestamp()
     removed = 0
     for path in files_under(evidence_dir):
@@ -262,6 +274,15 @@ def remove_orphans(session: Session, evidence_dir: str | Path, older_than: dt.da
         path.unlink(missing_ok=True)
         removed += 1
     return removed
+
+
+def _safe_name(code: str) -> str:
+    """An item code as part of a file name: no folder separators, no leading dots, nothing a
+    file system refuses (ZG/2024/001 → ZG_2024_001, ../../x → x)."""
+    return _UNSAFE_IN_NAME.sub("_", code).lstrip("._") or "问题"
+
+
+_UNSAFE_IN_NAME = re.compile(r'[\\/:*?"<>|\x00-\x1f]|\.\.')
 
 
 def copy_for_inspection(items: list[tuple[str, EvidenceItem]], evidence_dir: str | Path, out_dir: Path,
@@ -273,7 +294,7 @@ def copy_for_inspection(items: list[tuple[str, EvidenceItem]], evidence_dir: str
     for code, item in items:
         day = item.at.astimezone(tz).date()
         number = numbers[(code, day)] = numbers.get((code, day), 0) + 1
-        name = f"{code}_{day.isoformat()}_{number}{item.suffix or '.bin'}"
+        name = f"{_safe_name(code)}_{day.isoformat()}_{number}{item.suffix or '.bin'}"
         source = evidence_path(evidence_dir, item.stored_path) if item.stored_path else None
         if source is None or not source.is_file():
             missing.append(name)
@@ -283,9 +304,28 @@ def copy_for_inspection(items: list[tuple[str, EvidenceItem]], evidence_dir: str
     return written, missing
 
 
+def _owns(root: Path, owner: str) -> bool:
+    """True when ``owner`` (a database, password hidden) is the folder's: the one named in its
+    .owner file, or the first to sweep it."""
+    marker = root / OWNER_FILE
+    try:
+        return marker.read_text(encoding="utf-8").strip() == owner
+    except FileNotFoundError:
+        marker.write_text(owner + "\n", encoding="utf-8")
+        return True
+
+
+def database_owner(url: str) -> str:
+    """How a database names itself in the evidence folder's .owner file (no password)."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def prune_orphans(database, settings, now: dt.datetime) -> int:
     """Housekeeping: remove evidence files no row points to, once older than the grace
     period (longer than a question stays open, so a question's file is never taken)."""
     hours = max(settings.policy.evidence_orphan_hours, settings.policy.question_valid_hours + 1)
     with database.transaction() as session:
-        return remove_orphans(session, settings.storage.evidence_dir, now - dt.timedelta(hours=hours))
+        return remove_orphans(session, settings.storage.evidence_dir, now - dt.timedelta(hours=hours),
+                              database_owner(settings.database.url))

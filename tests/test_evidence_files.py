@@ -67,3 +67,42 @@ def test_a_kept_file_goes_under_its_month_with_its_type(tmp_path):
     assert stored.startswith("2026-12/") and stored.endswith(".png")
     assert (tmp_path / stored).read_bytes() == data
     assert [p.name for p in (tmp_path / "2026-12").iterdir()] == [stored.split("/")[1]]  # no partial left
+
+
+def test_a_program_with_a_pdf_inside_is_not_a_pdf():
+    with pytest.raises(NotEvidence):
+        check_file(b"MZ\x90\x00" + b"\x00" * 64 + b"%PDF-1.4\n%%EOF\n", TZ)
+
+
+def test_a_huge_png_is_refused_before_it_is_decoded():
+    out = io.BytesIO()
+    Image.new("1", (5100, 5100)).save(out, "PNG")  # 26 MP in a few KB: decoded whole it would not be
+    with pytest.raises(NotEvidence, match="尺寸过大"):
+        check_file(out.getvalue(), TZ)
+
+
+@pytest.mark.parametrize(("code", "name"), [("ZG-0003", "ZG-0003"), ("ZG/2024/001", "ZG_2024_001"), ("../../x", "x")])
+def test_item_codes_become_file_names_inside_the_folder(code, name):
+    from services.evidence import _safe_name
+
+    assert _safe_name(code) == name
+
+
+def test_a_database_that_knows_no_evidence_never_empties_the_folder(database, tmp_path):
+    from services.evidence import remove_orphans
+
+    kept = tmp_path / "2026-01" / f"{'0c' * 16}.jpg"  # the county's photo; this is another database
+    kept.parent.mkdir()
+    kept.write_bytes(photo(9))
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=30)
+    with database.transaction() as session:
+        assert remove_orphans(session, tmp_path, later, "sqlite:///demo.db") == 0
+    assert kept.is_file()
+
+
+def test_only_the_folders_own_database_sweeps_it(tmp_path):
+    from services.evidence import _owns
+
+    assert _owns(tmp_path, "postgresql://gongjian@db/county")  # the first sweep names the owner
+    assert _owns(tmp_path, "postgresql://gongjian@db/county")
+    assert not _owns(tmp_path, "sqlite:////srv/gongjian/demo.db")

@@ -173,3 +173,22 @@ def test_run_says_in_chinese_that_telegram_cannot_be_reached_and_keeps_trying(tm
     assert TOKEN.partition(":")[2] not in output  # the token's secret half, not even at DEBUG
     if not verbose:
         assert "retry" not in output and "INFO alembic" not in output  # no English noise on the terminal
+
+
+async def test_check_with_v_never_prints_the_token(fake_bot_api, tmp_path):
+    import asyncio
+
+    config = tmp_path / "config.yaml"
+    config.write_text(f"storage:\n  evidence_dir: {tmp_path / 'evidence'}\n", encoding="utf-8")
+    environ = {**os.environ, "TELEGRAM_BOT_TOKEN": fake_bot_api.token, "TELEGRAM_BASE_URL": fake_bot_api.base_url,
+               "DATABASE_URL": f"sqlite:///{tmp_path / 'g.db'}"}
+    environ.pop("HTTPS_PROXY", None)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, str(Path(__file__).resolve().parent.parent / "bot.py"), "check", "-v", "--config", str(config),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=environ, cwd=tmp_path,
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), 60)
+    text = output.decode()
+    assert "令牌有效" in text  # it did ask Telegram (the fake) with the token
+    secret = fake_bot_api.token.partition(":")[2]
+    assert secret not in text and fake_bot_api.token not in text

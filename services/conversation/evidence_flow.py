@@ -196,7 +196,10 @@ def card_notes(ctx: CommandContext, items: list[EvidenceItem]) -> list[str]:
     for item in items:
         when = marker.moment(item.at)
         if item.reused_code is not None:
-            where = f"{item.reused_code} 的佐证" if item.reused_code else f"{item.reused_sender or '他人'}此前提交的佐证"
+            if ctx.user.role in VIEWERS:  # the supervisor sees where else it was used, and by whom
+                where = f"{item.reused_code} 的佐证" if item.reused_code else f"{item.reused_sender or '他人'}此前提交的佐证"
+            else:  # the reporter: no other cadre's name, no item outside their scope
+                where = "别处的佐证"
             lines.append(f"⚠️ {when} 的佐证与{where}相同或几乎相同")
         if item.old_photo(ctx.settings.policy.evidence_old_days):
             lines.append(f"📷 {when} 的照片拍摄于 {_taken_day(ctx, item)}")
