@@ -10,22 +10,21 @@ from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filt
 
 from handlers import digest_jobs, housekeeping, membership
 from handlers.errors import on_error
+from handlers.incoming import unsupported_kind
 from handlers.messages import on_button, on_edited, on_file, on_text, on_unsupported
 
 # Only new messages reach the engine; edits are answered by on_edited instead.
 NEW = filters.UpdateType.MESSAGE
-UNSUPPORTED = (
-    filters.ANIMATION  # before files: an animation also carries a document
-    | filters.Sticker.ALL
-    | filters.VOICE
-    | filters.VIDEO_NOTE
-    | filters.VIDEO
-    | filters.AUDIO
-    | filters.LOCATION  # venues carry a location too
-    | filters.CONTACT
-    | filters.POLL
-    | filters.Dice.ALL
-)
+
+
+class _Unsupported(filters.MessageFilter):
+    """A message the engine cannot read (handlers/incoming.py's one list of kinds)."""
+
+    def filter(self, message) -> bool:
+        return unsupported_kind(message) is not None
+
+
+UNSUPPORTED = _Unsupported(name="unsupported kinds")
 FILES = filters.PHOTO | filters.Document.ALL
 
 

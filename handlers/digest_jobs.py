@@ -15,13 +15,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import warnings
 
 import httpx
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import Application, ContextTypes
 
+from handlers.backoff import retry_after_seconds
 from handlers.outbox import send_reply
 from handlers.runtime import runtime_of
 from services.conversation.messages import OutgoingFile, Reply
@@ -41,19 +41,11 @@ GONE_DESCRIPTIONS = ("chat not found", "bot was kicked", "bot is not a member", 
 NOT_CONNECTED = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
-def retry_seconds(exc: RetryAfter) -> float:
-    """RetryAfter's wait in seconds, whatever PTB's int-or-timedelta setting."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        value = exc.retry_after
-    return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
-
-
 def classify(exc: TelegramError) -> SendResult:
     """What a failed send means for the digest: retry, give up today, or chat gone."""
     detail = f"{type(exc).__name__}: {exc}"
     if isinstance(exc, RetryAfter):
-        return SendResult(Outcome.NOT_SENT, retry_after=retry_seconds(exc), detail=detail)
+        return SendResult(Outcome.NOT_SENT, retry_after=retry_after_seconds(exc), detail=detail)
     if isinstance(exc, Forbidden):
         return SendResult(Outcome.GONE, detail=detail)
     if isinstance(exc, BadRequest):
@@ -91,7 +83,7 @@ async def _send_chart(bot: Bot, message: DigestMessage) -> None:
             return
         except RetryAfter as exc:
             if attempt == 0:
-                await asyncio.sleep(retry_seconds(exc))
+                await asyncio.sleep(retry_after_seconds(exc))
         except TelegramError as exc:
             # The digest text is already there: the chart is not worth a second digest.
             log.warning("chart to chat %s not sent: %s", message.chat_id, exc)

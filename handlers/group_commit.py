@@ -3,8 +3,9 @@ that arrive while the database is busy are written together, in one call of the 
 runner (a worker thread or the engine's own process: handlers/engine_turns.py) and one
 transaction.
 
-Each update is still its own turn (its own savepoint and replies, marked done in the same
-transaction as its effect); what they share is the cost around them: the hop to the worker
+Each update is still its own turn (its own replies, marked done in the same transaction as
+its effect; a turn refused or failing sends the batch round again with a savepoint per turn,
+so it rolls back alone); what they share is the cost around them: the hop to the worker
 thread or process, BEGIN and COMMIT. While one batch runs the next one gathers, so a quiet
 bot writes each message at once and a busy one writes them in growing batches.
 

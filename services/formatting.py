@@ -78,13 +78,6 @@ class Marker:
         return f"{text} {mark}" if mark else text
 
 
-def place_label(township: str, village: str | None = None) -> str:
-    """东光镇东台村 / 东光镇 / 全县."""
-    if not township:
-        return "全县"
-    return f"{township}{village or ''}"
-
-
 def change_line(
     place: str,
     category: str,

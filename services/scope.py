@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.orm import Session
 
-from db.models import Household, Issue, Township, User, Village
+from db.models import Issue, Township, User, Village
 from db.vocab import CATEGORIES, ROLE_LABELS, Role
 from services.errors import InvalidInput
 
@@ -190,6 +190,3 @@ def resolve_scope_names(session: Session, text: str) -> list[str]:
                 names.append(canonical)
     return [n for n in names if n]  # county-wide is the empty scope
 
-
-def household_place(household: Household) -> tuple[str, str]:
-    return household.village.township.name, household.village.name

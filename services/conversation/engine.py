@@ -83,12 +83,8 @@ def _stored_turn(outcome: str | None, replies: list) -> TurnResult:
 
 def _digest_commands() -> dict[str, Command]:
     """The digest helper's commands (subscribe, unsubscribe, digest, subscriptions)."""
-    try:
-        from services.conversation import digest_commands
-    except ModuleNotFoundError as exc:
-        if exc.name != "services.conversation.digest_commands":
-            raise
-        return {}
+    from services.conversation import digest_commands
+
     return dict(digest_commands.COMMANDS)
 
 
