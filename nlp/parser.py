@@ -984,7 +984,7 @@ _BUT = re.compile(r"(?<=[,。;])(?:可是|但是|可|但|不过)(?![以能是不
 _WAIT_THEN = re.compile(r"(?:^|[,。])等[^,。]{2,20}?(?:了|以后|之后)[,]?(?:我|你|咱|再|就)")
 _CLAUSE_STOPS = ",。!?;:、\n"
 _PROMISE_REACH = 8  # 下月5号前把账目理清: the date and the verb, at most this far apart
-_AGAIN = re.compile(r"又(?!是|要|得|能|会|去|来|说|发现)[\u4e00-\u9fff]{1,3}?[了啦]")
+_AGAIN = re.compile(r"又(?!是|要|得|能|会|去|来|说|发现)[\u4e00-\u9fff]{1,8}?[了啦]")
 
 
 def _relapses(masked: str, fact: Fact) -> bool:
@@ -995,8 +995,10 @@ def _relapses(masked: str, fact: Fact) -> bool:
     again = _AGAIN.search(masked, done[0].end, fact.end)
     if again is None:
         return False
-    after = [m for c in fact.clauses for m in c.status if again.start() < m.start < again.end()]
-    return not any("completion" in m.labels for m in after)  # 又修好了 is done again
+    # 又修好了 is done again: a completion that ends the phrase (not 又跑到广东打工去了)
+    closing = [m for c in fact.clauses for m in c.status
+               if again.start() < m.start < again.end() and m.end >= again.end() - 1]
+    return not any("completion" in m.labels for m in closing)
 
 
 def _problem_phrase(seen: _Seen, fact: Fact) -> str:
