@@ -190,12 +190,13 @@ class Parser:
         for mention, (start, end) in zip(mentions, spans):
             mention.start, mention.end = start, end
         masked = _mask(normalised, spans)
+        clauses = split_clauses(masked)
         found_status = self._status.find(masked)
-        deadlines = _without_done_today(masked, find_deadlines(masked, today, self.calendar), today, found_status)
-        status_matches = _under_way_phrases(masked, _with_resultatives(masked, found_status, deadlines))
+        deadlines = _without_done_today(find_deadlines(masked, today, self.calendar), clauses, today, found_status,
+                                        masked)
+        status_matches = _under_way_phrases(masked, _with_resultatives(masked, found_status, deadlines, clauses))
         category_matches = self._categories.find(masked)
         intent_matches = self._intent.find(masked)
-        clauses = split_clauses(masked)
 
         names = [False] * len(masked)
         for start, end in spans:
@@ -881,18 +882,31 @@ def _bigrams(text: str) -> set[str]:
             if all("\u4e00" <= ch <= "\u9fff" and ch not in _BIGRAM_STOP for ch in text[i:i + 2])}
 
 
-def _with_resultatives(masked: str, matches: list[Match], deadlines: Sequence[Deadline] = ()) -> list[Match]:
+def _with_resultatives(masked: str, matches: list[Match], deadlines: Sequence[Deadline],
+                       clauses: Sequence[Clause]) -> list[Match]:
     """The lexicon's status words, plus a resultative complement no word covers: 焊好的 (done),
     and 下月5号前收齐 / 明后天能办妥 (promised: a date or 能 before it, nothing after it)."""
     taken = [(m.start, m.end) for m in matches if "ignore" not in m.labels]
-    promised = [r for r in _BARE_RESULTATIVE.finditer(masked) if _promised(masked, r.start(), matches, deadlines)]
+    promised = [r for r in _BARE_RESULTATIVE.finditer(masked)
+                if _promised(_clause_at(clauses, r.start()), r.start(), matches, deadlines)]
     found = [Match(r.start(), r.end(), masked[r.start() - 1:r.end()], ("completion",))
              for r in [*_RESULTATIVE.finditer(masked), *promised]
              if not any(start < r.end() and r.start() < end for start, end in taken)]
+    return _overlaid(matches, found)
+
+
+def _overlaid(matches: list[Match], found: list[Match]) -> list[Match]:
+    """``matches`` with ``found`` laid over them: a found span replaces the matches it overlaps."""
     if not found:
         return matches
     kept = [m for m in matches if not any(m.start < f.end and f.start < m.end for f in found)]
     return sorted(kept + found, key=lambda m: m.start)
+
+
+def _clause_at(clauses: Sequence[Clause], at: int) -> tuple[int, int]:
+    """The (start, end) of the clause holding position ``at`` (a stop between clauses: its own)."""
+    clause = next((c for c in clauses if c.start <= at < c.end), None)
+    return (clause.start, clause.end) if clause else (at, at)
 
 
 def _step_done(fact: Fact, category_matches: list[Match]) -> bool:
@@ -947,14 +961,14 @@ def _with_spoken_doubts(masked: str, matches: list[Match]) -> list[Match]:
     return sorted(matches + found, key=lambda m: m.start) if found else matches
 
 
-def _without_done_today(masked: str, deadlines: list[Deadline], today: dt.date,
-                        status_matches: list[Match]) -> list[Deadline]:
+def _without_done_today(deadlines: list[Deadline], clauses: Sequence[Clause], today: dt.date,
+                        status_matches: list[Match], masked: str) -> list[Deadline]:
     """今天到账 / 今儿通水了: today said plainly before a completion is when it was done, not a
     deadline (今天之内, 今天前 and 今天到期 still are)."""
     def done_today(d: Deadline) -> bool:
         if d.bounded or d.date != today or masked.startswith("到期", d.end):
             return False
-        stop = min((masked.find(ch, d.end) for ch in _CLAUSE_STOPS if masked.find(ch, d.end) >= 0), default=len(masked))
+        stop = _clause_at(clauses, d.start)[1]
         between = [m for m in status_matches if d.end <= m.start < stop]
         return any("completion" in m.labels for m in between) and not any(
             {"promise", "order"} & set(m.labels) for m in between)
@@ -964,17 +978,13 @@ def _without_done_today(masked: str, deadlines: list[Deadline], today: dt.date,
 def _under_way_phrases(masked: str, matches: list[Match]) -> list[Match]:
     """Work started or sent for, whatever the verb: 开始砌了, 派人去修了, 找人去接了 (under way,
     not done: the verb after 去 is the purpose)."""
-    found = [Match(r.start(), r.end(), r.group(), ("progress",)) for r in _UNDER_WAY.finditer(masked)]
-    if not found:
-        return matches
-    kept = [m for m in matches if not any(m.start < f.end and f.start < m.end for f in found)]
-    return sorted(kept + found, key=lambda m: m.start)
+    return _overlaid(matches, [Match(r.start(), r.end(), r.group(), ("progress",)) for r in _UNDER_WAY.finditer(masked)])
 
 
-def _promised(masked: str, at: int, matches: list[Match], deadlines: Sequence[Deadline]) -> bool:
+def _promised(clause: tuple[int, int], at: int, matches: list[Match], deadlines: Sequence[Deadline]) -> bool:
     """A bare complement (收齐, 办妥) promises when a date or a promise word (能, 争取) stands
-    before it in the same clause."""
-    clause_start = max((masked.rfind(ch, 0, at) for ch in _CLAUSE_STOPS), default=-1) + 1
+    before it in its ``clause``."""
+    clause_start = clause[0]
     dated = any(clause_start <= d.start and d.end <= at and at - d.end <= _PROMISE_REACH for d in deadlines)
     vowed = any("promise" in m.labels and clause_start <= m.start and m.end <= at and at - m.end <= 4
                 for m in matches)
@@ -1000,7 +1010,6 @@ _UNDER_WAY = re.compile(r"(?<![没未不])开始[\u4e00-\u9fff]|(?:^|(?<=[,。;]
 _WHERE_DONE = re.compile(r"哪(?:里|儿)?(?:[\u4e00-\u9fff]{0,2}[好通完齐])了")
 _BUT = re.compile(r"(?<=[,。;])(?:可是|但是|可|但|不过)(?![以能是不])")
 _WAIT_THEN = re.compile(r"(?:^|[,。])等[^,。]{2,20}?(?:了|以后|之后)[,]?(?:我|你|咱|再|就)")
-_CLAUSE_STOPS = ",。!?;:、\n"
 _PROMISE_REACH = 8  # 下月5号前把账目理清: the date and the verb, at most this far apart
 _AGAIN = re.compile(r"又(?!是|要|得|能|会|去|来|说|发现)[\u4e00-\u9fff]{1,8}?[了啦]")
 

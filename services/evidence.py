@@ -23,6 +23,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from db.models import Evidence, Issue, User
@@ -317,8 +318,6 @@ def _owns(root: Path, owner: str) -> bool:
 
 def database_owner(url: str) -> str:
     """How a database names itself in the evidence folder's .owner file (no password)."""
-    from sqlalchemy.engine import make_url
-
     return make_url(url).render_as_string(hide_password=True)
 
 

@@ -612,6 +612,45 @@ class FakeBotApi:
         return await self.wait_until(enough, timeout)
 
 
+# -- the demo county's people as Telegram users, and how a test talks to the bot -------
+
+ADMIN = FakeUser(7001, "管理员")
+SUPERVISOR = FakeUser(7002, "老周")
+VILLAGE = FakeUser(7003, "工作队")  # 东光镇/东台村
+TOWNSHIP = FakeUser(7004, "镇干部")  # 东光镇
+DEMO_ACCOUNTS = {"演示管理员": ADMIN, "督巡办老周": SUPERVISOR, "东台村工作队": VILLAGE, "东光镇干部": TOWNSHIP}
+
+
+def link_demo_accounts(database, day) -> None:
+    """Build the demo county on ``day`` and give its users the accounts above."""
+    from sqlalchemy import select
+
+    from db.models import User
+    from services.demo import build_demo
+
+    build_demo(database, day)
+    with database.transaction() as session:
+        for user in session.scalars(select(User)):
+            if user.name in DEMO_ACCOUNTS:
+                user.telegram_id = DEMO_ACCOUNTS[user.name].id
+
+
+async def say(fake: FakeBotApi, user: FakeUser, text: str, *, chat: FakeChat | None = None, **kw) -> Sent:
+    """``user`` sends ``text``; return the bot's (first) answer in that chat."""
+    where = chat.id if chat else user.id
+    before = len(fake.messages_to(where))
+    fake.send_text(user, text, chat=chat, **kw)
+    return (await fake.wait_for_messages(where, before + 1))[before]
+
+
+async def press(fake: FakeBotApi, user: FakeUser, question: Sent, label: str) -> Sent:
+    """``user`` presses the button labelled ``label``; return the edited or new message."""
+    edits, before = question.edits, len(fake.messages_to(question.chat_id))
+    fake.press(user, question, question.button(label))
+    await fake.wait_until(lambda: question.edits > edits or len(fake.messages_to(question.chat_id)) > before)
+    return question if question.edits > edits else fake.messages_to(question.chat_id)[before]
+
+
 # -- running the bot against the fake server ------------------------------------------
 
 

@@ -13,19 +13,16 @@ from sqlalchemy import select
 
 from db.models import Evidence, InboxUpdate, Issue, IssueEvent, User
 from services import inbox
-from services.demo import build_demo
 from services.invites import create_invite
 from tests import evidence_images
-from tests.fake_bot_api import BOT_USERNAME, FakeBotApi, FakeChat, FakeUser, Sent, bot_settings, running_bot
+from tests.fake_bot_api import (
+    ADMIN, BOT_USERNAME, SUPERVISOR, TOWNSHIP, VILLAGE, FakeChat, FakeUser, bot_settings,
+    link_demo_accounts, press, running_bot, say,
+)
 from tests.fake_bot_api import fake_bot_api  # noqa: F401  (fixture)
 
 # Demo users (services/demo_county.yaml) and the Telegram accounts the tests give them.
-ADMIN = FakeUser(7001, "管理员")
-SUPERVISOR = FakeUser(7002, "老周")
-VILLAGE = FakeUser(7003, "工作队")  # 东光镇/东台村
-TOWNSHIP = FakeUser(7004, "镇干部")  # 东光镇
 STRANGER = FakeUser(7999, "路人")
-ACCOUNTS = {"演示管理员": ADMIN, "督巡办老周": SUPERVISOR, "东台村工作队": VILLAGE, "东光镇干部": TOWNSHIP}
 GROUP = FakeChat(-100200300, "supergroup", "东光镇脱贫攻坚群")
 
 
@@ -33,33 +30,13 @@ GROUP = FakeChat(-100200300, "supergroup", "东光镇脱贫攻坚群")
 def today(database) -> dt.date:
     """The demo county built today, its users linked to the test's Telegram accounts."""
     day = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()
-    build_demo(database, day)
-    with database.transaction() as session:
-        for user in session.scalars(select(User)):
-            if user.name in ACCOUNTS:
-                user.telegram_id = ACCOUNTS[user.name].id
+    link_demo_accounts(database, day)
     return day
 
 
 @pytest.fixture
 def settings(fake_bot_api, db_url, tmp_path, today):
     return bot_settings(fake_bot_api, db_url, tmp_path)
-
-
-async def say(fake: FakeBotApi, user: FakeUser, text: str, *, chat: FakeChat | None = None, **kw) -> Sent:
-    """``user`` sends ``text``; return the bot's (first) answer in that chat."""
-    where = chat.id if chat else user.id
-    before = len(fake.messages_to(where))
-    fake.send_text(user, text, chat=chat, **kw)
-    return (await fake.wait_for_messages(where, before + 1))[before]
-
-
-async def press(fake: FakeBotApi, user: FakeUser, question: Sent, label: str) -> Sent:
-    """``user`` presses the button labelled ``label``; return the edited or new message."""
-    edits, before = question.edits, len(fake.messages_to(question.chat_id))
-    fake.press(user, question, question.button(label))
-    await fake.wait_until(lambda: question.edits > edits or len(fake.messages_to(question.chat_id)) > before)
-    return question if question.edits > edits else fake.messages_to(question.chat_id)[before]
 
 
 def issue(database, code: str) -> Issue:

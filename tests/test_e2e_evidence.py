@@ -14,17 +14,14 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 import bot
-from db.models import Evidence, Issue, IssueEvent, User
-from services.demo import build_demo
+from db.models import Evidence, Issue, IssueEvent
 from tests.evidence_images import near_copy, pdf, photo
-from tests.fake_bot_api import BOT_USERNAME, FakeBotApi, FakeChat, FakeUser, Sent, bot_settings, running_bot
+from tests.fake_bot_api import (
+    BOT_USERNAME, SUPERVISOR, TOWNSHIP, VILLAGE, FakeBotApi, FakeChat, FakeUser, Sent, bot_settings,
+    link_demo_accounts, press, running_bot, say,
+)
 from tests.fake_bot_api import fake_bot_api  # noqa: F401  (fixture)
 
-ADMIN = FakeUser(7001, "管理员")
-SUPERVISOR = FakeUser(7002, "老周")
-VILLAGE = FakeUser(7003, "工作队")  # 东光镇/东台村
-TOWNSHIP = FakeUser(7004, "镇干部")  # 东光镇
-ACCOUNTS = {"演示管理员": ADMIN, "督巡办老周": SUPERVISOR, "东台村工作队": VILLAGE, "东光镇干部": TOWNSHIP}
 GROUP = FakeChat(-100200300, "supergroup", "东光镇脱贫攻坚群")
 TZ = dt.timezone(dt.timedelta(hours=8))
 
@@ -33,11 +30,7 @@ TZ = dt.timezone(dt.timedelta(hours=8))
 def today(database) -> dt.date:
     """The demo county built today, its users linked to the test's Telegram accounts."""
     day = dt.datetime.now(TZ).date()
-    build_demo(database, day)
-    with database.transaction() as session:
-        for user in session.scalars(select(User)):
-            if user.name in ACCOUNTS:
-                user.telegram_id = ACCOUNTS[user.name].id
+    link_demo_accounts(database, day)
     return day
 
 
@@ -64,21 +57,9 @@ async def answer(fake: FakeBotApi, chat_id: int, send) -> Sent:
     return (await fake.wait_for_messages(chat_id, before + 1))[before]
 
 
-async def say(fake: FakeBotApi, user: FakeUser, text: str, *, chat: FakeChat | None = None) -> Sent:
-    return await answer(fake, chat.id if chat else user.id, lambda: fake.send_text(user, text, chat=chat))
-
-
 async def send_photo(fake: FakeBotApi, user: FakeUser, data: bytes, caption: str, **kw) -> Sent:
     chat = kw.get("chat")
     return await answer(fake, chat.id if chat else user.id, lambda: fake.send_photo(user, data, caption, **kw))
-
-
-async def press(fake: FakeBotApi, user: FakeUser, question: Sent, label: str) -> Sent:
-    """``user`` presses the button labelled ``label``; return the edited or new message."""
-    edits, before = question.edits, len(fake.messages_to(question.chat_id))
-    fake.press(user, question, question.button(label))
-    await fake.wait_until(lambda: question.edits > edits or len(fake.messages_to(question.chat_id)) > before)
-    return question if question.edits > edits else fake.messages_to(question.chat_id)[before]
 
 
 def evidence_rows(database) -> list[tuple[str, Evidence]]:
