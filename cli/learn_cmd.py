@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     model = _train(examples + county, calendar)
     print(f"训练样本 {len(examples) + len(county)} 条（开发语料 {len(examples)}，本县 {len(county)}）")
     before = _heldout_score(corpus, held_sets, calendar, current if current.exists() else None)
-    candidate = target.with_name(target.name + ".new")
+    candidate = target.with_name("new-" + target.name)  # same suffixes: gzipped like the target
     write_model(model, candidate)
     after = _heldout_score(corpus, held_sets, calendar, candidate)
     _print_scores(before, after)
@@ -94,7 +94,8 @@ def _dev_examples(corpus, calendar) -> list:
         parser = Parser(corpus_set.snapshot(), calendar, reader=None)
         for item in corpus.load_corpus(corpus_set.messages):
             text = parser.parse(item.text, item.today, item.scope).reader_text
-            examples.append(example_of(text, item.expect["intent"], item.expect.get("status")))
+            examples.append(example_of(text, item.expect["intent"], item.expect.get("status"),
+                                 item.expect.get("category")))
     return examples
 
 
@@ -130,7 +131,7 @@ def _county_examples(settings, calendar) -> list:
         if intent == "none":
             examples.append(example_of(reader_text, "unknown", None))
         elif final.get("status"):
-            examples.append(example_of(reader_text, intent, final["status"]))
+            examples.append(example_of(reader_text, intent, final["status"], final.get("category")))
     return examples
 
 

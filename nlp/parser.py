@@ -40,6 +40,9 @@ RESCUE_AT = 0.6
 # development messages said no (worse); on 4,960 it says yes (status 94.7% -> 95.5%, no more
 # wrong writes or questions).
 OFFER_READERS_AT = 0.9
+# A write's category the statistical reader gives less than this probability is asked
+# (chosen on the development sets by cross-validation; 0 turns the check off).
+CATEGORY_AGREE_AT = 0.2
 MASK = "□"
 
 
@@ -80,6 +83,8 @@ class Parse:
     offered_status: str | None = None  # no status read: the statistical reader's guess, offered first
     problem: str = ""  # the problem phrase (村部屋顶漏水), for a new item's description
     ack: bool = False  # only an acknowledgement (收到, 辛苦了, 👍): no reply needed in a group
+    category_choices: tuple[str, ...] = ()  # the category is in doubt: the likely ones, likeliest first
+    category_sure: bool = False  # the fact names its category (教育问题) or the item's own words
 
     def fact_contract(self) -> dict:
         """One fact of the contract's ``facts`` list."""
@@ -144,6 +149,7 @@ class Parser:
             reader = StatisticalReader.load(self.lexicon, reader) if reader.exists() else None
         self.reader: StatisticalReader | None = reader
         self.agree_at = AGREE_AT
+        self.category_agree_at = CATEGORY_AGREE_AT
         self.calendar = calendar
         self.normaliser = Normaliser()
         self.gazetteer = Gazetteer(snapshot, self.lexicon)
@@ -258,6 +264,7 @@ class Parser:
             result.flags.add("reopen" if "reopen" in labels else "close")
         if result.guess is not None:
             _second_opinion(result, result.guess, self.agree_at)
+            _category_opinion(result, result.guess, self.category_agree_at)
         return result
 
     def _is_acknowledgement(self, clean: str) -> bool:
@@ -471,6 +478,10 @@ class Parser:
         reading = decide(events)
         if not reading.sure:
             confidence -= 0.2
+        if reading.conflict:
+            doubt = True  # 蓄水池不渗了，水位一点没掉: a completion and a plain 没 the rules cannot place
+            result.flags.add("conflict")
+            reasons.append("说办好了，又说“没…”，先确认")
         status_matches = [m for c in fact.clauses for m in c.status]
         doubts = read_doubts(
             seen.masked, fact.start, fact.end, seen.doubt_matches, status_matches, events, reading.status,
@@ -514,6 +525,9 @@ class Parser:
             result.issue_code = code
             category, category_doubt = self._issues_by_code[code].category, None
         result.category = category
+        fact_text = seen.masked[fact.start:fact.end]
+        result.category_sure = category is not None and (
+            code is not None or category in fact_text or category in self._described_categories(place, fact_text))
         if category_doubt:
             doubt = True
             reasons.append(category_doubt)
@@ -529,7 +543,8 @@ class Parser:
         if result.intent == I.NEW_ISSUE and len(kinds) > 1:
             doubt = True  # 进村那段路塌了个大坑: 路 or 塌 — a new item's category is a guess
             result.flags.add("category")
-            reasons.append("问题类别不确定：" + "、".join(kinds))
+            if not category_doubt:
+                reasons.append("问题类别不确定：" + "、".join(kinds))
         if _step_done(fact, seen.category_matches):
             doubt = True  # 钢材拉过来了，月底前能装上: a step is done, the work is not
             result.status = IN_PROGRESS
@@ -778,7 +793,7 @@ def _mask(text: str, spans: list[tuple[int, int]]) -> str:
     return "".join(chars)
 
 
-_ASSERTING = frozenset({"done", "done_plain", "no_problem", "problem", "relapse", "not_done", "ordered"})
+_ASSERTING = frozenset({"done", "done_plain", "no_problem", "problem", "relapse", "not_done", "lack", "ordered"})
 _HELP_HOW = re.compile(r"(?:怎么|咋|如何|怎样|怎么样才能)(?:查|撤|报|发|用|操作|填|上报|登记|问|使用|提交)")
 _FILLER = re.compile(r"[□,、:;。!?\s的呢啊呀吧嘛家户了]|那边|这边|那儿|这儿|那里|这里|情况|问题|现在|目前|怎么样|咋样")
 
@@ -819,6 +834,28 @@ def _second_opinion(result: Parse, guess: Guess, threshold: float = AGREE_AT) ->
         result.confidence = min(result.confidence, 0.55)
         result.flags.add("disagree")
         result.reasons.append("两种读法不一致，先确认")
+
+
+def _category_opinion(result: Parse, guess: Guess, threshold: float) -> None:
+    """A category the statistical reader finds implausible is asked: the rules' category names
+    the item a report moves, or the new item's category (养羊场承包费: 产业 or 集体经济)."""
+    if result.intent not in I.WRITES or result.category_sure or result.facts:
+        return
+    if result.category is None and guess.categories:
+        # no category word: the reader's likeliest two are offered first (asked anyway)
+        ranked = sorted(guess.categories, key=guess.categories.__getitem__, reverse=True)
+        result.category_choices = tuple(ranked[:2])
+        return
+    if not guess.doubts_category(result.category, threshold):
+        return
+    other = guess.likeliest_category
+    known = "category" in result.flags  # already asked: 说到了几类问题
+    result.category_choices = tuple(dict.fromkeys((*result.category_choices, result.category, other)))
+    result.needs_confirmation = True
+    result.confidence = min(result.confidence, 0.55)
+    result.flags.add("category")
+    if not known:
+        result.reasons.append(f"问题类别不确定：{result.category}还是{other}")
 
 
 # A status the rules reached by explaining the message (快解决了 → in progress, 是假的 → open):
@@ -927,11 +964,11 @@ def _step_before_work(masked: str, fact: Fact) -> bool:
     """A step done, then another verb not yet (灯具拉到了，还没装): the work is under way. The
     same verb not yet for some (已通水，还有两户没通) is not this: the problem stands there."""
     for index, clause in enumerate(fact.clauses):
-        if "done" not in clause.events or "not_done" in clause.events:
+        if "done" not in clause.events or {"not_done", "lack"} & set(clause.events):
             continue
         did = {ch for m in clause.status if "completion" in m.labels for ch in m.word} - _STEP_STOP
         for later in fact.clauses[index + 1:]:
-            if "not_done" not in later.events or {"done", "relapse", "problem"} & set(later.events):
+            if not {"not_done", "lack"} & set(later.events) or {"done", "relapse", "problem"} & set(later.events):
                 continue
             text = masked[later.start:later.end]
             cut = max(text.find("没"), text.find("未"))

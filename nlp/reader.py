@@ -9,10 +9,11 @@ household, Ⓣ a township), digits as 0, and reads
 - word 1-2-grams, the words cut leftmost-longest by the county's vocabulary (the lexicon
   files used as a dictionary only; what the rules make of a word plays no part).
 
-Two heads: the intent (``write`` for report/new_issue, else the query, undo, help or
-unknown intent) and, for writes, the status. The model is plain JSON (weights per feature and
+Three heads: the intent (``write`` for report/new_issue, else the query, undo, help or
+unknown intent) and, for writes, the status and the problem's category (the last is optional:
+a model trained before it existed has none). The model is plain JSON (weights per feature and
 class), trained by ``python bot.py learn`` (nlp/reader_training.py, scikit-learn), small and
-deterministic; reading it needs nothing but this module.
+deterministic; reading it needs nothing but this module and numpy.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ class Guess:
     status_p: float
     intents: dict[str, float] | None = None  # every intent's probability
     statuses: dict[str, float] | None = None  # every status's probability (if it is a write)
+    categories: dict[str, float] | None = None  # every category's probability (a model without
+    # a category head gives None)
 
     @property
     def writes(self) -> bool:
@@ -61,6 +64,19 @@ class Guess:
         if status is None:
             return True
         return (self.statuses or {}).get(status, 0.0) >= threshold
+
+    def doubts_category(self, category: str | None, threshold: float = AGREE_AT) -> bool:
+        """True when this reader finds ``category`` less than ``threshold`` likely (never when
+        it has no category head or no category is given)."""
+        if category is None or not self.categories:
+            return False
+        return self.categories.get(category, 0.0) < threshold
+
+    @property
+    def likeliest_category(self) -> str | None:
+        if not self.categories:
+            return None
+        return max(self.categories, key=self.categories.__getitem__)
 
 
 class Vocabulary:
@@ -98,27 +114,45 @@ def features(text: str, vocabulary: Vocabulary) -> list[str]:
     return sorted(found)
 
 
-class _Head:
-    """One multinomial logistic model: classes, biases and weights per feature."""
+class _Heads:
+    """The model's multinomial logistic heads as one matrix: a row per feature, the heads'
+    classes side by side, so that reading a message looks each feature up once."""
 
-    def __init__(self, data: dict) -> None:
-        self.classes: list[str] = list(data["classes"])
-        self.bias: list[float] = list(data["bias"])
-        self.weights: dict[str, list[float]] = data["weights"]
+    def __init__(self, heads: dict[str, dict]) -> None:
+        import numpy as np
 
-    def predict(self, feats: Iterable[str]) -> dict[str, float]:
-        """Every class's probability."""
-        scores = list(self.bias)
-        weights = self.weights
-        for feat in feats:
-            row = weights.get(feat)
-            if row is not None:
-                for i, w in enumerate(row):
-                    scores[i] += w
-        top = max(scores)
-        exps = [math.exp(s - top) for s in scores]
-        total = sum(exps)
-        return {name: e / total for name, e in zip(self.classes, exps)}
+        self._np = np
+        self.names = list(heads)
+        self.classes: dict[str, list[str]] = {n: list(h["classes"]) for n, h in heads.items()}
+        self._slices: dict[str, slice] = {}
+        start = 0
+        for name in self.names:
+            self._slices[name] = slice(start, start + len(self.classes[name]))
+            start += len(self.classes[name])
+        features = sorted({f for h in heads.values() for f in h["weights"]})
+        self._index = {f: i for i, f in enumerate(features)}
+        matrix = np.zeros((len(features) + 1, start), dtype=np.float64)  # the last row: no feature
+        self._bias = np.zeros(start, dtype=np.float64)
+        for name, head in heads.items():
+            cut = self._slices[name]
+            self._bias[cut] = head["bias"]
+            rows = [self._index[f] for f in head["weights"]]
+            if rows:
+                matrix[rows, cut] = list(head["weights"].values())
+        self._matrix = matrix
+
+    def predict(self, feats: Iterable[str]) -> dict[str, dict[str, float]]:
+        """Every head's class probabilities."""
+        np = self._np
+        index = self._index
+        rows = [index[f] for f in feats if f in index]
+        scores = self._bias + (self._matrix[rows].sum(axis=0) if rows else 0.0)
+        found = {}
+        for name in self.names:
+            part = scores[self._slices[name]]
+            exps = np.exp(part - part.max())
+            found[name] = dict(zip(self.classes[name], (exps / exps.sum()).tolist()))
+        return found
 
 
 class StatisticalReader:
@@ -127,8 +161,7 @@ class StatisticalReader:
     def __init__(self, model: dict, lexicon: Lexicon) -> None:
         self.model = model
         self.lexicon = lexicon
-        self._intent = _Head(model["intent"])
-        self._status = _Head(model["status"])
+        self._heads = _Heads({name: model[name] for name in ("intent", "status", "category") if model.get(name)})
         self._vocabulary = Vocabulary(lexicon)
 
     @classmethod
@@ -148,13 +181,12 @@ class StatisticalReader:
 
     def read(self, text: str) -> Guess:
         """The reader's guess for a reader text."""
-        feats = self.features(text)
-        intents = self._intent.predict(feats)
-        statuses = self._status.predict(feats)
+        heads = self._heads.predict(self.features(text))
+        intents, statuses, categories = heads["intent"], heads["status"], heads.get("category")
         intent = max(intents, key=intents.__getitem__)
         status = max(statuses, key=statuses.__getitem__)
         return Guess(intent, intents[intent], status if intent == WRITE else None, statuses[status],
-                     intents, statuses)
+                     intents, statuses, categories)
 
 
 def read_model(path: Path) -> dict:

@@ -25,12 +25,14 @@ class Example:
     text: str  # the reader text (names by kind)
     intent: str  # write | query_… | undo | help | unknown
     status: str | None  # for writes: resolved | in_progress | open
+    category: str | None = None  # for writes: the problem's category, when known
 
 
-def example_of(reader_text: str, intent: str, status: str | None) -> Example:
+def example_of(reader_text: str, intent: str, status: str | None, category: str | None = None) -> Example:
     """A labelled message (contract intent) as a training example."""
     label = WRITE if intent in ("report", "new_issue") else intent
-    return Example(reader_text, label, status if label == WRITE else None)
+    writes = label == WRITE
+    return Example(reader_text, label, status if writes else None, category if writes else None)
 
 
 def train(examples: Sequence[Example], reader: StatisticalReader) -> dict:
@@ -40,8 +42,12 @@ def train(examples: Sequence[Example], reader: StatisticalReader) -> dict:
     intent = _fit(feats, [example.intent for example in examples])
     writes = [(f, e.status) for f, e in zip(feats, examples) if e.intent == WRITE and e.status]
     status = _fit([f for f, _ in writes], [s for _, s in writes])
-    return {"kind": "gongjian-reader", "version": MODEL_VERSION, "examples": len(examples),
-            "intent": intent, "status": status}
+    named = [(f, e.category) for f, e in zip(feats, examples) if e.intent == WRITE and e.category]
+    model = {"kind": "gongjian-reader", "version": MODEL_VERSION, "examples": len(examples),
+             "intent": intent, "status": status}
+    if len({c for _, c in named}) > 1:
+        model["category"] = _fit([f for f, _ in named], [c for _, c in named])
+    return model
 
 
 def _fit(feats: Sequence[Sequence[str]], labels: Sequence[str]) -> dict:

@@ -5,7 +5,8 @@ Each clause yields events: ``done`` (修好了, 已解决), ``done_plain`` (a he
 ``no_problem`` (没有饮水问题了, 不是危房了, 不再漏雨), ``promise`` (下周三前能修好, 月底前完工),
 ``ordered`` (要求本月底前整改到位), ``progress`` (正在修), ``problem`` (漏雨, 又坏了) and
 ``relapse`` (a problem said with 又/再次 after a completion), ``partial`` (只配了一部分,
-基本解决了). :func:`decide` weighs them.
+基本解决了) and ``lack`` (a plain 没/没有/未 before a word that is no status word: 村里没有村医,
+but also 水位一点没掉). :func:`decide` weighs them; ``lack`` beside a completion is a conflict.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class StatusReading:
     status: str | None
     sure: bool  # False when the words leave room for doubt (a bare headline, mixed signals)
     events: tuple[str, ...]
+    conflict: bool = False  # done and a plain negation of something unknown (不渗了，水位没掉)
 
 
 def clause_events(text: str, start: int, end: int, matches: list[Match], has_deadline: bool) -> list[str]:
@@ -55,7 +57,7 @@ def clause_events(text: str, start: int, end: int, matches: list[Match], has_dea
             continue
         if "negator" in labels and not ({"completion", "problem", "progress"} & set(labels)):
             if negator is not None and _strong_negator(negator):
-                events.append("not_done")  # 还没…, 没有…: the first negation stands on its own
+                events.append(_lack(text, negator))  # 还没…, 没有…: the first negation stands on its own
             negator = match
             continue
         if "no_longer" in labels:
@@ -64,7 +66,7 @@ def clause_events(text: str, start: int, end: int, matches: list[Match], has_dea
             continue
         negated = negator is not None and _within_reach(text, negator.end, match.start)
         if negator is not None and not negated and _strong_negator(negator):
-            events.append("not_done")  # 卫生室没有村医: the negated thing is no status word
+            events.append(_lack(text, negator))  # 卫生室没有村医: the negated thing is no status word
         event = None
         if "completion" in labels and text.startswith(_LATER, match.end):
             event = None  # 修好以后要验收 / 修好之前先拉水: a time clause, not a completion
@@ -120,7 +122,7 @@ def clause_events(text: str, start: int, end: int, matches: list[Match], has_dea
         if "negator" not in labels:
             negator = None
     if negator is not None and (_strong_negator(negator) or _dangles(text, negator.end, end)):
-        events.append("not_done")  # 东台村饮水还没 / 村里一直没有村医
+        events.append(_lack(text, negator))  # 东台村饮水还没 / 村里一直没有村医
     if order_at is not None and has_deadline and not any(e in ("done", "ordered") for e in events):
         events.append("ordered")  # 要求…本月底前
     if remaining:
@@ -136,6 +138,21 @@ def _already(text: str, match: Match) -> bool:
     return match.word.startswith("已") or text[max(0, match.start - 2):match.start].endswith(("已", "已经"))
 
 
+_PLAIN_NEGATORS = frozenset({"没", "没有", "无", "毫无", "未"})
+_STILL = ("还", "仍", "一直", "始终", "依然", "依旧", "从", "都", "也")
+
+
+def _lack(text: str, negator: Match) -> str:
+    """A negation whose object is no status word: ``not_done`` when it says "still not"
+    (还没, 仍未, 一直没有) or dangles, ``lack`` when it is a plain 没/没有/未 before something
+    unknown (水位没掉, 村里没有村医), which a completion in the same fact contradicts."""
+    if negator.word not in _PLAIN_NEGATORS or text[max(0, negator.start - 2):negator.start].endswith(_STILL):
+        return "not_done"
+    if negator.end >= len(text) or text[negator.end] in ",、:;。!?":
+        return "not_done"
+    return "lack"
+
+
 def _strong_negator(match: Match) -> bool:
     """没/没有/未/还没…: "not (yet)" on its own. 不 needs the word it negates, except 还不
     (还不全, 还不行: still not)."""
@@ -147,6 +164,12 @@ def decide(events: list[str]) -> StatusReading:
     present = set(events)
     if not present:
         return StatusReading(None, False, ())
+    if "lack" in present:
+        positive = bool(present & {"done", "no_problem"}) and "not_done" not in present
+        if positive:  # the completion is what was reported; the 没 is offered no reading of its own
+            reading = decide([e for e in events if e != "lack"])
+            return StatusReading(reading.status, False, tuple(events), True)
+        return decide(["not_done" if e == "lack" else e for e in events])
     done = "done" in present
     if "not_done" in present:
         # 还没修好，正在抢修 / 还差五户，本周内签完: under way; otherwise the problem stands,

@@ -131,6 +131,21 @@ def test_a_new_problem_unlike_the_item_is_asked_and_recorded_as_open(engine, dem
     assert admin.text.startswith("🆕 已登记") and "基础设施 · 未整改（期限 12-31）" in admin.text
 
 
+def test_a_new_item_whose_category_is_in_doubt_is_picked_by_the_sender(engine, demo_database):
+    """养羊场承包费: the rules read 产业, the second reader 集体经济; the sender picks, the two
+    likely ones offered first, and the item is recorded under the picked category."""
+    admin = chat_as(engine, "演示管理员")
+    admin.say("河北村集体的养羊场承包费也没收上来")
+    assert admin.text.startswith("类别拿不准：产业还是集体经济？")
+    assert buttons_of(admin.last)[:2] == ["产业", "集体经济"]
+    admin.press("集体经济")
+    assert "是同一个问题吗？" in admin.text and "光伏收益未分配" in admin.text  # the village's 集体经济 item
+    admin.press("都不是，登记为新问题")
+    assert "登记新问题：东光镇河北村 · 集体经济 · 未整改" in admin.text
+    admin.press("一周内")
+    assert admin.text.startswith("🆕 已登记") and "集体经济 · 未整改" in admin.text
+
+
 def test_an_order_never_changes_a_status(engine, demo_database):
     cadre = chat_as(engine, "东台村工作队")
     cadre.say("东台村饮水问题已解决")

@@ -35,6 +35,7 @@ def read(parser: Parser, text: str):
     ("👍 东台村饮水问题解决了", DONE, "thanks"),                    # most likely an answer to a report
     ("东台村饮水镇里说还没通", OPEN, "hearsay"),                    # relayed, whatever the status
     ("东台村饮水解决了，可李兆满家房子还漏", DONE, "several"),      # 可: a turn to another fact
+    ("东台村水塔不渗了，水位一天没降", DONE, "conflict"),           # done, and a plain 没 of something unknown
 ])
 def test_what_cannot_be_explained_is_asked(rules: Parser, text: str, status: str, flag: str) -> None:
     got = read(rules, text)
@@ -104,3 +105,26 @@ def test_steps_and_today(rules: Parser, text: str, status: str, deadline) -> Non
 def test_a_head_right_after_a_village_is_found_by_sound(rules: Parser) -> None:
     got = read(rules, "天平村李照满家危房改造完工了")  # 李照满: a homophone of 李兆满
     assert got.household == "李兆满" and got.needs_confirmation
+
+
+def test_a_plain_negation_alone_still_says_not_done(rules: Parser) -> None:
+    """没降 alone is the problem standing; only beside a completion is it a conflict."""
+    got = read(rules, "东台村水塔水位一天没降")
+    assert "conflict" not in got.flags
+
+
+@pytest.mark.parametrize("text, rules_category", [
+    ("河北村集体的养羊场承包费也没收上来", "产业"),  # 养羊 says 产业, 集体…承包费 says 集体经济
+])
+def test_a_category_the_second_reader_doubts_is_asked_with_both_offered(
+        pair: Parser, text: str, rules_category: str) -> None:
+    got = read(pair, text)
+    assert got.intent == "new_issue" and got.needs_confirmation and "category" in got.flags
+    assert got.category_choices[0] == rules_category and len(got.category_choices) >= 2
+    assert any("问题类别不确定" in reason for reason in got.reasons)
+
+
+def test_a_named_category_is_not_doubted(pair: Parser) -> None:
+    """教育问题 names its category: whatever the second reader thinks, it is not asked about."""
+    got = read(pair, "东台村教育问题已解决")
+    assert "category" not in got.flags and got.category == "教育"

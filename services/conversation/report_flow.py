@@ -72,6 +72,7 @@ class Draft:
     problem: str = ""  # the problem phrase: a new item's description (never the whole message)
     status_guessed: bool = False  # the rules read no status; it is the statistical reader's guess
     order: bool = False  # an order or request: never changes the status
+    category_choices: tuple[str, ...] = ()  # a new item's category is in doubt: offered first
 
     @property
     def deadline_date(self) -> dt.date | None:
@@ -84,6 +85,7 @@ class Draft:
     def from_json(cls, data: dict[str, Any]) -> Draft:
         data = dict(data)
         data["reasons"] = tuple(data.get("reasons") or ())
+        data["category_choices"] = tuple(data.get("category_choices") or ())
         return cls(**data)
 
 
@@ -101,11 +103,15 @@ def _status_word(parse_status: Any) -> str | None:
 
 
 def draft_from_parse(ctx: CommandContext, parse: Any, text: str) -> Draft:
-    """What the parse says should be written, before any question."""
+    """What the parse says should be written, before any question. A new item whose category
+    is in doubt gets no category: the sender picks it, the likely ones offered first."""
     order = "order" in getattr(parse, "flags", ())
+    choices = tuple(getattr(parse, "category_choices", ()) or ())
+    doubted = parse.intent == "new_issue" and (len(choices) > 1 or not parse.category and choices)
     return Draft(
         intent=parse.intent,
-        category=parse.category,
+        category=None if doubted else parse.category,
+        category_choices=choices if doubted else (),
         status=None if order else _status_word(parse.status or getattr(parse, "offered_status", None)),
         deadline=_iso(parse.deadline),
         confirmed=not parse.needs_confirmation,
@@ -434,7 +440,11 @@ def offer_new(ctx: CommandContext, draft: Draft, target: Target, *, prefix: str 
     lead = f"{prefix}\n" if prefix else ""
     payload = _payload(replace(draft, confirmed=True), target)
     if not draft.category:
-        options = [(category, {"do": "new_cat", "category": category}) for category in CATEGORIES]
+        likely = [c for c in draft.category_choices if c in CATEGORIES]
+        ordered = [*likely, *(c for c in CATEGORIES if c not in likely)]
+        if len(likely) > 1 and not prefix:
+            lead = f"类别拿不准：{'还是'.join(likely[:2])}？\n"
+        options = [(category, {"do": "new_cat", "category": category}) for category in ordered]
         return pending.ask(ctx, f"{lead}要登记为新问题吗？请选类别：", KIND, payload, options, columns=2)
     summary = f"登记新问题：{label} · {draft.category} · {status}"
     if not draft.deadline:

@@ -26,10 +26,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--thresholds", default="0.1,0.2,0.3,0.4,0.5")
+    parser.add_argument("--category-at", default="0",
+                        help="类别阈值（逗号分隔）：统计读法给规则的类别低于它就问；0 为不查")
     parser.add_argument("--errors", action="store_true", help="列出第一个阈值下的有把握的错误写入")
     parser.add_argument("--field", help="也列出第一个阈值下这个字段读错的消息，如 status")
     args = parser.parse_args(argv)
-    thresholds = [float(t) for t in args.thresholds.split(",")]
+    thresholds = [(float(t), float(c)) for t in args.thresholds.split(",")
+                  for c in args.category_at.split(",")]
 
     from nlp.lexicon import load_lexicon
     from nlp.parser import Parser
@@ -48,7 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for fold in range(args.folds):
         train_rows = [r for i, r in enumerate(rows) if i % args.folds != fold]
         test_rows = [r for i, r in enumerate(rows) if i % args.folds == fold]
-        examples = [example_of(p.reader_text, item.expect["intent"], item.expect.get("status"))
+        examples = [example_of(p.reader_text, item.expect["intent"], item.expect.get("status"),
+                                 item.expect.get("category"))
                     for _, item, p in train_rows]
         reader = StatisticalReader(train(examples, base), base.lexicon)
         parsers = {}
@@ -58,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 parsers[corpus_set.name] = Parser(corpus_set.snapshot(), calendar, reader=reader)
             paired = parsers[corpus_set.name]
             for threshold in thresholds:
-                paired.agree_at = threshold
+                paired.agree_at, paired.category_agree_at = threshold
                 got = paired.parse(item.text, item.today, item.scope)
                 reports[threshold].outcomes.append(corpus.score(item, got.to_contract()))
         print(f"fold {fold + 1}/{args.folds}", file=sys.stderr)
@@ -66,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(corpus.HEADER)
     print(corpus.summary_line("规则单独", rules_report))
     for threshold in thresholds:
-        print(corpus.summary_line(f"两者合用 阈值 {threshold}", reports[threshold]))
+        print(corpus.summary_line(f"两者合用 {threshold[0]}/{threshold[1]}", reports[threshold]))
     wrong = []
     if args.errors:
         wrong += reports[thresholds[0]].confident_wrong_writes
