@@ -16,7 +16,8 @@ from nlp.lexicon import Match
 
 STRONG_STOPS = "。;!?\n"
 WEAK_STOPS = ",、:"
-_ENUMERATION = re.compile(r"(?:[一二三四五六七八九十]是|另外|此外|其次|再者|还有就是|第[一二三四五六七八九十\d]+|(?<![\d.])\d+[、.)](?!\d))")
+# spoken connectors too (然后就是, 再一个): speech input has no punctuation between facts
+_ENUMERATION = re.compile(r"(?:[一二三四五六七八九十]是|另外|此外|其次|再者|还有就是|然后就是|然后|再就是|再一个|第[一二三四五六七八九十\d]+|(?<![\d.])\d+[、.)](?!\d))")
 
 
 @dataclass

@@ -28,6 +28,8 @@ COMMON_WORD_FREQ = 100  # a name that jieba's dictionary knows this well is also
 PUNCTUATION = frozenset(",、:;。!?-/ ")
 _MAX_PLACE_WINDOWS = 40  # typo look-ups per message: keeps very long texts linear and cheap
 _HOUSEHOLD_CODE = re.compile(r"\d{6}-\d{3,6}")
+# 双河村老于家 / 四合村孔家 / 老营村的田家: a household by its head's surname, right after its village
+_SURNAME_HOUSEHOLD = re.compile(r"(?:的)?(?:老|小)?([\u4e00-\u9fff]{1,2}?)家")
 _ISSUE_CODE = re.compile(r"[a-z]{1,4}-?\d{2,6}")
 
 
@@ -57,7 +59,7 @@ class Mention:
     end: int
     surface: str
     options: tuple[Place, ...]
-    how: str  # exact | stem | homophone | loose | fuzzy | unknown | own | code
+    how: str  # exact | stem | homophone | loose | fuzzy | unknown | own | code | surname
     score: float = 1.0
     issue_code: str | None = None
     negated: bool = False  # 不是A村 in a self-correction
@@ -135,6 +137,7 @@ class Gazetteer:
         self._generic = KeywordMatcher({w: ("generic",) for w in lexicon.words("generic_place")})
         self._generic_words = frozenset(lexicon.words("generic_place"))
         self.village_places: dict[str, list[Place]] = {}
+        self._households_in: dict[tuple[str, str], list[Place]] = {}  # (township, village) -> households
         self.households_by_code: dict[str, Place] = {}
         self.issue_codes: dict[str, tuple[str, Place]] = {}
         self.place_index = PinyinIndex()
@@ -169,6 +172,7 @@ class Gazetteer:
         for ref in snapshot.households:
             place = Place(ref.township, ref.village, ref.head, ref.code)
             self.households_by_code[ref.code] = place
+            self._households_in.setdefault((ref.township, ref.village), []).append(place)
             self._add(ref.head, place, freq, common)
             self.head_index.add(ref.head, place)
         for issue in snapshot.issues:
@@ -217,7 +221,29 @@ class Gazetteer:
             mentions.append(
                 Mention(start, position, token, tuple(entry.places), "stem" if entry.stem else "exact")
             )
-        return mentions
+        return self._with_surnames(text, mentions)
+
+    def _with_surnames(self, text: str, mentions: list[Mention]) -> list[Mention]:
+        """A village said with a surname and 家 right after it (双河村老于家): the village's
+        households whose head has that surname, as a mention read "by surname" (always asked)."""
+        found = []
+        for index, mention in enumerate(mentions):
+            found.append(mention)
+            if mention.level != "village" or len(mention.options) != 1:
+                continue
+            following = mentions[index + 1] if index + 1 < len(mentions) else None
+            match = _SURNAME_HOUSEHOLD.match(text, mention.end)
+            if match is None or following is not None and following.start < match.end():
+                continue
+            village = mention.options[0]
+            surname = match.group(1)
+            heads = [p for p in self._households_in.get((village.township, village.village), ())
+                     if (p.household or "").startswith(surname) and len(p.household or "") > len(surname)]
+            if heads:
+                start = match.start(1) - (1 if text[match.start(1) - 1] in "老小" else 0)
+                found.append(Mention(start, match.end(), text[start:match.end()], tuple(heads), "surname",
+                                     score=0.8))
+        return found
 
     def _code_mention(self, text: str, start: int) -> Mention | None:
         match = _HOUSEHOLD_CODE.match(text, start)

@@ -96,6 +96,7 @@ class Lexicon:
     intents: dict[str, tuple[str, ...]]         # group -> words
     doubts: dict[str, tuple[str, ...]] = field(default_factory=dict)  # group -> words
     sources: tuple[str, ...] = field(default=())
+    topics: dict[str, tuple[str, ...]] = field(default_factory=dict)  # "category/topic" -> words
 
     def words(self, group: str) -> tuple[str, ...]:
         """Words of a status or intent group."""
@@ -114,12 +115,13 @@ def load_lexicon(extra_dir: Path | None = None) -> Lexicon:
     status: dict[str, list[str]] = {name: [] for name in STATUS_GROUPS}
     intents: dict[str, list[str]] = {name: [] for name in INTENT_GROUPS}
     doubts: dict[str, list[str]] = {name: [] for name in DOUBT_GROUPS}
+    topics: dict[str, list[str]] = {}
     sources: list[str] = []
     for index, directory in enumerate(dirs):
         required = index == 0
         path = directory / CATEGORY_FILE
         if required or path.exists():
-            _read_categories(path, category_words, category_weak)
+            _read_categories(path, category_words, category_weak, topics)
             sources.append(str(path))
         for name, groups in ((STATUS_FILE, status), (INTENT_FILE, intents), (DOUBT_FILE, doubts)):
             path = directory / name
@@ -133,6 +135,7 @@ def load_lexicon(extra_dir: Path | None = None) -> Lexicon:
         intents={k: tuple(dict.fromkeys(v)) for k, v in intents.items()},
         doubts={k: tuple(dict.fromkeys(v)) for k, v in doubts.items()},
         sources=tuple(sources),
+        topics={k: tuple(dict.fromkeys(v)) for k, v in topics.items()},
     )
 
 
@@ -177,7 +180,8 @@ def _word_list(path: Path, node: yaml.Node) -> list[str]:
     return words
 
 
-def _read_categories(path: Path, words: dict[str, list[str]], weak: dict[str, list[str]]) -> None:
+def _read_categories(path: Path, words: dict[str, list[str]], weak: dict[str, list[str]],
+                     topics: dict[str, list[str]]) -> None:
     for key, value in _mapping(path, _compose(path), "类别文件"):
         category = key.value
         if category not in words:
@@ -188,8 +192,12 @@ def _read_categories(path: Path, words: dict[str, list[str]], weak: dict[str, li
                 words[category].extend(_word_list(path, part_value))
             elif part_key.value == "weak":
                 weak[category].extend(_word_list(path, part_value))
+            elif part_key.value == "topics":
+                for topic_key, topic_value in _mapping(path, part_value, f"类别“{category}”的 topics"):
+                    topics.setdefault(f"{category}/{topic_key.value}", []).extend(_word_list(path, topic_value))
             else:
-                raise LexiconError(f"{_where(path, part_key)}: 类别下只能有 words 和 weak，不能有“{part_key.value}”")
+                raise LexiconError(
+                    f"{_where(path, part_key)}: 类别下只能有 words、weak 和 topics，不能有“{part_key.value}”")
 
 
 def _read_groups(path: Path, groups: dict[str, list[str]]) -> None:

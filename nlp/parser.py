@@ -154,6 +154,7 @@ class Parser:
         self.normaliser = Normaliser()
         self.gazetteer = Gazetteer(snapshot, self.lexicon)
         self._categories = _category_matcher(self.lexicon)
+        self._topics = KeywordMatcher(_grouped(self.lexicon.topics))
         self._status = KeywordMatcher(_grouped(self.lexicon.status))
         self._intent = KeywordMatcher(_grouped(self.lexicon.intents))
         self._doubts = KeywordMatcher(_grouped(self.lexicon.doubts))
@@ -656,7 +657,7 @@ class Parser:
         result.village = _common(p.village for p in options)
         result.household = _common(p.household for p in options)
         result.household_code = _common(p.household_code for p in options)
-        if len(options) > 1 or place.how & {"homophone", "loose", "fuzzy"}:
+        if len(options) > 1 or place.how & {"homophone", "loose", "fuzzy", "surname"}:
             result.candidates = [
                 Candidate(p.township, p.village, p.household, p.household_code,
                           place.scores.get(p, 0.5) * (1.0 if i == 0 else 0.9))
@@ -738,7 +739,7 @@ class Parser:
             matching += [i for i in self._issues_for(option) if i.category == result.category]
         if result.issue_code:
             matching = [self._issues_by_code[result.issue_code]]
-        elif matching and (said_new or not any(_describes(problem, i.description) for i in matching)):
+        elif matching and (said_new or not any(_describes(problem, i.description, self._topics) for i in matching)):
             # 村部屋顶漏水 where the ledger has 路灯损坏: a new problem, or that item? Ask.
             result.intent = I.NEW_ISSUE
             result.flags.add("new_problem")
@@ -1043,7 +1044,7 @@ _PLACE_WORD = re.compile(r"[\u4e00-\u9fff][村镇乡屯家户]")
 _CHEERS = ("👍", "👏", "🙏", "💪")
 _RESULTATIVE = re.compile(r"(?<=[\u4e00-\u9fff])(?<![还很挺不是真太最都也就快要能会])(?:好|完|齐|妥|全|清|回来|下来|上来)(?=[了的啦喽])")
 _BARE_RESULTATIVE = re.compile(r"(?<=[\u4e00-\u9fff])(?<![还很挺不是真太最都也就快要能会])(?:好|完|齐|妥|清|回来|下来|上来)(?=$|[,。!?;:、\s呢啊呀吧])")
-_UNDER_WAY = re.compile(r"(?<![没未不])开始[\u4e00-\u9fff]|(?:^|(?<=[,。;]))(?:等(?![到于等])|正(?![常式好是]))[\u4e00-\u9fff]|(?:派|安排|找)[^,。!?;\s]{0,4}?去[\u4e00-\u9fff]{1,2}(?:了|呢)?")
+_UNDER_WAY = re.compile(r"(?<![没未不])开始[\u4e00-\u9fff]|(?:^|(?<=[,。;]))(?:等(?![到于等])|正(?![常式好是]))[\u4e00-\u9fff]|(?:派|安排|找)[^,。!?;\s]{0,4}?(?:去|来|过来)[\u4e00-\u9fff]{1,2}(?:了|呢)?")
 _WHERE_DONE = re.compile(r"哪(?:里|儿)?(?:[\u4e00-\u9fff]{0,2}[好通完齐])了")
 _BUT = re.compile(r"(?<=[,。;])(?:可是|但是|可|但|不过)(?![以能是不])")
 _WAIT_THEN = re.compile(r"(?:^|[,。])等[^,。]{2,20}?(?:了|以后|之后)[,]?(?:我|你|咱|再|就)")
@@ -1080,9 +1081,16 @@ def _problem_phrase(seen: _Seen, fact: Fact) -> str:
     return "".join(ch for ch in chars if ch not in "□,、:;。!?")[:30]
 
 
-def _describes(problem: list[str], description: str) -> bool:
-    """True when the message's problem words can be about an item with ``description``:
-    they share a meaningful character (水管 ~ 自来水管道冻裂), or there are none to compare."""
+def _describes(problem: list[str], description: str, topics: KeywordMatcher | None = None) -> bool:
+    """True when the message's problem words can be about an item with ``description``: they
+    name the same thing of the category (修路 ~ 村道坑洼, by the lexicon's topics), or, where
+    the topics say nothing, share a meaningful character (水管 ~ 自来水管道冻裂), or there are
+    none to compare."""
+    if topics is not None:
+        said_topics = {label for word in problem for m in topics.find(word) for label in m.labels}
+        item_topics = {label for m in topics.find(description) for label in m.labels}
+        if said_topics and item_topics:
+            return bool(said_topics & item_topics)
     said = {ch for word in problem for ch in word} - _PROBLEM_STOP
     if not said:
         return True
@@ -1227,6 +1235,10 @@ def _match_reason(mention: Mention) -> str | None:
     if mention.how in ("exact", "code", "own", "stem") or not mention.options:
         return None
     name = _option_name(mention.options[0])
+    if mention.how == "surname":
+        if len(mention.options) > 1:
+            return None  # the ambiguity reason lists them
+        return f"“{mention.surface}”按姓氏当作{name}家"
     if mention.how == "homophone":
         return f"“{mention.surface}”按读音匹配为“{name}”"
     if mention.how == "loose":
@@ -1240,6 +1252,9 @@ def _option_name(place: Place) -> str:
 
 def _ambiguity_reason(primary: Mention, options: list[Place]) -> str:
     levels = {p.level for p in options}
+    if primary.how == "surname":
+        names = "、".join(dict.fromkeys(p.household or "" for p in options))
+        return f"{options[0].village}姓{options[0].household[:1]}的有{len(options)}户：{names}"
     if levels == {"household"}:
         where = "、".join(dict.fromkeys(f"{p.township}{p.village}" for p in options))
         return f"有{len(options)}户户主叫“{options[0].household}”：{where}"

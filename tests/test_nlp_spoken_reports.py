@@ -1,0 +1,64 @@
+"""How cadres actually name households and problems (round 8, from the development sets):
+a household by its head's surname (双河村老于家), facts joined by spoken connectors with no
+punctuation (…修好了啊然后就是…), and a problem said in other words than the ledger's
+description (修路 for the item 村道破损). Over the demo county's story part; today is Tuesday
+2026-12-01."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from nlp.parser import Parser
+from tests.corpus.evaluate import default_calendar, snapshot_from_county_yaml
+
+TODAY = dt.date(2026, 12, 1)
+
+
+@pytest.fixture(scope="module")
+def rules() -> Parser:
+    return Parser(snapshot_from_county_yaml(), default_calendar(), reader=None)
+
+
+def read(parser: Parser, text: str):
+    return parser.parse(text, TODAY)
+
+
+@pytest.mark.parametrize("text", ["东台村老刘家黄牛补贴到位了", "东台村刘家黄牛补贴到位了", "东台村的小刘家黄牛补贴到位了"])
+def test_a_household_named_by_surname_is_found_and_asked(rules: Parser, text: str) -> None:
+    got = read(rules, text)
+    assert (got.village, got.household) == ("东台村", "刘在龙")
+    assert got.needs_confirmation and any("按姓氏" in reason for reason in got.reasons)
+
+
+def test_a_surname_nobody_in_the_village_has_names_no_household(rules: Parser) -> None:
+    got = read(rules, "东台村老郑家黄牛补贴到位了")
+    assert got.household is None
+
+
+def test_everyone_is_no_surname(rules: Parser) -> None:
+    """大家: 大 is nobody's surname in the village, so it stays the word it is."""
+    got = read(rules, "东台村大家饮水都解决了")
+    assert got.household is None and got.village == "东台村"
+
+
+def test_spoken_connectors_separate_facts(rules: Parser) -> None:
+    got = read(rules, "嗯 东台村水管修好了然后就是红日村王秀英家房子也不漏了")
+    assert got.needs_confirmation and "several" in got.flags
+    assert [(f.village, f.household, f.category) for f in got.facts] == [
+        ("东台村", None, "饮水"), ("红日村", "王秀英", "住房")]
+
+
+@pytest.mark.parametrize("text", ["百草沟镇新兴村正在修路", "百草沟镇新兴村的路还是土道，还没修"])
+def test_the_same_thing_in_other_words_is_the_ledgers_item(rules: Parser, text: str) -> None:
+    """修路 / 土道 and the item 村道破损 are one thing (道路), though they share no character."""
+    got = read(rules, text)
+    assert got.intent == "report" and got.issue_code == "ZG-0026"
+    assert "new_problem" not in got.flags
+
+
+def test_another_thing_of_the_same_category_is_asked_as_new(rules: Parser) -> None:
+    """修路 against the item 路灯损坏: both 基础设施, different things."""
+    got = read(rules, "红日村正在修路")
+    assert got.intent == "new_issue" and "new_problem" in got.flags and got.needs_confirmation
