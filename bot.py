@@ -139,7 +139,7 @@ async def run_application(
     """
     from handlers.backoff import with_backoff
     from handlers.inbox_pump import PUMP_KEY, InboxPump
-    from handlers.polling import ALLOWED_UPDATES, poll_updates
+    from delivery.intake import ALLOWED_UPDATES, poll_updates
     from handlers.runtime import RUNTIME_KEY
     from handlers.webhook import start_webhook_server, stop_webhook_server
 

@@ -10,7 +10,7 @@ from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filt
 
 from handlers import digest_jobs, housekeeping, membership
 from handlers.errors import on_error
-from handlers.incoming import unsupported_kind
+from delivery.updates import unsupported_kind
 from handlers.messages import on_button, on_edited, on_file, on_text, on_unsupported
 
 # Only new messages reach the engine; edits are answered by on_edited instead.

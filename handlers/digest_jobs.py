@@ -22,7 +22,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.ext import Application, ContextTypes
 
 from handlers.backoff import retry_after_seconds
-from handlers.outbox import send_reply
+from delivery.outbox import send_reply
 from handlers.runtime import runtime_of
 from services.conversation.messages import OutgoingFile, Reply
 from services.digest_delivery import DigestMessage, Outcome, SendResult, deliver_due_digests

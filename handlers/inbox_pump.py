@@ -35,9 +35,9 @@ from telegram.ext import Application
 
 from db.session import Database
 from handlers.engine_turns import TurnRunner
-from handlers.group_commit import GroupCommit
-from handlers.incoming import is_addressed, lane_key, reply_target
-from handlers.outbox import send_reply
+from delivery.pump import GroupCommit
+from delivery.updates import is_addressed, lane_key, reply_target
+from delivery.outbox import send_reply
 from services import inbox
 from services.conversation.messages import Incoming, Reply
 from services.conversation.serialize import replies_from_json, replies_to_json

@@ -19,7 +19,7 @@ from telegram.ext import ContextTypes
 
 from db.types import utcnow
 from handlers.inbox_pump import PUMP_KEY
-from handlers.incoming import (
+from delivery.updates import (
     attachment_of,
     incoming_from_button,
     incoming_from_message,

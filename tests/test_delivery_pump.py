@@ -8,7 +8,7 @@ import asyncio
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from handlers.group_commit import GroupCommit
+from delivery.pump import GroupCommit
 from services.conversation.messages import Incoming
 
 
