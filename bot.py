@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # the Telegram stack is imported only by the commands that ru
     from telegram.ext import Application, BaseRateLimiter
 
     from db.session import Database
-    from services.conversation.engine import ConversationEngine
+    from services.conversation.messages import Engine
 
 log = logging.getLogger("gongjian.bot")
 
@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
 def build_application(
     settings: Settings,
     database: Database,
-    engine: ConversationEngine,
+    engine: Engine,
     *,
     rate_limiter: BaseRateLimiter | None = None,
 ) -> Application:
@@ -67,7 +67,8 @@ def build_application(
     from telegram.ext import AIORateLimiter, ApplicationBuilder, Defaults
 
     import handlers
-    from handlers.engine_turns import turn_runner
+    from delivery import pruning
+    from delivery.pump import turn_runner
     from handlers.runtime import RUNTIME_KEY, Runtime
     from nlp.workdays import calendar_from_settings
 
@@ -88,12 +89,12 @@ def build_application(
     app.bot_data[RUNTIME_KEY] = Runtime(
         settings=settings,
         database=database,
-        engine=engine,
         calendar=calendar_from_settings(settings),
         instance_id=f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}",
-        turns=turn_runner(settings, engine),
+        turns=turn_runner(settings, database, engine),
     )
-    handlers.register(app)
+    handlers.register(app)  # jobs and their error handler; updates go through delivery/intake.py
+    pruning.register(app, database)
     return app
 
 
@@ -101,16 +102,12 @@ async def _post_init(app: Application) -> None:
     """After getMe: tell the engine its username, build the parser, set the command menu."""
     from telegram import BotCommand
 
-    from handlers.backoff import with_backoff
+    from delivery.faults import with_backoff
     from handlers.runtime import RUNTIME_KEY
     from services.conversation.commands import BOT_COMMANDS
 
     runtime = app.bot_data[RUNTIME_KEY]
-    runtime.engine.bot_username = app.bot.username
-    if runtime.turns is not None:  # the engine that will take the turns (maybe in its process)
-        await runtime.turns.start(app.bot.username)
-    else:
-        await asyncio.to_thread(runtime.engine.warm_up)  # jieba + gazetteer: seconds, once
+    await runtime.turns.start(app.bot.username)  # the engine that takes the turns (maybe in its process)
     commands = [BotCommand(name, description) for name, description in BOT_COMMANDS]
     telegram = runtime.settings.telegram
     await with_backoff(
@@ -137,18 +134,15 @@ async def run_application(
     ``on_unreachable(error)`` is told once when the first getMe cannot reach Telegram; the
     retries after it are then logged at DEBUG only.
     """
-    from handlers.backoff import with_backoff
-    from handlers.inbox_pump import PUMP_KEY, InboxPump
-    from handlers.polling import ALLOWED_UPDATES, poll_updates
+    from delivery.faults import with_backoff
+    from delivery.intake import ALLOWED_UPDATES, Intake, poll_updates, start_webhook_server, stop_webhook_server
     from handlers.runtime import RUNTIME_KEY
-    from handlers.webhook import start_webhook_server, stop_webhook_server
 
     runtime = app.bot_data[RUNTIME_KEY]
     telegram = runtime.settings.telegram
     webhook = telegram.webhook
     retrying = {"retries": telegram.startup_retries, "backoff_seconds": telegram.startup_backoff_seconds}
-    pump = InboxPump(app, runtime.database, retry_base_seconds=retry_seconds, turns=runtime.turns)
-    app.bot_data[PUMP_KEY] = pump
+    intake = runtime.intake = Intake(app.bot, runtime.database, runtime.turns, retry_base_seconds=retry_seconds)
     poller: asyncio.Task | None = None
     server = None
     try:
@@ -158,9 +152,9 @@ async def run_application(
         if not await _unless_stopped(app.post_init(app), stop):
             return
         await app.start()  # the JobQueue (digests, reminders, pruning); updates do not come through it
-        await pump.drain()  # what a crash left behind goes first, in order per chat
+        await intake.drain()  # what a crash left behind goes first, in order per chat
         if webhook.url:
-            server = start_webhook_server(webhook, runtime.database, pump)
+            server = start_webhook_server(webhook, runtime.database, intake)
             register = functools.partial(
                 app.bot.set_webhook, webhook.url, allowed_updates=ALLOWED_UPDATES, secret_token=webhook.secret_token
             )
@@ -171,7 +165,7 @@ async def run_application(
             if not await _unless_stopped(with_backoff("deleteWebhook", unregister, **retrying), stop):
                 return
             poller = asyncio.create_task(
-                poll_updates(app.bot, runtime.database, pump, backoff_seconds=retry_seconds), name="getUpdates"
+                poll_updates(app.bot, runtime.database, intake, backoff_seconds=retry_seconds), name="getUpdates"
             )
         log.info("bot @%s running (%s)", app.bot.username, "webhook" if webhook.url else "long polling")
         if ready is not None:
@@ -184,9 +178,8 @@ async def run_application(
             await asyncio.gather(poller, return_exceptions=True)
         if server is not None:
             await stop_webhook_server(server)
-        await pump.stop()
-        if runtime.turns is not None:
-            await runtime.turns.close()
+        await intake.stop()
+        await runtime.turns.close()
         if app.running:
             await app.stop()
         await app.shutdown()

@@ -22,7 +22,7 @@ from cli.common import add_db_options, example_epilog, fail, settings_from
 from db.models import Township, User
 from db.session import Database
 from services.conversation.digest_commands import draw_charts
-from services.conversation.messages import Incoming, Reply
+from services.conversation.messages import Engine, Incoming, Reply, reply_to
 from services.errors import DomainError
 from services.users import find_by_name
 from settings import Settings
@@ -61,8 +61,9 @@ def run(args: argparse.Namespace) -> int:
 class ConsoleChat:
     """One person's chat with the engine: numbered buttons, transcript on ``out``."""
 
-    def __init__(self, engine, user: User, out: TextIO) -> None:
+    def __init__(self, engine: Engine, database: Database, user: User, out: TextIO) -> None:
         self.engine = engine
+        self.database = database
         self.user_id = user.id
         # Users made by the demo have no Telegram id: a negative stand-in keeps ids distinct.
         self.sender_id = user.telegram_id if user.telegram_id is not None else -user.id
@@ -84,9 +85,9 @@ class ConsoleChat:
     def say(self, line: str) -> None:
         """Send a line: a number presses a button of the last answer, else it is a message."""
         if line.isdigit() and 1 <= int(line) <= len(self.buttons):
-            self.show(self.engine.handle(self._incoming(callback_data=self.buttons[int(line) - 1])))
+            self.show(reply_to(self.engine, self.database, self._incoming(callback_data=self.buttons[int(line) - 1])))
             return
-        self.show(self.engine.handle(self._incoming(text=line)))
+        self.show(reply_to(self.engine, self.database, self._incoming(text=line)))
 
     def show(self, replies: list[Reply]) -> None:
         """Print replies; remember their buttons as numbered choices."""
@@ -165,7 +166,7 @@ def run_console(
             stdout.write("正在加载词典和台账……\n")
             stdout.flush()
         engine.warm_up()
-        chat = ConsoleChat(engine, user, stdout)
+        chat = ConsoleChat(engine, database, user, stdout)
         stdout.write(
             f"攻坚通终端对话 · 当前身份：{user.name}。直接输入消息回车发送，输入数字选择按钮，"
             "“#群”/“#私”切换群聊/私聊，“退出”结束。\n\n"

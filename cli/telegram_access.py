@@ -32,8 +32,8 @@ def shown_proxy(proxy: str) -> str:
 
 
 def retry_budget_seconds(telegram: TelegramSettings) -> float:
-    """How long start-up goes on retrying getMe before it gives up (handlers.backoff)."""
-    from handlers.backoff import BACKOFF_CAP_SECONDS
+    """How long start-up goes on retrying getMe before it gives up (delivery.faults)."""
+    from delivery.faults import BACKOFF_CAP_SECONDS
 
     return sum(
         min(BACKOFF_CAP_SECONDS, telegram.startup_backoff_seconds * 2 ** (attempt - 1))

@@ -7,7 +7,7 @@ restart, a crash or a second bot process never sends one twice). A digest missed
 bot was down is sent by the first run after start, if it is still the same working day.
 Reminders go out once a day from ``digest.default_time`` on, in the same job.
 
-This module only turns Telegram's answers into outcomes the services understand.
+Telegram's answers become outcomes the services understand through delivery/faults.py.
 """
 
 from __future__ import annotations
@@ -16,13 +16,12 @@ import asyncio
 import datetime as dt
 import logging
 
-import httpx
 from telegram import Bot
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import RetryAfter, TelegramError
 from telegram.ext import Application, ContextTypes
 
-from handlers.backoff import retry_after_seconds
-from handlers.outbox import send_reply
+from delivery.faults import retry_after_seconds, send_result
+from delivery.outbox import send_reply
 from handlers.runtime import runtime_of
 from services.conversation.messages import OutgoingFile, Reply
 from services.digest_delivery import DigestMessage, Outcome, SendResult, deliver_due_digests
@@ -35,31 +34,6 @@ TICK_SECONDS = 60
 FIRST_TICK_SECONDS = 5  # soon after start: a digest missed while the bot was down goes out now
 REMINDED_ON = "reminded_on"  # job.data key: the day this process finished its reminder run
 CLOCK = "clock"  # job.data key: tests put a clock here to run the job "on" a chosen day
-# Telegram's descriptions for a chat the bot can no longer write to (besides 403 Forbidden).
-GONE_DESCRIPTIONS = ("chat not found", "bot was kicked", "bot is not a member", "group chat was deactivated")
-# The request never reached Telegram: safe to send again.
-NOT_CONNECTED = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-
-
-def classify(exc: TelegramError) -> SendResult:
-    """What a failed send means for the digest: retry, give up today, or chat gone."""
-    detail = f"{type(exc).__name__}: {exc}"
-    if isinstance(exc, RetryAfter):
-        return SendResult(Outcome.NOT_SENT, retry_after=retry_after_seconds(exc), detail=detail)
-    if isinstance(exc, Forbidden):
-        return SendResult(Outcome.GONE, detail=detail)
-    if isinstance(exc, BadRequest):
-        gone = any(text in str(exc).lower() for text in GONE_DESCRIPTIONS)
-        return SendResult(Outcome.GONE if gone else Outcome.FAILED, detail=detail)
-    if isinstance(exc, (TimedOut, NetworkError)):
-        if isinstance(exc.__cause__, NOT_CONNECTED):
-            return SendResult(Outcome.NOT_SENT, detail=detail)
-        if exc.__cause__ is None and not isinstance(exc, TimedOut):
-            return SendResult(Outcome.NOT_SENT, detail=detail)  # Telegram answered 5xx: not delivered
-        return SendResult(Outcome.UNCERTAIN, detail=detail)  # sent, but no answer came back
-    return SendResult(Outcome.FAILED, detail=detail)
-
-
 def digest_sender(bot: Bot):
     """Send a digest: its text (what counts as delivered), then its chart, best effort."""
 
@@ -67,7 +41,7 @@ def digest_sender(bot: Bot):
         try:
             await send_reply(bot, message.chat_id, Reply(message.text))
         except TelegramError as exc:
-            return classify(exc)
+            return send_result(exc)
         if message.chart is not None:
             await _send_chart(bot, message)
         return SendResult(Outcome.SENT)
@@ -98,7 +72,7 @@ def reminder_sender(bot: Bot):
         try:
             await send_reply(bot, telegram_id, Reply(text))
         except TelegramError as exc:
-            return classify(exc)
+            return send_result(exc)
         return SendResult(Outcome.SENT)
 
     return send

@@ -1,5 +1,5 @@
-"""Bookkeeping in the JobQueue: old finished inbox rows are dropped, and evidence files that
-no record points to (a question never answered, a crash between writing and committing)."""
+"""Bookkeeping in the JobQueue: evidence files that no record points to (a question never
+answered, a crash between writing and committing) are removed. (Old inbox rows: delivery/pruning.py.)"""
 
 from __future__ import annotations
 
@@ -11,19 +11,11 @@ from telegram.ext import Application, ContextTypes
 
 from db.types import utcnow
 from handlers.runtime import runtime_of
-from services import inbox
 from services.evidence import prune_orphans
 
 log = logging.getLogger(__name__)
 
 PRUNE_EVERY = dt.timedelta(hours=6)
-
-
-async def prune_inbox(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Drop handled-and-answered updates older than a week (they hold message texts)."""
-    dropped = await asyncio.to_thread(inbox.prune, runtime_of(context).database)
-    if dropped:
-        log.info("inbox: %d old handled updates dropped", dropped)
 
 
 async def prune_evidence(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -35,6 +27,5 @@ async def prune_evidence(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 def register(app: Application) -> None:
-    """Prune at start and every few hours."""
-    app.job_queue.run_repeating(prune_inbox, interval=PRUNE_EVERY, first=1, name="prune-inbox")
+    """Remove orphans at start and every few hours."""
     app.job_queue.run_repeating(prune_evidence, interval=PRUNE_EVERY, first=2, name="prune-evidence")

@@ -11,8 +11,8 @@ from nlp.workdays import WorkCalendar
 from settings import Settings
 
 if TYPE_CHECKING:
-    from handlers.engine_turns import TurnRunner
-    from services.conversation.engine import ConversationEngine
+    from delivery.intake import Intake
+    from delivery.pump import TurnRunner
 
 RUNTIME_KEY = "runtime"
 
@@ -21,10 +21,10 @@ RUNTIME_KEY = "runtime"
 class Runtime:
     settings: Settings
     database: Database
-    engine: ConversationEngine
     calendar: WorkCalendar
     instance_id: str  # names this process in digest claims (two bots on one database)
-    turns: TurnRunner | None = None  # where the engine's batched turns run (None: handle() only)
+    turns: TurnRunner  # where the engine's batched turns run (a thread, or its own process)
+    intake: Intake | None = None  # the updates' lanes, while run_application runs
 
 
 def runtime_of(context: Any) -> Runtime:

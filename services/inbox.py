@@ -2,8 +2,9 @@
 
 An update is journaled here (its JSON, one transaction per fetched batch) before Telegram
 is told it was received (the next getUpdates offset, or the webhook's 200). It is then
-handled from here: the engine marks it done and stores its replies in the same transaction
-as the change it made, and the transport sets ``replied_at`` once the replies went out.
+handled from here: delivery claims it (marks it done) and stores the engine's replies in the
+same transaction as the change the engine made, and sets ``replied_at`` once the replies
+went out.
 A crash at any point leaves a row that says what is left to do:
 
 - ``done_at`` empty: not handled yet (the change was rolled back or never started);
@@ -25,7 +26,7 @@ from db.models import InboxUpdate
 from db.session import Database
 from db.types import utcnow
 
-# Handled and answered rows are kept this long, then dropped (handlers/housekeeping.py):
+# Handled and answered rows are kept this long, then dropped (delivery/pruning.py):
 # they hold message texts. Telegram may also restart its update numbering after a week
 # without updates; dropping old rows keeps an old id from meeting a new update.
 KEEP_FINISHED = dt.timedelta(days=7)
@@ -137,9 +138,9 @@ def _entry(row: InboxUpdate) -> InboxEntry:
 def mark_done(session: Session, update_id: int, outcome: str, replies: list[Any] | None = None) -> bool:
     """Mark an update handled inside the caller's transaction; False if it already was.
 
-    For handlers that change something themselves (membership) or answer without the
-    engine: calling this in the same transaction as the change makes the change happen once.
-    (Engine turns use :func:`claim` and :func:`record` instead.)
+    For updates that are no engine turn (delivery/chat_events.py): calling this in the same
+    transaction as their change makes the change happen once. (Engine turns use
+    :func:`claim` and :func:`record`, in delivery/pump.py's take_turns.)
     """
     result = session.execute(
         update(InboxUpdate)
@@ -212,32 +213,15 @@ def complete(database: Database, update_id: int, outcome: str, replies: list[Any
         return mark_done(session, update_id, outcome, replies)
 
 
-def settle(database: Database, update_id: int) -> InboxEntry:
-    """The entry after its handlers ran: marked done ("ignored") if none finished it, and
-    answered at once if it has nothing to send."""
-    with database.transaction() as session:
-        row = session.get(InboxUpdate, update_id)
-        now = utcnow()
-        if row.done_at is None:  # a kind the bot does not act on (status messages, ...)
-            row.done_at, row.outcome, row.replies = now, "ignored", []
-        if not row.replies and row.replied_at is None:
-            row.replied_at = now
-        return _entry(row)
-
-
 def mark_replied(database: Database, update_id: int) -> None:
     """Record that the stored replies of ``update_id`` were sent (or cannot ever be)."""
-    mark_replied_many(database, [update_id])
-
-
-def mark_replied_many(database: Database, update_ids: list[int]) -> None:
-    """:func:`mark_replied` for several updates in one transaction (the pump's group commit)."""
     with database.transaction() as session:
-        mark_replied_in(session, update_ids)
+        mark_replied_in(session, [update_id])
 
 
 def mark_replied_in(session: Session, update_ids: list[int]) -> None:
-    """Record in the caller's transaction that the replies of ``update_ids`` were sent."""
+    """Record in the caller's transaction that the replies of ``update_ids`` were sent
+    (delivery/pump.py's batches carry these marks)."""
     if update_ids:
         session.execute(_stamp_unset("replied_at"), {"ids": list(update_ids), "now": utcnow()}).all()
 

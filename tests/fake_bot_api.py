@@ -36,9 +36,7 @@ import pytest
 from aiohttp import web
 
 from db.models import AuditLog
-from services import inbox
-from services.conversation.messages import Button, Incoming, OutgoingFile, Reply
-from services.conversation.serialize import replies_to_json
+from services.conversation.messages import Button, Incoming, OutgoingFile, Reply, TurnResult
 from settings import Settings, load_settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -677,10 +675,11 @@ class RunningBot:
     task: asyncio.Task
 
     @property
-    def pump(self):
-        from handlers.inbox_pump import PUMP_KEY
+    def intake(self):
+        """The running bot's delivery/intake.py Intake (its lanes: ``wait_idle``)."""
+        from handlers.runtime import RUNTIME_KEY
 
-        return self.app.bot_data[PUMP_KEY]
+        return self.app.bot_data[RUNTIME_KEY].intake
 
 
 @asynccontextmanager
@@ -792,8 +791,7 @@ class StandInEngine:
     """An engine that keeps the real one's promises (INTERFACES.md) and nothing else.
 
     It echoes what it was given; "选" asks with buttons, "图" answers with a photo, "崩溃"
-    raises. Its effect is one AuditLog row per handled update, written in the same
-    transaction that marks the inbox update done and stores the replies.
+    raises. It implements services.conversation.messages.Engine, as the real one does.
     """
 
     def __init__(self, database) -> None:
@@ -805,18 +803,17 @@ class StandInEngine:
     def warm_up(self) -> None:
         self.warmed = True
 
-    def handle(self, incoming: Incoming, *, inbox_update_id: int | None = None) -> list[Reply]:
-        self.seen.append(incoming)
-        if incoming.text == "崩溃":
-            raise RuntimeError("engine bug")
-        replies = self._replies(incoming)
-        with self.database.transaction() as session:
-            if inbox_update_id is not None and not inbox.mark_done(
-                session, inbox_update_id, "echo", replies_to_json(replies)
-            ):
-                return []  # handled before: no second effect
+    def handle(self, session, incomings: list[Incoming]) -> list[TurnResult]:
+        """Its effect: one AuditLog row per turn, in the caller's transaction (delivery's,
+        which marks the inbox update done and stores the replies in it too)."""
+        results = []
+        for incoming in incomings:
+            self.seen.append(incoming)
+            if incoming.text == "崩溃":
+                raise RuntimeError("engine bug")
             session.add(AuditLog(actor=str(incoming.sender_id), action="echo", detail={"n": len(self.seen)}))
-        return replies
+            results.append(TurnResult(self._replies(incoming), None, "echo", "echo"))
+        return results
 
     @staticmethod
     def _replies(incoming: Incoming) -> list[Reply]:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from db.models import AuditLog, Subscription
 from handlers.digest_jobs import CLOCK, JOB_NAME
-from services.conversation.messages import Incoming, Reply
+from services.conversation.messages import Incoming, TurnResult
 from tests.fake_bot_api import FakeChat, FakeUser, bot_settings, running_bot
 from tests.fake_bot_api import fake_bot_api  # noqa: F401  (fixture)
 from tests.test_digest_ledger import TODAY, add_subscription, add_user, build_known_ledger, local
@@ -28,8 +28,8 @@ class IdleEngine:
     def warm_up(self) -> None:
         pass
 
-    def handle(self, incoming: Incoming, *, inbox_update_id: int | None = None) -> list[Reply]:
-        raise AssertionError(f"engine called with {incoming}")
+    def handle(self, session, incomings: list[Incoming]) -> list[TurnResult]:
+        raise AssertionError(f"engine called with {incomings}")
 
 
 async def run_minute_job(app, day=TODAY, hour=9):

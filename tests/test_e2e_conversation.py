@@ -170,7 +170,7 @@ async def test_an_edited_report_is_not_applied_again(fake_bot_api, settings, dat
         await fake_bot_api.wait_for_messages(VILLAGE.id, 1)
         fake_bot_api.edit_text(VILLAGE, fake_bot_api.message_id_of(update_id), "东台村饮水问题已解决")
         [_, notice] = await fake_bot_api.wait_for_messages(VILLAGE.id, 2)
-        await bot.pump.wait_idle()
+        await bot.intake.wait_idle()
     assert notice.text == "修改后的消息不会重复记录，如需更正请直接发新消息"
     assert issue(database, "ZG-0003").status == "整改中"
     assert len(events(database, "ZG-0003")) == 1
@@ -256,7 +256,7 @@ async def test_a_report_journaled_before_a_crash_is_applied_once_after_restart(f
     async with running_bot(settings, database) as bot:
         [reply] = await fake_bot_api.wait_for_messages(VILLAGE.id, 1)
         await fake_bot_api.wait_until(lambda: fake_bot_api.pending_updates() == 0)
-        await bot.pump.wait_idle()
+        await bot.intake.wait_idle()
     assert reply.text.startswith("✅")
     assert len(events(database, "ZG-0003")) == 1
     assert len(fake_bot_api.messages_to(VILLAGE.id)) == 1

@@ -50,7 +50,7 @@ async def test_private_text_is_answered_and_journaled(fake_bot_api, settings, da
     async with running_bot(settings, database, engine) as bot:
         update_id = fake_bot_api.send_text(ALICE, "东台村饮水问题已解决")
         [reply] = await fake_bot_api.wait_for_messages(ALICE.id, 1)
-        await bot.pump.wait_idle()
+        await bot.intake.wait_idle()
     assert reply.text == "收到：东台村饮水问题已解决"
     assert engine.warmed and engine.bot_username == BOT_USERNAME
     incoming = engine.seen[0]
@@ -78,7 +78,7 @@ async def test_group_messages_reach_the_engine_only_when_addressed(fake_bot_api,
         [first, _] = fake_bot_api.messages_to(GROUP.id)
         fake_bot_api.send_text(BOB, "那红旗村呢", chat=GROUP, reply_to=first)
         await fake_bot_api.wait_for_messages(GROUP.id, 3)
-        await bot.pump.wait_idle()
+        await bot.intake.wait_idle()
     seen = {incoming.text: incoming for incoming in engine.seen}
     assert seen["大家好"].addressed is False
     assert seen["东台村情况"].addressed is True  # the mention is stripped
@@ -143,7 +143,7 @@ async def test_an_edited_message_is_not_applied_and_explained_once(fake_bot_api,
         fake_bot_api.edit_text(ALICE, message_id, "东台村饮水问题未整改")
         fake_bot_api.edit_text(ALICE, message_id, "改了", chat=GROUP)  # in a group: silence
         await fake_bot_api.wait_for_messages(ALICE.id, 2)
-        await bot.pump.wait_idle()
+        await bot.intake.wait_idle()
     assert [i.text for i in engine.seen] == ["东台村饮水问题已解决"]
     assert effects(database) == 1
     assert [m.text for m in fake_bot_api.messages_to(ALICE.id)] == [
@@ -168,7 +168,7 @@ async def test_server_errors_on_send_are_retried_without_a_second_effect(fake_bo
     async with running_bot(settings, database, engine) as bot:
         update_id = fake_bot_api.send_text(ALICE, "东台村情况")
         [reply] = await fake_bot_api.wait_for_messages(ALICE.id, 1)
-        await bot.pump.wait_idle()
+        await bot.intake.wait_idle()
     assert reply.text == "收到：东台村情况"
     assert [c.status for c in fake_bot_api.calls_of("sendMessage")] == [500, 500, 200]
     assert effects(database) == 1 and len(engine.seen) == 1
@@ -180,7 +180,7 @@ async def test_a_timed_out_send_is_sent_again(fake_bot_api, settings, database, 
     async with running_bot(settings, database, engine) as bot:
         update_id = fake_bot_api.send_text(ALICE, "东台村情况")
         [reply] = await fake_bot_api.wait_for_messages(ALICE.id, 1)
-        await bot.pump.wait_idle()
+        await bot.intake.wait_idle()
     assert reply.text == "收到：东台村情况"
     assert len(fake_bot_api.calls_of("sendMessage")) == 2
     assert effects(database) == 1 and inbox_row(database, update_id).replied_at is not None
@@ -238,7 +238,7 @@ async def test_a_user_who_blocked_the_bot_does_not_stop_it(fake_bot_api, setting
         blocked = fake_bot_api.send_text(ALICE, "东台村情况")
         fake_bot_api.send_text(BOB, "东台村情况")
         await fake_bot_api.wait_for_messages(BOB.id, 1)
-        await bot.pump.wait_idle()
+        await bot.intake.wait_idle()
     row = inbox_row(database, blocked)
     assert row.done_at is not None and row.replied_at is not None  # given up, not retried forever
     assert [c.status for c in fake_bot_api.calls_of("sendMessage") if c.params["chat_id"] == ALICE.id] == [403]
@@ -250,7 +250,7 @@ async def test_an_engine_failure_is_answered_with_an_apology(fake_bot_api, setti
         [reply] = await fake_bot_api.wait_for_messages(ALICE.id, 1)
         fake_bot_api.send_text(ALICE, "还在吗")
         await fake_bot_api.wait_for_messages(ALICE.id, 2)
-        await bot.pump.wait_idle()
+        await bot.intake.wait_idle()
     assert "没有处理成功" in reply.text
     assert inbox_row(database, update_id).outcome == "error"
     assert len([r for r in caplog.records if r.levelno >= logging.ERROR and "engine bug" in str(r.exc_info)]) == 1
@@ -266,7 +266,7 @@ async def test_updates_the_engine_never_sees_are_marked_done(fake_bot_api, setti
         )
         fake_bot_api.send_text(ALICE, "你好")
         await fake_bot_api.wait_for_messages(ALICE.id, 1)
-        await bot.pump.wait_idle()
+        await bot.intake.wait_idle()
     for update_id in (kicked, joined):
         row = inbox_row(database, update_id)
         assert row.done_at is not None and row.replied_at is not None

@@ -1,5 +1,6 @@
-"""Several turns in one transaction (the transport's group commit): each turn still counts
-once, answers for itself, and a refusal in one of them touches none of the others."""
+"""Several turns in one transaction (delivery/pump.py's take_turns around the engine's
+handle): each turn still counts once, answers for itself, and a refusal in one of them
+touches none of the others."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from db.models import InboxUpdate, IssueEvent
+from delivery.pump import take_turns
 from services import inbox
 from services.conversation.messages import Incoming
 from services.issues import issue_by_code
@@ -41,11 +43,11 @@ def user_events(database, code: str) -> int:
 
 def test_turns_in_one_batch_each_apply_once_and_answer_for_themselves(engine, demo_database):
     journaled(demo_database, 11, 12, 13)
-    results = engine.handle_turns([
+    results = take_turns(demo_database, engine, [
         (said("东台村工作队", "东台村饮水问题已解决", 1), 11),
         (said("东台村工作队", "李兆满家危房改造完工了", 2), 12),  # not their village: refused
         (said("东台村工作队", "东台村刘在龙家黄牛补贴到位了", 3), 13),
-    ])
+    ], [])
     assert [r.outcome for r in results] == ["applied", "refused", "applied"]
     assert results[0].replies[0].text == "✅ 东光镇东台村 · 饮水：未整改 → 已整改（期限 12-03）"
     assert results[1].replies[0].text == "该问题不在您的负责范围（东光镇东台村）内，不能修改。"
@@ -61,17 +63,17 @@ def test_turns_in_one_batch_each_apply_once_and_answer_for_themselves(engine, de
 def test_an_update_done_before_or_twice_in_a_batch_is_not_applied_again(engine, demo_database):
     journaled(demo_database, 21)
     report = said("东台村工作队", "东台村饮水问题已解决", 1)
-    [first] = engine.handle_turns([(report, 21)])
-    again = engine.handle_turns([(report, 21), (report, 21)])  # replayed after a crash, and doubled
+    [first] = take_turns(demo_database, engine, [(report, 21)], [])
+    again = take_turns(demo_database, engine, [(report, 21), (report, 21)], [])  # replayed after a crash, and doubled
     assert [r.replies[0].text for r in again] == [first.replies[0].text] * 2
     assert user_events(demo_database, "ZG-0003") == 1
 
 
 def test_replied_marks_ride_along_with_the_batch(engine, demo_database):
     journaled(demo_database, 31, 32)
-    [done] = engine.handle_turns([(said("东台村工作队", "东台村饮水问题已解决", 1), 31)])
+    [done] = take_turns(demo_database, engine, [(said("东台村工作队", "东台村饮水问题已解决", 1), 31)], [])
     assert not inbox.load(demo_database, 31).replied
-    engine.handle_turns([(said("东台村工作队", "东台村刘在龙家黄牛补贴到位了", 2), 32)], replied_ids=[31])
+    take_turns(demo_database, engine, [(said("东台村工作队", "东台村刘在龙家黄牛补贴到位了", 2), 32)], [31])
     assert inbox.load(demo_database, 31).replied and not inbox.load(demo_database, 32).replied
     assert done.outcome == "applied"
 
@@ -84,17 +86,17 @@ def test_a_batch_that_fails_writes_nothing(engine, demo_database, monkeypatch):
 
     monkeypatch.setattr(inbox, "record", broken_record)
     with pytest.raises(RuntimeError, match="disk full"):
-        engine.handle_turns([
+        take_turns(demo_database, engine, [
             (said("东台村工作队", "东台村饮水问题已解决", 1), 41),
             (said("东台村工作队", "东台村刘在龙家黄牛补贴到位了", 2), 42),
-        ])
+        ], [])
     assert user_events(demo_database, "ZG-0003") == 0 and user_events(demo_database, "ZG-0004") == 0
     with demo_database.transaction() as s:
         assert s.scalar(select(func.count()).select_from(InboxUpdate).where(InboxUpdate.done_at.is_not(None))) == 0
 
 
 def test_an_update_never_journaled_is_not_applied(engine, demo_database):
-    [result] = engine.handle_turns([(said("东台村工作队", "东台村饮水问题已解决", 1), 999)])
+    [result] = take_turns(demo_database, engine, [(said("东台村工作队", "东台村饮水问题已解决", 1), 999)], [])
     assert (result.outcome, result.replies) == ("missing", [])
     assert user_events(demo_database, "ZG-0003") == 0
 
@@ -103,10 +105,10 @@ def test_a_sender_disabled_earlier_in_the_batch_is_refused_later_in_it(engine, d
     """The senders of a batch are read once at its start; what an earlier turn changes
     about them still counts for the later turns."""
     journaled(demo_database, 61, 62)
-    results = engine.handle_turns([
+    results = take_turns(demo_database, engine, [
         (said("演示管理员", "/users disable 东台村工作队", 1), 61),
         (said("东台村工作队", "东台村饮水问题已解决", 2), 62),
-    ])
+    ], [])
     assert results[0].replies[0].text.startswith("已停用")
     assert results[1].outcome != "applied" and "停用" in results[1].replies[0].text
     assert user_events(demo_database, "ZG-0003") == 0
@@ -127,10 +129,10 @@ def test_a_turn_failing_half_way_through_its_change_leaves_none_of_it(engine, de
 
     monkeypatch.setattr(reports, "_write_report", failing_for_zg_0004)
     journaled(demo_database, 71, 72)
-    results = engine.handle_turns([
+    results = take_turns(demo_database, engine, [
         (said("东台村工作队", "东台村饮水问题已解决", 1), 71),
         (said("东台村工作队", "东台村刘在龙家黄牛补贴到位了", 2), 72),
-    ])
+    ], [])
     assert [r.outcome for r in results] == ["applied", "error"]
     assert results[1].replies[0].text.startswith("出错了，这条消息没有修改台账")
     assert issue_state(demo_database, "ZG-0003")[0] == "已整改" and user_events(demo_database, "ZG-0003") == 1
@@ -141,7 +143,7 @@ def test_a_turn_failing_half_way_through_its_change_leaves_none_of_it(engine, de
 def test_a_refused_digest_command_is_recorded_as_refused(engine, demo_database):
     journaled(demo_database, 21)
     private = said("东台村工作队", "/subscribe", 21)  # only in a group: refused
-    [result] = engine.handle_turns([(private, 21)])
+    [result] = take_turns(demo_database, engine, [(private, 21)], [])
     assert result.outcome == "refused"
     assert "工作群" in result.replies[0].text
     assert inbox.load(demo_database, 21).outcome == "refused"

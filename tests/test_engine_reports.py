@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from db.models import Evidence, InboxUpdate, Issue, IssueEvent, PendingAction, User
+from delivery.pump import take_turns
 from nlp.parser import Parse
 from services.conversation import report_flow
 from services.conversation.context import CommandContext
@@ -312,9 +313,9 @@ def test_an_inbox_update_is_marked_done_with_its_replies_once(engine, demo_datab
         s.add(InboxUpdate(update_id=42, payload={"update_id": 42}))
     incoming = Incoming(sender_id=TELEGRAM_IDS["东台村工作队"], chat_id=TELEGRAM_IDS["东台村工作队"],
                         text="东台村饮水问题已解决", message_id=5)
-    first = engine.handle(incoming, inbox_update_id=42)
-    again = engine.handle(incoming, inbox_update_id=42)  # redelivered after a crash
-    assert [r.text for r in again] == [r.text for r in first]
+    [first] = take_turns(demo_database, engine, [(incoming, 42)], [])
+    [again] = take_turns(demo_database, engine, [(incoming, 42)], [])  # redelivered after a crash
+    assert [r.text for r in again.replies] == [r.text for r in first.replies]
     assert len(_user_events(demo_database, "ZG-0003")) == 1
     with demo_database.transaction() as s:
         row = s.get(InboxUpdate, 42)

@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from db.models import Issue, IssueEvent, User
 from db.session import Database
 from nlp.workdays import calendar_from_settings
-from services.conversation.messages import Attachment, Incoming, Reply
+from services.conversation.messages import Attachment, Incoming, Reply, reply_to
 from services.demo import build_demo
 from services.parser_provider import ParserProvider
 from settings import Settings, load_settings
@@ -129,7 +129,7 @@ class Chat:
             sender_id=self.sender_id, chat_id=self.chat_id, chat_type=self.chat_type,
             message_id=self.message_id, addressed=self.addressed, sender_name="测试用户", **fields,
         )
-        self.last = self.engine.handle(incoming)
+        self.last = reply_to(self.engine, self.engine.database, incoming)
         return self.last
 
     def say(self, text: str) -> list[Reply]:

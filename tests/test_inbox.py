@@ -118,7 +118,7 @@ async def test_journaled_but_unhandled_updates_are_handled_once_after_a_crash(
         await fake_bot_api.wait_for_messages(ALICE.id, 1)
         await fake_bot_api.wait_for_messages(BOB.id, 1)
         await fake_bot_api.wait_until(lambda: fake_bot_api.pending_updates() == 0)  # offsets confirmed
-        await bot.pump.wait_idle()
+        await bot.intake.wait_idle()
     assert effects(database) == 2
     assert sorted(i.text for i in engine.seen) == ["东台村情况", "东台村饮水问题已解决"]
     assert [m.text for m in fake_bot_api.messages_to(ALICE.id)] == ["收到：东台村饮水问题已解决"]
@@ -137,7 +137,7 @@ async def test_stored_replies_are_sent_after_a_crash_without_handling_again(fake
     engine = StandInEngine(database)
     async with running_bot(bot_settings(fake_bot_api, db_url, tmp_path), database, engine) as bot:
         await fake_bot_api.wait_for_messages(ALICE.id, 2)
-        await bot.pump.wait_idle()
+        await bot.intake.wait_idle()
     assert engine.seen == [] and effects(database) == 0
     assert [m.text for m in fake_bot_api.messages_to(ALICE.id)] == ["✅ 已整改", "第二条"]
     assert inbox.load(database, 41).replied

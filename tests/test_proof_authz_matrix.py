@@ -33,8 +33,9 @@ from sqlalchemy.orm import Session
 from db.models import Household, InboxUpdate, Invite, Issue, IssueEvent, Subscription, Township, User, Village
 from db.session import Database
 from db.vocab import IssueStatus
+from delivery.pump import take_turns
 from services.conversation.engine import ConversationEngine
-from services.conversation.messages import Incoming, Reply
+from services.conversation.messages import Incoming, Reply, reply_to
 from services.demo import build_demo
 from services.invites import create_invite
 from services.scope import Scope
@@ -226,7 +227,8 @@ def handled(database: Database, engine: ConversationEngine, incoming: Incoming, 
     """Handle ``incoming`` as journaled update ``update_id`` and note the engine's outcome."""
     with database.transaction() as session:
         session.add(InboxUpdate(update_id=update_id, payload={}))
-    replies = engine.handle(incoming, inbox_update_id=update_id)
+    [result] = take_turns(database, engine, [(incoming, update_id)], [])
+    replies = result.replies
     with database.transaction() as session:
         outcomes.append(session.get(InboxUpdate, update_id).outcome)
     return replies
@@ -332,7 +334,7 @@ def test_an_expired_invite_is_refused_and_registers_no_one(ledger, tmp_path):
                                 created_by=None, now=long_ago, valid_days=7)
             before = fingerprint(session)
         engine = ConversationEngine(database, settings_for(tmp_path), parser_provider=ledger.parsers)
-        [reply] = engine.handle(Incoming(sender_id=72_001, chat_id=72_001, text=f"/start {old.code}"))
+        [reply] = reply_to(engine, database, Incoming(sender_id=72_001, chat_id=72_001, text=f"/start {old.code}"))
         with database.transaction() as session:
             assert fingerprint(session)["User"] == before["User"]
         assert "过期" in reply.text
@@ -341,11 +343,11 @@ def test_an_expired_invite_is_refused_and_registers_no_one(ledger, tmp_path):
 def test_a_used_invite_is_refused_the_second_time(ledger, tmp_path):
     with rolled_back(ledger.database) as database:
         engine = ConversationEngine(database, settings_for(tmp_path), parser_provider=ledger.parsers)
-        [first] = engine.handle(Incoming(sender_id=72_002, chat_id=72_002, text=f"/start {ledger.good_code}"))
+        [first] = reply_to(engine, database, Incoming(sender_id=72_002, chat_id=72_002, text=f"/start {ledger.good_code}"))
         assert first.text.startswith("注册成功")
         with database.transaction() as session:
             before = fingerprint(session)
-        [second] = engine.handle(Incoming(sender_id=72_003, chat_id=72_003, text=f"/start {ledger.good_code}"))
+        [second] = reply_to(engine, database, Incoming(sender_id=72_003, chat_id=72_003, text=f"/start {ledger.good_code}"))
         with database.transaction() as session:
             assert fingerprint(session) == before
         assert "已被使用" in second.text
@@ -358,16 +360,16 @@ def test_guessing_invite_codes_is_rate_limited_even_for_the_right_code(ledger, t
         engine = ConversationEngine(database, settings, parser_provider=ledger.parsers)
         guesser = 72_010
         for n in range(limit):
-            [reply] = engine.handle(Incoming(sender_id=guesser, chat_id=guesser, text=f"/start guess{n:04d}"))
+            [reply] = reply_to(engine, database, Incoming(sender_id=guesser, chat_id=guesser, text=f"/start guess{n:04d}"))
             assert "无效" in reply.text
         with database.transaction() as session:
             before = fingerprint(session)
-        [reply] = engine.handle(Incoming(sender_id=guesser, chat_id=guesser, text=f"/start {ledger.good_code}"))
+        [reply] = reply_to(engine, database, Incoming(sender_id=guesser, chat_id=guesser, text=f"/start {ledger.good_code}"))
         with database.transaction() as session:
             assert fingerprint(session) == before  # the right code did not register the guesser
         assert "次数过多" in reply.text
         # Someone else, not guessing, still registers with that code.
-        [other] = engine.handle(Incoming(sender_id=72_011, chat_id=72_011, text=f"/start {ledger.good_code}"))
+        [other] = reply_to(engine, database, Incoming(sender_id=72_011, chat_id=72_011, text=f"/start {ledger.good_code}"))
         assert other.text.startswith("注册成功")
 
 
@@ -378,9 +380,9 @@ def test_the_rate_limit_lifts_after_an_hour(ledger, tmp_path):
     with rolled_back(ledger.database) as database:
         engine = ConversationEngine(database, settings, parser_provider=ledger.parsers, clock=lambda: now["t"])
         for n in range(limit):
-            engine.handle(Incoming(sender_id=72_020, chat_id=72_020, text=f"/start wrong{n}"))
-        [blocked] = engine.handle(Incoming(sender_id=72_020, chat_id=72_020, text=f"/start {ledger.good_code}"))
+            reply_to(engine, database, Incoming(sender_id=72_020, chat_id=72_020, text=f"/start wrong{n}"))
+        [blocked] = reply_to(engine, database, Incoming(sender_id=72_020, chat_id=72_020, text=f"/start {ledger.good_code}"))
         assert "次数过多" in blocked.text
         now["t"] += dt.timedelta(hours=1, minutes=1)
-        [reply] = engine.handle(Incoming(sender_id=72_020, chat_id=72_020, text=f"/start {ledger.good_code}"))
+        [reply] = reply_to(engine, database, Incoming(sender_id=72_020, chat_id=72_020, text=f"/start {ledger.good_code}"))
         assert reply.text.startswith("注册成功")

@@ -30,7 +30,7 @@ from sqlalchemy import func, select, update
 
 from db.models import Household, Issue, IssueEvent, User
 from services.conversation.engine import INTERNAL_ERROR, ConversationEngine
-from services.conversation.messages import Attachment, Incoming, Reply
+from services.conversation.messages import Attachment, Incoming, Reply, reply_to
 from services.demo import build_demo
 from settings import load_settings
 from tests.proof_support import BACKENDS, county_today, frozen_parsers, module_database, rolled_back
@@ -107,7 +107,7 @@ def handle(ledger: Ledger, bot_settings, incoming: Incoming) -> tuple[list[Reply
         engine.bot_username = "gongjian_test_bot"
         with database.transaction() as session:
             before = ledger_counts(session)
-        replies = engine.handle(incoming)
+        replies = reply_to(engine, database, incoming)
         with database.transaction() as session:
             after = ledger_counts(session)
         return replies, before != after
@@ -269,8 +269,8 @@ def test_special_characters_in_names_come_back_verbatim_as_plain_text(ledger, bo
             household.helper = NASTY_NAME
             session.execute(update(User).where(User.telegram_id == ADMIN).values(name=NASTY_NAME))
         engine = ConversationEngine(database, bot_settings, parser_provider=ledger.parsers)
-        replies = engine.handle(Incoming(sender_id=ADMIN, chat_id=ADMIN, text="/status 刘在龙", message_id=1))
-        me = engine.handle(Incoming(sender_id=ADMIN, chat_id=ADMIN, text="/me", message_id=2))
+        replies = reply_to(engine, database, Incoming(sender_id=ADMIN, chat_id=ADMIN, text="/status 刘在龙", message_id=1))
+        me = reply_to(engine, database, Incoming(sender_id=ADMIN, chat_id=ADMIN, text="/me", message_id=2))
     assert_well_formed(replies, due=True)
     assert NASTY_NAME in "\n".join(r.text for r in replies)
     assert NASTY_NAME in me[0].text

@@ -30,10 +30,11 @@ from sqlalchemy import event, func, select
 from db.models import AuditLog, InboxUpdate, Invite, Issue, IssueEvent, User
 from db.session import Database
 from db.vocab import IssueStatus, Role
+from delivery.pump import take_turns
 from nlp.workdays import calendar_from_settings
 from services import inbox
 from services.conversation.engine import ConversationEngine
-from services.conversation.messages import Incoming, Reply
+from services.conversation.messages import Incoming, Reply, reply_to
 from services.errors import Conflict
 from services.invites import InviteRefused, create_invite, redeem_invite
 from services.issues import targets_for
@@ -100,8 +101,8 @@ def add_cadres(database: Database, reporter: Reporter, count: int, first_id: int
     return ids
 
 
-def say(engine: ConversationEngine, sender_id: int, text: str, message_id: int, **kwargs) -> list[Reply]:
-    return engine.handle(Incoming(sender_id=sender_id, chat_id=sender_id, text=text, message_id=message_id), **kwargs)
+def say(engine: ConversationEngine, sender_id: int, text: str, message_id: int) -> list[Reply]:
+    return reply_to(engine, engine.database, Incoming(sender_id=sender_id, chat_id=sender_id, text=text, message_id=message_id))
 
 
 def field_chain_problems(start: dict[str, str | None], events: list[IssueEvent]) -> list[str]:
@@ -285,7 +286,7 @@ def work_off_twice(database: Database, db_url: str, settings: Settings, parser_p
             if overlap is not None:
                 overlap.next_update()
             results.append(tuple(all_at_once([
-                lambda e=engine: e.handle(incoming, inbox_update_id=update_id) for engine in engines
+                lambda e=engine: take_turns(e.database, e, [(incoming, update_id)], [])[0].replies for engine in engines
             ])))
         return results
     finally:

@@ -1,10 +1,13 @@
-"""The conversation engine: one incoming message or button press -> replies, in one transaction.
+"""The conversation engine: incoming messages and button presses -> replies, in the caller's
+transaction.
 
-Telegram, the console and the tests all call :meth:`ConversationEngine.handle`. It finds
+Telegram (delivery/pump.py), the console and the tests all call
+:meth:`ConversationEngine.handle` (the ``Engine`` protocol of services/conversation/messages.py,
+whose ``reply_to`` runs one incoming in a transaction of its own). The engine finds
 the sender, refuses strangers (except ``/start <code>``), and routes to a command, a button
 answer, a report or a query. Domain errors become one-sentence replies and roll back
-everything the turn did (a savepoint), while the turn's bookkeeping (a failed invite
-attempt, the inbox row) still commits.
+everything the turn did (a savepoint), while its bookkeeping (a failed invite attempt)
+still commits. It knows nothing of Telegram updates, the inbox or what was sent.
 """
 
 from __future__ import annotations
@@ -12,9 +15,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -24,7 +27,6 @@ from db.models import User
 from db.session import Database
 from db.types import utcnow
 from nlp.workdays import calendar_from_settings
-from services import inbox
 from services.conversation import evidence_flow, issue_commands, pending, query_flow, report_flow
 from services.conversation.commands import (
     ENGINE_COMMANDS,
@@ -35,9 +37,8 @@ from services.conversation.commands import (
     text_command,
 )
 from services.conversation.context import CommandContext
-from services.conversation.messages import Incoming, Reply
+from services.conversation.messages import Incoming, Reply, TurnResult
 from services.conversation.paging import is_page_data
-from services.conversation.serialize import replies_from_json, replies_to_json
 from services.conversation.turn import parse_text
 from services.disclosure import redact
 from services.errors import DomainError
@@ -63,22 +64,7 @@ DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
 
 
 class _Redo(Exception):
-    """A turn run without a savepoint was refused or failed: run the batch again with one."""
-
-
-@dataclass
-class TurnResult:
-    """What one turn said, who said it, what it was about and what it did."""
-
-    replies: list[Reply]
-    user_id: int | None
-    intent: str
-    outcome: str
-
-
-def _stored_turn(outcome: str | None, replies: list) -> TurnResult:
-    """A turn handled before, as its stored outcome and replies say."""
-    return TurnResult(replies_from_json(replies), None, "-", outcome or "-")
+    """A turn run without its own savepoint was refused or failed: run the batch again with one."""
 
 
 def _digest_commands() -> dict[str, Command]:
@@ -130,66 +116,31 @@ class ConversationEngine:
         """Aware, in the county's time zone."""
         return self._clock().astimezone(self.settings.county.tz)
 
-    def handle(self, incoming: Incoming, *, inbox_update_id: int | None = None) -> list[Reply]:
-        """Handle one incoming; with ``inbox_update_id``, mark that update done and store the
-        replies in the same transaction as the effect."""
-        return self.handle_turn(incoming, inbox_update_id=inbox_update_id).replies
+    def handle(self, session: Session, incomings: Sequence[Incoming]) -> list[TurnResult]:
+        """Several turns, in order, in the caller's transaction: one result each.
 
-    def handle_turn(self, incoming: Incoming, *, inbox_update_id: int | None = None) -> TurnResult:
-        """:meth:`handle`, with what the turn was (intent) and did (outcome) for the log."""
-        return self.handle_turns([(incoming, inbox_update_id)])[0]
-
-    def handle_turns(
-        self, items: list[tuple[Incoming, int | None]], *, replied_ids: list[int] | None = None
-    ) -> list[TurnResult]:
-        """Several turns, in order, in one transaction (the transport's group commit), which
-        also records ``replied_ids`` as answered (inbox bookkeeping riding along).
-
-        Each journaled update is claimed (marked done) in that transaction before its turn
-        runs, and its replies are stored with it, so the turn counts once: an update already
-        done (replayed, or claimed by a second worker, which waits for the first one's row
-        lock) is not handled again but answered with the replies stored the first time.
-        A refusal or failure of one turn rolls back only that turn. Turns are first run
-        without a savepoint each (two statements fewer a turn); if one of them is refused or
-        fails, the whole transaction is rolled back and the batch runs again with a
-        savepoint per turn. A turn with an attachment always has its savepoint: its file is
-        kept before anything can fail and must not be kept twice.
+        A refusal or failure of one turn rolls back only that turn. The turns first run
+        under one savepoint for the batch (two statements fewer a turn); if one of them is
+        refused or fails, that savepoint is rolled back and the batch runs again with a
+        savepoint per turn. A turn with an attachment always has its own savepoint: its file
+        is kept before anything can fail and must not be kept twice.
         """
         try:
-            return self._handle_turns(items, replied_ids or [], savepoints=False)
+            with session.begin_nested():
+                return self._turns(session, incomings, savepoints=False)
         except _Redo:
-            return self._handle_turns(items, replied_ids or [], savepoints=True)
+            # Objects told their new values directly (set_committed_value) are not expired
+            # by the savepoint's rollback: read everything afresh.
+            session.expire_all()
+            return self._turns(session, incomings, savepoints=True)
 
-    def _handle_turns(
-        self, items: list[tuple[Incoming, int | None]], replied_ids: list[int], *, savepoints: bool
-    ) -> list[TurnResult]:
-        results: list[TurnResult | None] = []
-        with self.database.transaction() as session:
-            update_ids = [update_id for _, update_id in items if update_id is not None]
-            claimed = inbox.claim(session, update_ids) if update_ids else set()
-            preload_senders(session, (i.sender_id for i, _ in items if not _known_by_user_id(i)))
-            for incoming, update_id in items:
-                if update_id is not None and update_id not in claimed:
-                    results.append(None)  # done elsewhere (or twice in this batch)
-                    continue
-                claimed.discard(update_id)
-                result = self._turn(session, without_control_characters(incoming), self.now(), savepoints)
-                log.debug("user=%s intent=%s outcome=%s", result.user_id, result.intent, result.outcome)
-                results.append(result)
-            inbox.record(session, [
-                (update_id, result.outcome, replies_to_json(result.replies))
-                for (_, update_id), result in zip(items, results)
-                if update_id is not None and result is not None
-            ])
-            inbox.mark_replied_in(session, replied_ids)
-        missing = [update_id for (_, update_id), result in zip(items, results) if result is None]
-        if missing:
-            log.info("updates %s already handled", missing)
-            stored = inbox.stored_results(self.database, missing)
-            results = [
-                result or _stored_turn(*stored.get(update_id, ("missing", [])))
-                for (_, update_id), result in zip(items, results)
-            ]
+    def _turns(self, session: Session, incomings: Sequence[Incoming], *, savepoints: bool) -> list[TurnResult]:
+        preload_senders(session, (i.sender_id for i in incomings if not _known_by_user_id(i)))
+        results = []
+        for incoming in incomings:
+            result = self._turn(session, without_control_characters(incoming), self.now(), savepoints)
+            log.debug("user=%s intent=%s outcome=%s", result.user_id, result.intent, result.outcome)
+            results.append(result)
         return results
 
     # ---- who is speaking ----------------------------------------------------------------

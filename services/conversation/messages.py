@@ -1,9 +1,16 @@
-"""Plain values that cross the engine's boundary in both directions."""
+"""Plain values that cross the engine's boundary in both directions, and the boundary itself:
+the :class:`Engine` protocol every front end calls, with :func:`reply_to` for one message."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, Protocol
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from db.session import Database
 
 ChatType = Literal["private", "group"]
 
@@ -85,3 +92,37 @@ class Reply:
     chat_id: int | None = None
     edit: bool = False
     meta: dict = field(default_factory=dict, compare=False)
+
+
+@dataclass
+class TurnResult:
+    """What one turn said, who said it, what it was about and what it did."""
+
+    replies: list[Reply]
+    user_id: int | None
+    intent: str
+    outcome: str
+
+
+class Engine(Protocol):
+    """What every front end (Telegram's delivery, the console, tests) needs of an engine.
+
+    ``handle`` runs the turns in order in the caller's transaction and returns one result
+    each; a turn refused or failing is rolled back alone. A failure of the database itself
+    is raised (the caller's transaction is then lost; nothing was applied).
+    """
+
+    bot_username: str | None  # set by the transport after getMe; used in invite links
+
+    def warm_up(self) -> None:
+        """Do the slow loading (the parser) now, once, at start-up."""
+
+    def handle(self, session: Session, incomings: Sequence[Incoming]) -> list[TurnResult]:
+        """The turns of ``incomings``, in order, in ``session``'s transaction."""
+
+
+def reply_to(engine: Engine, database: Database, incoming: Incoming) -> list[Reply]:
+    """The replies to one incoming, handled in a transaction of its own (console, tests)."""
+    with database.transaction() as session:
+        [result] = engine.handle(session, [incoming])
+    return result.replies

@@ -1,4 +1,4 @@
-"""handlers/group_commit.py: turns and replied marks that wait together are committed
+"""delivery/pump.py's GroupCommit: turns and replied marks that wait together are committed
 together; a failure fails only what it must."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import asyncio
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from handlers.group_commit import GroupCommit
+from delivery.pump import GroupCommit
 from services.conversation.messages import Incoming
 
 

@@ -3,19 +3,26 @@
 Used for every reply the bot sends (answers to updates and the digest jobs alike), so that
 texts go out the same way everywhere: plain text (no parse mode, so names with * or _ are
 shown as typed), buttons as an inline keyboard, files uploaded from memory.
+:func:`deliver` sends an update's stored replies in order and says how far it got.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.constants import MessageLimit
-from telegram.error import BadRequest, ChatMigrated
+from telegram.error import BadRequest, ChatMigrated, TelegramError
+
+from delivery.faults import is_transient
 
 from services.conversation.digest_commands import draw_chart, needs_drawing
 from services.conversation.messages import OutgoingFile, Reply
+
+log = logging.getLogger(__name__)
 
 # Telegram rejects longer texts and captions; the engine keeps within these itself.
 MAX_TEXT = MessageLimit.MAX_TEXT_LENGTH  # 4096
@@ -49,6 +56,37 @@ async def send_reply(bot: Bot, chat_id: int, reply: Reply, *, edit_message_id: i
         # A group that became a supergroup has a new id; the membership handler moves its
         # subscriptions when the migration update arrives, this reply just follows it.
         await _send(bot, exc.new_chat_id, reply, edit_message_id)
+
+
+async def deliver(
+    bot: Bot,
+    target: tuple[int | None, int | None],
+    replies: list[Reply],
+    *,
+    start: int,
+    gate: AbstractAsyncContextManager,
+    update_id: int,
+    quiet: bool = False,
+) -> int:
+    """Send ``replies[start:]`` in order to ``target`` (chat id, message a Reply(edit=True)
+    edits); return how many are done. A passing failure stops it early (the caller tries
+    again from there); a reply that can never be delivered (bot blocked or removed, chat
+    gone) is logged and counts as done."""
+    chat_id, edit_message_id = target
+    done = start
+    for reply in replies[start:]:
+        if chat_id is not None or reply.chat_id is not None:
+            try:
+                async with gate:
+                    await send_reply(bot, chat_id, reply, edit_message_id=edit_message_id)
+            except TelegramError as exc:
+                if is_transient(exc):
+                    if not quiet:
+                        log.warning("update=%s reply %d delayed: %s", update_id, done, type(exc).__name__)
+                    return done
+                log.warning("update=%s reply %d not deliverable: %s", update_id, done, type(exc).__name__)
+        done += 1
+    return done
 
 
 async def _send(bot: Bot, chat_id: int, reply: Reply, edit_message_id: int | None) -> None:

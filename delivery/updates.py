@@ -1,17 +1,25 @@
-"""Reading a Telegram update into the engine's :class:`Incoming`: who, where, what.
+"""Reading a Telegram update: what it is for, and the engine's :class:`Incoming` from it.
 
-Pure functions over PTB objects (no network, no database), so the rules about groups —
-which messages are addressed to the bot, how the mention is stripped — live in one place.
+Functions over PTB objects and payloads (no database; only :func:`incoming_of` calls
+Telegram), so the rules about groups — which messages are addressed to the bot, how the
+mention is stripped — and which updates the engine reads live in one place.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import re
 
-from telegram import MaybeInaccessibleMessage, Message, Update, User
+from telegram import Bot, MaybeInaccessibleMessage, Message, Update, User
+from telegram.error import BadRequest, TelegramError
 
 from services.conversation.messages import Attachment, ChatType, Incoming
 
+log = logging.getLogger(__name__)
+
+# Telegram's getFile serves files up to 20 MB; larger ones reach the engine without bytes.
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 # Message kinds the engine does not read; it answers "请发文字或带说明的照片".
 # Order matters: an animation also carries a document, a venue also a location.
 UNSUPPORTED_KINDS = (
@@ -29,6 +37,63 @@ UNSUPPORTED_KINDS = (
 )
 
 _COMMAND = re.compile(r"^/(?P<name>[A-Za-z0-9_]+)(?:@(?P<target>[A-Za-z0-9_]+))?(?P<rest>.*)$", re.DOTALL)
+
+
+def update_kind(payload: dict) -> str:
+    """"message", "callback_query", ... — the kind of update a payload holds."""
+    return next((key for key in payload if key != "update_id"), "unknown")
+
+
+def purpose_of(update: Update) -> str:
+    """What the bot does with ``update``: "text", "file", "unsupported", "button" (engine
+    turns), "edited", "membership", "migration", or "ignored" (status messages and the like)."""
+    if update.callback_query is not None:
+        return "button"
+    if update.edited_message is not None:
+        return "edited"
+    if update.my_chat_member is not None:
+        return "membership"
+    message = update.message
+    if message is None:
+        return "ignored"
+    if message.migrate_to_chat_id or message.migrate_from_chat_id:
+        return "migration"
+    if unsupported_kind(message) is not None:
+        return "unsupported"
+    if message.photo or message.document:
+        return "file"
+    return "text" if message.text else "ignored"
+
+
+async def incoming_of(bot: Bot, update: Update, purpose: str) -> Incoming:
+    """The engine's Incoming for a turn (``purpose_of``): a button press (its spinner stopped
+    first), or a message (with the bytes of its file when the engine will read them)."""
+    if purpose == "button":
+        try:
+            await update.callback_query.answer()
+        except TelegramError as exc:
+            # Only the spinner is lost (the press may be old, replayed from the inbox after a
+            # restart); the press itself is still handled.
+            log.info("update %s: answerCallbackQuery failed: %s", update.update_id, type(exc).__name__)
+        return incoming_from_button(update)
+    message = update.message
+    if purpose == "file":
+        return incoming_from_message(message, bot.bot, attachment=await _attachment_with_bytes(bot, message))
+    return incoming_from_message(message, bot.bot, unsupported=unsupported_kind(message))
+
+
+async def _attachment_with_bytes(bot: Bot, message: Message) -> Attachment:
+    """A photo or document, with its bytes (getFile) when the engine will read it. A file
+    over Telegram's 20 MB limit reaches the engine without bytes (it says so, keeps nothing)."""
+    attachment = attachment_of(message)
+    if not is_addressed(message, message.caption or "", bot.bot) or attachment.size > MAX_DOWNLOAD_BYTES:
+        return attachment
+    try:
+        telegram_file = await bot.get_file(attachment.file_id)
+    except BadRequest as exc:  # "file is too big": its size was not given, or was wrong
+        log.info("message %s: getFile refused: %s", message.message_id, exc.message)
+        return attachment
+    return dataclasses.replace(attachment, data=bytes(await telegram_file.download_as_bytearray()))
 
 
 def chat_type_of(message: MaybeInaccessibleMessage) -> ChatType:
