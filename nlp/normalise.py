@@ -28,6 +28,10 @@ _PUNCT_MAP = {
 }
 _OPENERS_CLOSERS = "()[]{}<>《》〈〉【】〔〕「」『』〖〗“”‘’\"'`"
 _STICKER = re.compile(r"\[[\u4e00-\u9fff]{1,4}\]")  # WeChat sticker text such as [强] [微笑]
+# South-western and north-western words for what the lexicons say in standard Mandarin
+# (咋个用 = 怎么用, 莫得水 = 没有水): read as the standard word, not learnt word by word.
+_DIALECT = {"咋个": "怎么", "咋子": "怎么", "啥子": "什么", "莫得": "没有", "没得": "没有", "晓得": "知道"}
+_DIALECT_WORDS = re.compile("|".join(_DIALECT))
 _SPACES = re.compile(r"\s+")
 _REPEATED_PUNCT = re.compile(r"([,、:;。!?])[,、:;。!?]*")
 _DIGIT_DOT = re.compile(r"(?<=\d)。(?=\d)")
@@ -49,6 +53,7 @@ class Normaliser:
         """Simplified script, half width, no decoration, canonical punctuation, lower case."""
         text = unicodedata.normalize("NFKC", text)
         text = self._t2s.convert(text)
+        text = _DIALECT_WORDS.sub(lambda m: _DIALECT[m.group(0)], text)
         text = _STICKER.sub("", text)
         out: list[str] = []
         for ch in text:

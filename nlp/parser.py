@@ -235,6 +235,8 @@ class Parser:
         facts = group_facts(clauses)
         if _WAIT_THEN.search(masked):
             labels.add("conditional")  # 等房子修好了我再去验收: a plan, not a report
+        if _only_a_visit(masked, clauses):
+            labels.add("conditional")  # 明天去□看看塌方路 / 计划下周去核实□通水情况: the speaker's plan
         seen = _Seen(masked, today, deadlines, scope_filter, _with_spoken_doubts(masked, self._doubts.find(masked)),
                      [m for m in category_matches if m.labels[0] != "ignore"], bool(_QUOTED.search(text)))
         if self._quotes_with_thanks(masked, seen, text):
@@ -521,7 +523,8 @@ class Parser:
                 reasons.append(f"没说地方，按你负责的范围当作{result.village or result.township}")
 
         code = next((m.issue_code for m in mentions if m.issue_code), None)
-        category, category_doubt = self._pick_category(fact, place, seen.masked[fact.start:fact.end])
+        category, category_doubt = self._pick_category(fact, place, seen.masked[fact.start:fact.end],
+                                                       _problem_words(seen.category_matches, fact))
         if code:  # ZG-0003已整改: the issue code says which problem
             result.issue_code = code
             category, category_doubt = self._issues_by_code[code].category, None
@@ -666,7 +669,8 @@ class Parser:
 
     # --- category and the ledger --------------------------------------------------------------
 
-    def _pick_category(self, fact: Fact, place: _Place | None, text: str = "") -> tuple[str | None, str | None]:
+    def _pick_category(self, fact: Fact, place: _Place | None, text: str = "",
+                       words: Sequence[str] = ()) -> tuple[str | None, str | None]:
         """The problem's category and, when it is not clear, why (a Chinese reason). With no
         category word, the ledger's own descriptions are the vocabulary: 贴息 in a message
         finds the place's item "贴息贷款未落实"."""
@@ -677,9 +681,11 @@ class Parser:
         weak = list(dict.fromkeys(c for _, c, s in fact.categories if not s))
         candidates = strong or weak
         open_categories = self._open_categories(place)
-        if candidates and not set(candidates) & open_categories and len(described) == 1:
+        if candidates and not set(candidates) & open_categories and len(described) == 1 \
+                and self._filed_with(place, described[0], words):
             # 厕所还没改 where the household's item "厕所改造未完成" is filed under 住房: the
-            # ledger's own filing wins over the lexicon's guess
+            # ledger's own filing wins over the lexicon's guess — when the item's description
+            # holds the message's word (光伏收益 is not the item 户用光伏板损坏)
             return described[0], None
         if len(candidates) == 1:
             return candidates[0], None
@@ -691,6 +697,13 @@ class Parser:
         if len(open_categories) == 1:
             return next(iter(open_categories)), "没说是哪类问题，按台账里唯一的一条"
         return None, "没说是哪类问题"
+
+    def _filed_with(self, place: _Place | None, category: str, words: Sequence[str]) -> bool:
+        """True when an item of ``category`` at the place has one of ``words`` in its description."""
+        if place is None or len(place.options) != 1:
+            return False
+        return any(word in issue.description for issue in self._issues_for(place.options[0])
+                   if issue.category == category for word in words)
 
     def _described_categories(self, place: _Place | None, text: str) -> list[str]:
         """Categories of the place's items whose description shares a two-character word with
@@ -863,6 +876,19 @@ def _category_opinion(result: Parse, guess: Guess, threshold: float) -> None:
 # the statistical reader's surer guess does not replace it.
 _EXPLAINED = frozenset({"ledger_word", "near", "hedge", "hearsay", "denial", "contrast", "double_negation",
                         "quote", "rhetorical", "order", "mixed"})
+
+
+def _only_a_visit(masked: str, clauses: Sequence[Clause]) -> bool:
+    """True when the message is the speaker's plan to go and look, and nothing else: every
+    clause with a status or a question lies inside the plan."""
+    spans = [(m.start(), m.end()) for m in _VISIT.finditer(masked)]
+    if not spans:
+        return False
+    for clause in clauses:
+        inside = any(start < clause.end and clause.start < end for start, end in spans)
+        if not inside and (clause.events or clause.question):
+            return False
+    return True
 
 
 def _about(facts: list[Fact]) -> Fact | None:
@@ -1047,6 +1073,12 @@ _BARE_RESULTATIVE = re.compile(r"(?<=[\u4e00-\u9fff])(?<![还很挺不是真太�
 _UNDER_WAY = re.compile(r"(?<![没未不])开始[\u4e00-\u9fff]|(?:^|(?<=[,。;]))(?:等(?![到于等])|正(?![常式好是]))[\u4e00-\u9fff]|(?:派|安排|找)[^,。!?;\s]{0,4}?(?:去|来|过来)[\u4e00-\u9fff]{1,2}(?:了|呢)?")
 _WHERE_DONE = re.compile(r"哪(?:里|儿)?(?:[\u4e00-\u9fff]{0,2}[好通完齐])了")
 _BUT = re.compile(r"(?<=[,。;])(?:可是|但是|可|但|不过)(?![以能是不])")
+# The speaker going somewhere to look (明天去□看看, 这周抽时间去□看看路, 计划下周去核实…, 周四到□开
+#群众会, 等哈我去一趟□): a plan of the speaker's, which says nothing of a problem's status.
+_VISIT = re.compile(
+    r"(?:^|(?<=[,。;]))(?:我们|我|咱们|咱|明天|后天|今天|今儿|下午|上午|周[一二三四五六日天]|星期[一二三四五六日天]|这周|"
+    r"下周|计划|准备|打算|抽时间|等会|等哈|回头)[^,。;!?]{0,10}?(?:去|到|上|陪)[^,。;!?]{0,12}?"
+    r"(?:看看|看一下|看下|瞅瞅|瞧瞧|转转|走访|核实|核查|一趟|开[\u4e00-\u9fff]{0,3}会|看)")
 _WAIT_THEN = re.compile(r"(?:^|[,。])等[^,。]{2,20}?(?:了|以后|之后)[,]?(?:我|你|咱|再|就)")
 _PROMISE_REACH = 8  # 下月5号前把账目理清: the date and the verb, at most this far apart
 _AGAIN = re.compile(r"又(?!是|要|得|能|会|去|来|说|发现)[\u4e00-\u9fff]{1,8}?[了啦]")

@@ -98,6 +98,8 @@ def clause_events(text: str, start: int, end: int, matches: list[Match], has_dea
                     event = "done_plain"
         elif "progress" in labels:
             event = "not_done" if negated else "progress"
+        elif ("problem" in labels or "problem_noun" in labels) and _attributive(text, match.end, end):
+            event = None  # 漏水的管子弄好了: the problem names the thing, the status comes after it
         elif "problem" in labels or "problem_noun" in labels:
             denied = negated or (copula is not None and _within_reach(text, copula.end, match.start, 6))
             if denied:
@@ -219,6 +221,11 @@ def _le_follows(text: str, after: int, end: int, matches: list[Match], current: 
             break
     return any(ch in _LE for ch in text[after:limit])
 
+
+def _attributive(text: str, after: int, end: int) -> bool:
+    """A problem word followed by 的 and more of the clause (漏水的管子, 冻裂的水管): it
+    describes a thing, it does not say the problem stands (…漏水的 at the clause end does)."""
+    return text.startswith("的", after) and end - after > 2 and text[after + 1] not in _DANGLING_TAIL
 
 def _dangles(text: str, after: int, end: int) -> bool:
     tail = text[after:end]

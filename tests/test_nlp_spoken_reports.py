@@ -62,3 +62,34 @@ def test_another_thing_of_the_same_category_is_asked_as_new(rules: Parser) -> No
     """修路 against the item 路灯损坏: both 基础设施, different things."""
     got = read(rules, "红日村正在修路")
     assert got.intent == "new_issue" and "new_problem" in got.flags and got.needs_confirmation
+
+
+@pytest.mark.parametrize("text", [
+    "明天去东台村看看饮水",
+    "计划下周去核实东台村通水情况",
+    "周四到东台村开群众会",
+    "这周抽时间去红日村看看路灯",
+])
+def test_the_speakers_plan_to_go_and_look_is_no_report(rules: Parser, text: str) -> None:
+    got = read(rules, text)
+    assert got.intent == "unknown" and got.status is None
+
+
+def test_a_visit_with_what_was_found_is_a_report(rules: Parser) -> None:
+    got = read(rules, "我去东台村看了，水管修好了")
+    assert got.intent == "report" and got.status == "resolved"
+
+
+def test_a_problem_that_names_the_thing_says_no_status(rules: Parser) -> None:
+    """漏水的管子 names the pipe; 弄归一了 (unknown to the rules) is the status, so the rules
+    read none and ask, instead of reading 漏水 as 'still leaking'."""
+    got = read(rules, "东台村漏水的管子弄归一了")
+    assert got.status is None and got.needs_confirmation
+
+
+@pytest.mark.parametrize("text, intent", [("咋个用这个", "help"), ("东台村还是莫得水", "report")])
+def test_dialect_words_read_as_the_standard_ones(rules: Parser, text: str, intent: str) -> None:
+    got = read(rules, text)
+    assert got.intent == intent
+    if intent == "report":
+        assert got.status == "open"
