@@ -70,6 +70,8 @@ def clause_events(text: str, start: int, end: int, matches: list[Match], has_dea
         event = None
         if "completion" in labels and text.startswith(_LATER, match.end):
             event = None  # 修好以后要验收 / 修好之前先拉水: a time clause, not a completion
+        elif "completion" in labels and _in_progress_aspect(text, match.start):
+            event = "progress"  # 挖机已经在清了 / 正在修: 在 before the verb is the work going on
         elif "completion" in labels:
             if negated:
                 # 没发完 / 还没整完: V完 presupposes the work started
@@ -221,6 +223,14 @@ def _le_follows(text: str, after: int, end: int, matches: list[Match], current: 
             break
     return any(ch in _LE for ch in text[after:limit])
 
+
+_NOT_ASPECT_ZAI = ("存在", "现在", "实在", "所在", "好在", "自在", "不在", "还在于")
+
+
+def _in_progress_aspect(text: str, start: int) -> bool:
+    """在 (正在, 已经在, 还在) right before a verb: the work is going on."""
+    return start > 0 and text[start - 1] == "在" and not text[max(0, start - 2):start + 1].startswith(
+        _NOT_ASPECT_ZAI) and not text[max(0, start - 2):start].endswith(_NOT_ASPECT_ZAI)
 
 def _attributive(text: str, after: int, end: int) -> bool:
     """A problem word followed by 的 and more of the clause (漏水的管子, 冻裂的水管): it

@@ -93,3 +93,11 @@ def test_dialect_words_read_as_the_standard_ones(rules: Parser, text: str, inten
     assert got.intent == intent
     if intent == "report":
         assert got.status == "open"
+
+
+@pytest.mark.parametrize("text, status", [
+    ("东台村水管已经在修了", "in_progress"),           # 在 before the verb: going on, though 已经…了
+    ("东台村水管接通了，再不用去井边挑水", "resolved"),  # 再不用: the problem is gone
+])
+def test_aspect_and_no_longer_words_say_the_status(rules: Parser, text: str, status: str) -> None:
+    assert read(rules, text).status == status
