@@ -13,7 +13,7 @@ Three heads: the intent (``write`` for report/new_issue, else the query, undo, h
 unknown intent) and, for writes, the status and the problem's category (the last is optional:
 a model trained before it existed has none). The model is plain JSON (weights per feature and
 class), trained by ``python bot.py learn`` (nlp/reader_training.py, scikit-learn), small and
-deterministic; reading it needs nothing but this module and numpy.
+deterministic; reading it needs nothing but this module.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+from operator import add
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,43 +116,43 @@ def features(text: str, vocabulary: Vocabulary) -> list[str]:
 
 
 class _Heads:
-    """The model's multinomial logistic heads as one matrix: a row per feature, the heads'
-    classes side by side, so that reading a message looks each feature up once."""
+    """The model's multinomial logistic heads side by side: one row per feature holding every
+    head's class weights, so that reading a message looks each feature up once."""
 
     def __init__(self, heads: dict[str, dict]) -> None:
-        import numpy as np
-
-        self._np = np
         self.names = list(heads)
         self.classes: dict[str, list[str]] = {n: list(h["classes"]) for n, h in heads.items()}
         self._slices: dict[str, slice] = {}
-        start = 0
+        width = 0
         for name in self.names:
-            self._slices[name] = slice(start, start + len(self.classes[name]))
-            start += len(self.classes[name])
-        features = sorted({f for h in heads.values() for f in h["weights"]})
-        self._index = {f: i for i, f in enumerate(features)}
-        matrix = np.zeros((len(features) + 1, start), dtype=np.float64)  # the last row: no feature
-        self._bias = np.zeros(start, dtype=np.float64)
+            self._slices[name] = slice(width, width + len(self.classes[name]))
+            width += len(self.classes[name])
+        self._bias = [b for name in self.names for b in heads[name]["bias"]]
+        rows: dict[str, list[float]] = {}
         for name, head in heads.items():
             cut = self._slices[name]
-            self._bias[cut] = head["bias"]
-            rows = [self._index[f] for f in head["weights"]]
-            if rows:
-                matrix[rows, cut] = list(head["weights"].values())
-        self._matrix = matrix
+            for feature, weights in head["weights"].items():
+                row = rows.get(feature)
+                if row is None:
+                    row = rows[feature] = [0.0] * width
+                row[cut] = weights
+        self._rows = rows
 
     def predict(self, feats: Iterable[str]) -> dict[str, dict[str, float]]:
         """Every head's class probabilities."""
-        np = self._np
-        index = self._index
-        rows = [index[f] for f in feats if f in index]
-        scores = self._bias + (self._matrix[rows].sum(axis=0) if rows else 0.0)
+        scores = self._bias
+        rows = self._rows
+        for feat in feats:
+            row = rows.get(feat)
+            if row is not None:
+                scores = list(map(add, scores, row))
         found = {}
         for name in self.names:
             part = scores[self._slices[name]]
-            exps = np.exp(part - part.max())
-            found[name] = dict(zip(self.classes[name], (exps / exps.sum()).tolist()))
+            top = max(part)
+            exps = [math.exp(s - top) for s in part]
+            total = sum(exps)
+            found[name] = {c: e / total for c, e in zip(self.classes[name], exps)}
         return found
 
 
@@ -159,7 +160,6 @@ class StatisticalReader:
     """Reads a reader text (names replaced by kind) into a :class:`Guess`."""
 
     def __init__(self, model: dict, lexicon: Lexicon) -> None:
-        self.model = model
         self.lexicon = lexicon
         self._heads = _Heads({name: model[name] for name in ("intent", "status", "category") if model.get(name)})
         self._vocabulary = Vocabulary(lexicon)
