@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from nlp.gazetteer import Mention
 from nlp.lexicon import Match
 
+MASK = "□"  # a ledger name, masked before clauses are cut
 STRONG_STOPS = "。;!?\n"
 WEAK_STOPS = ",、:"
-# spoken connectors too (然后就是, 再一个): speech input has no punctuation between facts
-_ENUMERATION = re.compile(r"(?:[一二三四五六七八九十]是|另外|此外|其次|再者|还有就是|然后就是|然后|再就是|再一个|第[一二三四五六七八九十\d]+|(?<![\d.])\d+[、.)](?!\d))")
+# spoken connectors too (然后就是, 再一个, 还有 before a name): speech input has no punctuation
+# between facts
+_ENUMERATION = re.compile(r"(?:[一二三四五六七八九十]是|另外|此外|其次|再者|还有就是|然后就是|然后|再就是|再一个|还有(?=□)|第[一二三四五六七八九十\d]+|(?<![\d.])\d+[、.)](?!\d))")
 
 
 @dataclass
@@ -117,6 +119,8 @@ def _starts_new_fact(fact: Fact, clause: Clause) -> bool:
         if not fact_has_status or not clause.events:
             return fact_has_status and not all(_compatible(m, fact.mentions) for m in clause.places)
         return not _same_places(clause.places, fact.mentions) or _new_category(fact, clause)
+    if clause.events and not fact_has_status and _new_category(fact, clause):
+        return True  # 村医来了，村道又被冲了一截: another problem with its own status
     if not clause.events or not fact_has_status:
         return False
     return _new_category(fact, clause)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from db.vocab import CATEGORIES
 from nlp import intents as I
-from nlp.clauses import Clause, Fact, group_facts, split_clauses
+from nlp.clauses import MASK, Clause, Fact, group_facts, split_clauses
 from nlp.deadlines import Deadline, find_deadlines
 from nlp.doubts import read_doubts
 from nlp.gazetteer import Gazetteer, Mention, Place, ScopeFilter
@@ -43,7 +43,6 @@ OFFER_READERS_AT = 0.9
 # A write's category the statistical reader gives less than this probability is asked
 # (chosen on the development sets by cross-validation; 0 turns the check off).
 CATEGORY_AGREE_AT = 0.2
-MASK = "□"
 
 
 @dataclass
@@ -324,6 +323,8 @@ class Parser:
             if clause.rhetorical:
                 # "不是修好了吗" / "谁说水通了": the completion is what the complaint denies.
                 events = [e for e in events if e not in ("done", "done_plain", "promise", "no_problem")]
+            if not events and clause.categories and _AGAIN.search(masked, clause.start, clause.end):
+                events = ["relapse"]  # 村医来了，村道又被冲了一截: this clause's own problem came back
             clause.events = events
         if any(c.rhetorical for c in clauses) and any(e != "partial" for c in clauses for e in c.events):
             for clause in clauses:

@@ -101,3 +101,12 @@ def test_dialect_words_read_as_the_standard_ones(rules: Parser, text: str, inten
 ])
 def test_aspect_and_no_longer_words_say_the_status(rules: Parser, text: str, status: str) -> None:
     assert read(rules, text).status == status
+
+
+@pytest.mark.parametrize("text", [
+    "东台村管子还漏着呢还有刘在龙的补贴也没到",   # 还有 before a name: the next fact
+    "东台村水管修好了，路灯又坏了",                 # a clause's own problem came back: its own fact
+])
+def test_a_second_problem_is_a_second_fact(rules: Parser, text: str) -> None:
+    got = read(rules, text)
+    assert "several" in got.flags and got.needs_confirmation and len(got.facts) == 2
