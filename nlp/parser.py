@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from db.vocab import CATEGORIES
+from vocab import CATEGORIES
 from nlp import intents as I
 from nlp.clauses import Clause, Fact, group_facts, split_clauses
 from nlp.deadlines import Deadline, find_deadlines

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from db.models import Household, Issue, Township, User, Village
 from db.session import Database
-from db.vocab import CATEGORIES, EventSource, HouseholdStatus, IssueStatus
+from vocab import CATEGORIES, EventSource, HouseholdStatus, IssueStatus
 from services.errors import Conflict
 from services.ledger_headers import HOUSEHOLDS, ISSUES, KINDS, VILLAGES
 from services.ledger_import import LedgerRows, SheetRows, apply_plan, plan_import

@@ -15,7 +15,7 @@ from sqlalchemy import Select, and_, case, desc, exists, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
 from db.models import DigestDelivery, Issue, IssueEvent, Subscription, Township, Village
-from db.vocab import EventSource, IssueStatus
+from vocab import EventSource, IssueStatus
 from nlp.workdays import WorkCalendar
 from services.scope import Scope
 from settings import Settings

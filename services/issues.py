@@ -16,7 +16,7 @@ from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from db.models import Household, Issue, Township, Village
-from db.vocab import IssueStatus
+from vocab import IssueStatus
 from services.errors import NotFound
 
 CODE_PREFIX = "ZG-"

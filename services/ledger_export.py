@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session, aliased
 
 from db.models import Evidence, Household, Issue, Township, Village
 from db.session import Database
-from db.vocab import IssueStatus
+from vocab import IssueStatus
 from services.errors import InvalidInput
 from services.evidence import copy_for_inspection, evidence_of
 from services.ledger_headers import HOUSEHOLDS, ISSUES, SHEETS, VILLAGES, protect_formula

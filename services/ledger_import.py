@@ -50,7 +50,7 @@ from sqlalchemy.orm import Session
 from db.models import Household, Issue, IssueEvent, Township, Village
 from db.session import Database
 from db.types import utcnow
-from db.vocab import CATEGORIES, EventSource, HouseholdStatus, IssueStatus
+from vocab import CATEGORIES, EventSource, HouseholdStatus, IssueStatus
 from services.errors import Conflict, InvalidInput
 from services.ledger_headers import (
     CATEGORY_ALIASES,

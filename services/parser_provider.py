@@ -29,7 +29,7 @@ from sqlalchemy import event, func, inspect, select
 from sqlalchemy.orm import Session
 
 from db.models import Household, Issue, Township, Village
-from db.vocab import IssueStatus
+from vocab import IssueStatus
 from nlp.workdays import WorkCalendar
 from services.issues import VillageDirectory
 

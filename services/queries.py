@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, select, true
 from sqlalchemy.orm import Session, joinedload
 
 from db.models import Household, Issue, IssueEvent, Township, Village
-from db.vocab import IssueStatus
+from vocab import IssueStatus
 from services.errors import Forbidden, NotFound
 from services.scope import Scope
 

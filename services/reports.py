@@ -32,7 +32,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from db.models import Evidence, Issue, IssueEvent, User
-from db.vocab import IssueStatus
+from vocab import IssueStatus
 from services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.issues import Target, next_issue_code
 from services.scope import BUREAU_CATEGORIES, may_close, may_write, write_refusal

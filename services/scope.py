@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from db.models import Issue, Township, User, Village
-from db.vocab import CATEGORIES, ROLE_LABELS, Role
+from vocab import CATEGORIES, ROLE_LABELS, Role
 from services.errors import InvalidInput
 
 COUNTY_WIDE_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.LEADER})

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.models import Household, Issue, Township, Village
-from db.vocab import IssueStatus
+from vocab import IssueStatus
 from nlp.snapshot import HouseholdRef, IssueRef, LedgerSnapshot, PlaceRef
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from db.models import AuditLog, DigestDelivery, Subscription, User
-from db.vocab import ROLE_LABELS, Role
+from vocab import ROLE_LABELS, Role
 from nlp.workdays import WorkCalendar
 from services.errors import Forbidden, InvalidInput, NotFound
 from services.scope import COUNTY_WIDE_ROLES, Scope, resolve_scope_name

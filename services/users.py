@@ -13,7 +13,7 @@ from sqlalchemy import Select, bindparam, func, inspect, select
 from sqlalchemy.orm import Session
 
 from db.models import AuditLog, User
-from db.vocab import ROLE_LABELS, Role
+from vocab import ROLE_LABELS, Role
 from services.errors import Conflict, InvalidInput, NotFound
 from services.scope import COUNTY_WIDE_ROLES, Scope, resolve_scope_names
 

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from db.models import Issue, IssueEvent, Township, User, Village
 from db.session import Database
-from db.vocab import IssueStatus, Role
+from vocab import IssueStatus, Role
 from services.demo import build_demo, load_demo_county
 
 COUNTY_TZ = ZoneInfo("Asia/Shanghai")

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 import bot
 from db.models import Household, Issue, IssueEvent, Township, User, Village
-from db.vocab import CATEGORIES, IssueStatus
+from vocab import CATEGORIES, IssueStatus
 from ledger_files import ledger_snapshot, row_counts, sample_sheets, write_xlsx
 from nlp.pinyin_index import toneless
 from services.demo import build_demo, demo_ledger, load_demo_county

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from db.models import Household, InboxUpdate, Invite, Issue, IssueEvent, Subscription, Township, User, Village
 from db.session import Database
-from db.vocab import IssueStatus
+from vocab import IssueStatus
 from services.conversation.engine import ConversationEngine
 from services.conversation.messages import Incoming, Reply
 from services.demo import build_demo

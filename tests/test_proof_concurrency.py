@@ -29,7 +29,7 @@ from sqlalchemy import event, func, select
 
 from db.models import AuditLog, InboxUpdate, Invite, Issue, IssueEvent, User
 from db.session import Database
-from db.vocab import IssueStatus, Role
+from vocab import IssueStatus, Role
 from nlp.workdays import calendar_from_settings
 from services import inbox
 from services.conversation.engine import ConversationEngine

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from db.vocab import Role
+from vocab import Role
 from services.conversation import admin_commands, issue_commands, query_flow
 from services.conversation.context import CommandContext
 from services.conversation.messages import Reply

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 
 from db.models import Evidence, Issue, IssueEvent
-from db.vocab import IssueStatus
+from vocab import IssueStatus
 from services.conversation.context import CommandContext
 from services.conversation.messages import Button, OutgoingFile, Reply
 from services.conversation.turn import marker_of, scope_of

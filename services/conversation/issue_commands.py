@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from db.models import Issue
-from db.vocab import IssueStatus
+from vocab import IssueStatus
 from services.conversation import evidence_flow, pending
 from services.conversation.context import CommandContext
 from services.conversation.messages import Reply

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 
 from db.models import Township, Village
-from db.vocab import CATEGORIES
+from vocab import CATEGORIES
 from services.conversation import pending
 from services.conversation.admin_commands import users_page
 from services.conversation.paging import PAGE_PREFIX, paged

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from db.models import Issue, IssueEvent, ReadingExample, Village
-from db.vocab import CATEGORIES, IssueStatus
+from vocab import CATEGORIES, IssueStatus
 from services.conversation import evidence_flow, pending
 from services.conversation.context import CommandContext
 from services.conversation.messages import Reply
