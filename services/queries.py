@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, joinedload
 from db.models import Household, Issue, IssueEvent, Township, Village
 from vocab import IssueStatus
 from services.errors import Forbidden, NotFound
+from services.places import places_named
 from services.scope import Scope
 
 NOT_CLOSED = (IssueStatus.OPEN.value, IssueStatus.IN_PROGRESS.value, IssueStatus.RECTIFIED.value)
@@ -40,6 +41,13 @@ class Area:
         if not self.village:
             return Township.name == self.township
         return and_(Township.name == self.township, Village.name == self.village)
+
+
+def area_named(session: Session, name: str) -> Area | None:
+    """The one township or village ``name`` means (东光镇, 东台村, 东光镇/东台村), else None
+    (unknown, or a village name several townships have)."""
+    places = places_named(session, name)
+    return Area(*places[0]) if len(places) == 1 else None
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,6 @@ import datetime as dt
 import re
 from typing import Any
 
-from sqlalchemy import select
-
-from db.models import Township, Village
 from vocab import CATEGORIES
 from services.conversation import pending
 from services.conversation.admin_commands import users_page
@@ -42,6 +39,7 @@ from services.queries import (
     overdue_by_unit,
     overdue_issues,
 )
+from services.places import township_by_id, township_id, village_by_id, village_id
 from services.scope import may_see_household
 
 KIND = "query"
@@ -57,12 +55,8 @@ def area_token(ctx: CommandContext, area: Area) -> str:
     if not area.township:
         return "c"
     if not area.village:
-        township_id = ctx.session.scalar(select(Township.id).where(Township.name == area.township))
-        return f"t{township_id}"
-    village_id = ctx.session.scalar(
-        select(Village.id).join(Township).where(Township.name == area.township, Village.name == area.village)
-    )
-    return f"v{village_id}"
+        return f"t{township_id(ctx.session, area.township)}"
+    return f"v{village_id(ctx.session, area.township, area.village)}"
 
 
 def area_from_token(ctx: CommandContext, token: str) -> Area:
@@ -70,13 +64,13 @@ def area_from_token(ctx: CommandContext, token: str) -> Area:
     if token == "c":
         return Area()
     if token.startswith("t") and token[1:].isdigit():
-        township = ctx.session.get(Township, int(token[1:]))
+        township = township_by_id(ctx.session, int(token[1:]))
         if township is not None:
-            return Area(township.name)
+            return Area(township)
     if token.startswith("v") and token[1:].isdigit():
-        village = ctx.session.get(Village, int(token[1:]))
-        if village is not None:
-            return Area(village.township.name, village.name)
+        place = village_by_id(ctx.session, int(token[1:]))
+        if place is not None:
+            return Area(*place)
     raise NotFound(STALE_PAGE)
 
 
@@ -341,27 +335,3 @@ def on_page(ctx: CommandContext, data: str) -> list[Reply]:
     except (IndexError, ValueError) as exc:  # data we never issued, or from an old version
         raise NotFound(STALE_PAGE) from exc
     raise NotFound(STALE_PAGE)
-
-
-def area_from_name(ctx: CommandContext, name: str) -> Area | None:
-    """A township or village named exactly (东光镇, 东台村, 东光镇/东台村), else None."""
-    name = name.strip().replace("／", "/")
-    if not name:
-        return None
-    if "/" in name:
-        township, village = name.split("/", 1)
-        return Area(township, village) if _village_exists(ctx, township, village) else None
-    if ctx.session.scalar(select(Township.id).where(Township.name == name)) is not None:
-        return Area(name)
-    rows = ctx.session.execute(
-        select(Township.name, Village.name).join(Village.township).where(Village.name == name)
-    ).all()
-    if len(rows) == 1:
-        return Area(rows[0][0], rows[0][1])
-    return None
-
-
-def _village_exists(ctx: CommandContext, township: str, village: str) -> bool:
-    return ctx.session.scalar(
-        select(Village.id).join(Township).where(Township.name == township, Village.name == village)
-    ) is not None
