@@ -209,6 +209,11 @@ class EvidenceItem:
         return self.taken_at is not None and self.taken_at < self.at - dt.timedelta(days=days)
 
 
+def evidence_by_id(session: Session, evidence_id: int) -> Evidence | None:
+    """One evidence row (a 查看佐证 button names the first of its change)."""
+    return session.get(Evidence, evidence_id)
+
+
 def evidence_of(session: Session, *, issue_id: int | None = None, change_id: str | None = None) -> list[EvidenceItem]:
     """The evidence of an item or of one change, oldest first."""
     earlier = Evidence.__table__.alias("earlier")

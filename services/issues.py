@@ -258,6 +258,14 @@ def _open_issues_query(by_category: bool, by_household: bool) -> Select:
     return query
 
 
+def issue_with_place(session: Session, issue_id: int) -> Issue | None:
+    """The issue with its village, township and household loaded; None when it is gone."""
+    return session.scalar(
+        select(Issue).where(Issue.id == issue_id)
+        .options(joinedload(Issue.village).joinedload(Village.township), joinedload(Issue.household))
+    )
+
+
 def closed_issues_for(session: Session, target: Target, category: str | None) -> list[Issue]:
     """Closed-out issues of the target and category (to explain why a report changed nothing)."""
     query = select(Issue).where(

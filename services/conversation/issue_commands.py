@@ -19,6 +19,7 @@ from services.issues import (
     closed_issues_for,
     code_in_text,
     issue_by_code,
+    issue_with_place,
     open_issues_for,
     target_of_issue,
     targets_from_parse,
@@ -217,7 +218,7 @@ def on_answer(ctx: CommandContext, payload: dict[str, Any], option: dict[str, An
     ctx.intent = "reopen" if action == "reopen" else "close"
     if action not in ("close", "reopen"):
         raise NotFound("这个按钮已失效。")
-    issue = ctx.session.get(Issue, int(option["issue_id"]))
+    issue = issue_with_place(ctx.session, int(option["issue_id"]))
     if issue is None:
         raise NotFound("这个问题已不在台账里。")
     if issue.version != option.get("version"):

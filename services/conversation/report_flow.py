@@ -13,10 +13,7 @@ import datetime as dt
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
-
-from db.models import Issue, IssueEvent, ReadingExample, Village
+from db.models import Issue
 from vocab import CATEGORIES, IssueStatus
 from services.conversation import evidence_flow, pending
 from services.conversation.context import CommandContext
@@ -31,9 +28,11 @@ from services.conversation.turn import (
 )
 from services.errors import Forbidden, NotFound
 from services.formatting import change_line, short_date
+from services.issue_events import latest_change_id
 from services.issues import (
     Target,
     closed_issues_for,
+    issue_with_place,
     open_issues_for,
     target_of_issue,
     targets_from_parse,
@@ -45,6 +44,7 @@ from services.reports import (
     apply_report,
     record_issue,
 )
+from services.reading_examples import keep_reading_example
 from services.scope import WRITING_ROLES, may_close, may_write, write_refusal
 
 KIND = "report"
@@ -316,13 +316,13 @@ def record_example(ctx: CommandContext, draft: Draft, choice: str, *, issue: Iss
     if draft.reading is None:
         return
     target = target_of_issue(issue) if issue is not None else None
-    ctx.session.add(ReadingExample(
-        at=ctx.now, user_id=ctx.user.id, text=str(draft.origin.get("text") or ""),
+    keep_reading_example(
+        ctx.session, at=ctx.now, user_id=ctx.user.id, text=str(draft.origin.get("text") or ""),
         reading=draft.reading, final=final or {"intent": "none"}, choice=choice,
         issue_id=issue.id if issue is not None else None,
         township=target.township if target else draft.reading.get("township"),
         village=target.village if target else draft.reading.get("village"),
-    ))
+    )
 
 
 def _final_of(draft: Draft, issue: Issue) -> dict[str, Any]:
@@ -359,10 +359,7 @@ def apply(
 ) -> list[Reply]:
     """Apply the draft to one issue and say exactly what changed (``loaded``: the issue,
     already read in this turn with its place, so it is not read again)."""
-    issue = loaded if loaded is not None else ctx.session.scalar(
-        select(Issue).where(Issue.id == issue_id)
-        .options(joinedload(Issue.village).joinedload(Village.township), joinedload(Issue.household))
-    )
+    issue = loaded if loaded is not None else issue_with_place(ctx.session, issue_id)
     if issue is None:
         raise NotFound("这个问题已不在台账里。")
     status = draft.status
@@ -404,10 +401,7 @@ def _link_evidence(ctx: CommandContext, draft: Draft, change: Change) -> str:
     change, which the photo supports); return a note for the reply."""
     if not draft.evidence:
         return ""
-    change_id = change.change_id or ctx.session.scalar(
-        select(IssueEvent.change_id).where(IssueEvent.issue_id == change.issue.id)
-        .order_by(IssueEvent.at.desc(), IssueEvent.id.desc()).limit(1)
-    ) or ""
+    change_id = change.change_id or latest_change_id(ctx.session, change.issue.id) or ""
     return evidence_flow.link(ctx, draft.evidence, change_id, change.issue, earlier=not change.change_id)
 
 
