@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vocab import CATEGORIES
 from services.conversation import pending
@@ -18,7 +18,7 @@ from services.conversation.admin_commands import users_page
 from services.conversation.paging import PAGE_PREFIX, paged
 from services.conversation.context import CommandContext
 from services.conversation.messages import Reply
-from services.conversation.turn import answering_button, marker_of, scope_of
+from services.conversation.turn import answering_button, marker_of, scope_of, villages_of
 from services.errors import Forbidden, InvalidInput, NotFound
 from services.formatting import (
     HIDDEN_NOTE,
@@ -41,6 +41,9 @@ from services.queries import (
 )
 from services.places import township_by_id, township_id, village_by_id, village_id
 from services.scope import may_see_household
+
+if TYPE_CHECKING:
+    from nlp.parser import Parse
 
 KIND = "query"
 GROUP_HOUSEHOLD = "户的情况只在私聊中查看，请私聊我。"
@@ -215,7 +218,7 @@ def overdue_reply(ctx: CommandContext, area: Area, category: str | None = None, 
 
 # ---- from a parse -------------------------------------------------------------------------
 
-def handle_query(ctx: CommandContext, parse: Any) -> list[Reply]:
+def handle_query(ctx: CommandContext, parse: Parse) -> list[Reply]:
     """Answer a query_* parse."""
     intent = parse.intent
     ctx.intent = intent
@@ -243,12 +246,12 @@ def _date(value: Any) -> dt.date | None:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
 
 
-def household_from_parse(ctx: CommandContext, parse: Any) -> list[Reply]:
+def household_from_parse(ctx: CommandContext, parse: Parse) -> list[Reply]:
     """A household query: refuse in groups, ask among same-name heads, else answer."""
     if ctx.in_group:
         ctx.outcome = "refused"
         return [Reply(GROUP_HOUSEHOLD)]
-    targets = [t for t in targets_from_parse(ctx.session, parse, ctx.parser.villages) if t.household_id is not None]
+    targets = [t for t in targets_from_parse(ctx.session, parse, villages_of(ctx)) if t.household_id is not None]
     if not targets:
         raise NotFound("台账里没找到这一户，请写户主姓名，例如：李兆满家情况。")
     visible = [t for t in targets if may_see_household(ctx.user, t.township, t.village, "private")]
@@ -263,12 +266,12 @@ def household_from_parse(ctx: CommandContext, parse: Any) -> list[Reply]:
     return household_reply(ctx, visible[0].household_id)
 
 
-def area_from_parse(ctx: CommandContext, parse: Any) -> Area | Reply:
+def area_from_parse(ctx: CommandContext, parse: Parse) -> Area | Reply:
     """The area a query names (asking when a village name is ambiguous), else the default."""
     scope = scope_of(ctx)
     if parse.village:
         targets = [
-            t for t in targets_from_parse(ctx.session, parse, ctx.parser.villages)
+            t for t in targets_from_parse(ctx.session, parse, villages_of(ctx))
             if t.household_id is None or not parse.household
         ]
         areas: list[Area] = []

@@ -11,7 +11,7 @@ from __future__ import annotations
 import calendar as month_calendar
 import datetime as dt
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from db.models import Issue
 from vocab import CATEGORIES, IssueStatus
@@ -25,6 +25,7 @@ from services.conversation.turn import (
     origin_of,
     scope_of,
     target_label,
+    villages_of,
 )
 from services.errors import Forbidden, NotFound
 from services.formatting import change_line, short_date
@@ -46,6 +47,9 @@ from services.reports import (
 )
 from services.reading_examples import keep_reading_example
 from services.scope import WRITING_ROLES, may_close, may_write, write_refusal
+
+if TYPE_CHECKING:
+    from nlp.parser import Parse
 
 KIND = "report"
 ORDER_NOTED = "这是一条要求，台账状态不变。"
@@ -95,42 +99,42 @@ def _iso(value: Any) -> str | None:
     return dt.date.fromisoformat(str(value)).isoformat()
 
 
-def _status_word(parse_status: Any) -> str | None:
-    status = STATUS_FROM_PARSE.get(str(parse_status)) if parse_status else None
+def _status_word(parse_status: str | None) -> str | None:
+    status = STATUS_FROM_PARSE.get(parse_status) if parse_status else None
     return status.value if status else None
 
 
-def draft_from_parse(ctx: CommandContext, parse: Any, text: str) -> Draft:
+def draft_from_parse(ctx: CommandContext, parse: Parse, text: str) -> Draft:
     """What the parse says should be written, before any question."""
-    order = "order" in getattr(parse, "flags", ())
+    order = "order" in parse.flags
     return Draft(
         intent=parse.intent,
         category=parse.category,
-        status=None if order else _status_word(parse.status or getattr(parse, "offered_status", None)),
+        status=None if order else _status_word(parse.status or parse.offered_status),
         deadline=_iso(parse.deadline),
         confirmed=not parse.needs_confirmation,
         origin=origin_of(ctx, text),
         reading=_reading_of(parse),
-        reasons=tuple(dict.fromkeys(getattr(parse, "reasons", ()) or ())),
+        reasons=tuple(dict.fromkeys(parse.reasons)),
         order=order,
-        status_guessed="reader_status" in getattr(parse, "flags", ()),
-        problem=getattr(parse, "problem", "") or "",
+        status_guessed="reader_status" in parse.flags,
+        problem=parse.problem,
     )
 
 
-def _reading_of(parse: Any) -> dict[str, Any]:
+def _reading_of(parse: Parse) -> dict[str, Any]:
     return {
         "intent": parse.intent, "status": parse.status, "category": parse.category,
         "township": parse.township, "village": parse.village, "household": parse.household,
-        "flags": sorted(getattr(parse, "flags", ()) or ()),
+        "flags": sorted(parse.flags),
     }
 
 
-def handle_report(ctx: CommandContext, parse: Any, text: str) -> list[Reply]:
+def handle_report(ctx: CommandContext, parse: Parse, text: str) -> list[Reply]:
     """A report or a new issue from a message (or a photo's caption)."""
     ctx.intent = parse.intent
-    flags = getattr(parse, "flags", ()) or ()
-    if flags and {"close", "reopen"} & set(flags) and may_close(ctx.user) and not getattr(parse, "facts", None):
+    flags = parse.flags
+    if {"close", "reopen"} & flags and may_close(ctx.user) and not parse.facts:
         from services.conversation.issue_commands import ask_close_or_reopen
 
         return ask_close_or_reopen(ctx, parse, text, reopen="reopen" in flags)
@@ -141,12 +145,12 @@ def handle_report(ctx: CommandContext, parse: Any, text: str) -> list[Reply]:
     ordering = draft.order and bool(draft.deadline) and may_close(ctx.user)
     if ctx.user.role not in WRITING_ROLES and not ordering:
         raise Forbidden(write_refusal(ctx.user))
-    if getattr(parse, "facts", None):
+    if parse.facts:
         return [_ask_facts(ctx, parse, text)]
     if draft.order and not ordering:
         ctx.outcome = "order"
         return [Reply(ORDER_NOTED)]
-    targets = targets_from_parse(ctx.session, parse, ctx.parser.villages)
+    targets = targets_from_parse(ctx.session, parse, villages_of(ctx))
     if not targets:
         ctx.outcome = "unclear"
         return [Reply(UNKNOWN_PLACE)]
@@ -268,13 +272,13 @@ def _ask_status(ctx: CommandContext, draft: Draft, target: Target, issue: Issue)
     return pending.ask(ctx, text, KIND, _payload(draft, target), options, columns=2)
 
 
-def _ask_facts(ctx: CommandContext, parse: Any, text: str) -> Reply:
+def _ask_facts(ctx: CommandContext, parse: Parse, text: str) -> Reply:
     """Several facts in one message: one question that lists each; confirm all or one."""
     items: list[dict[str, Any]] = []
     lines = [f"这条消息里有 {len(parse.facts)} 件事："]
     for number, fact in enumerate(parse.facts, 1):
         draft = replace(draft_from_parse(ctx, fact, text), reasons=())
-        targets = [t for t in targets_from_parse(ctx.session, fact, ctx.parser.villages)
+        targets = [t for t in targets_from_parse(ctx.session, fact, villages_of(ctx))
                    if _may_write_at(ctx, t, draft.category)]
         target = targets[0] if len(targets) == 1 else None
         lines.append(f"{number}. {_fact_line(ctx, draft, target, fact)}")
@@ -286,7 +290,7 @@ def _ask_facts(ctx: CommandContext, parse: Any, text: str) -> Reply:
     return pending.ask(ctx, "\n".join(lines), KIND, payload, options, columns=2)
 
 
-def _fact_line(ctx: CommandContext, draft: Draft, target: Target | None, fact: Any) -> str:
+def _fact_line(ctx: CommandContext, draft: Draft, target: Target | None, fact: Parse) -> str:
     what = draft.category or "问题"
     if target is None:
         where = fact.village or fact.household or "地方不明"
