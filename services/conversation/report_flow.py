@@ -53,7 +53,6 @@ if TYPE_CHECKING:
 
 KIND = "report"
 ORDER_NOTED = "这是一条要求，台账状态不变。"
-ORDER_ROLES = ("supervisor", "admin")  # a dated order from them may set the deadline
 JUST_INFO = "好的，只是说明情况，未修改台账。"
 STATUS_CHOICES = (("已整改", IssueStatus.RECTIFIED.value), ("整改中", IssueStatus.IN_PROGRESS.value),
                   ("还没解决", IssueStatus.OPEN.value))

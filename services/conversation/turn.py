@@ -14,8 +14,6 @@ from services.turn_parser import TurnParser
 if TYPE_CHECKING:
     from nlp.parser import Parse
 
-HELP_HINT = "发 /help 看用法。"
-
 
 def scope_of(ctx: CommandContext) -> Scope:
     """The sender's scope."""
