@@ -16,8 +16,8 @@ from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from db.models import Household, Issue, Township, Village
-from vocab import IssueStatus
 from services.errors import NotFound
+from vocab import IssueStatus
 
 if TYPE_CHECKING:
     from nlp.parser import Parse

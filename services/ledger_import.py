@@ -49,7 +49,6 @@ from sqlalchemy.orm import Session
 from db.models import Household, Issue, Township, Village
 from db.session import Database
 from db.types import utcnow
-from vocab import CATEGORIES, EventSource, HouseholdStatus, IssueStatus
 from services.errors import Conflict, InvalidInput
 from services.issue_events import CREATED, EventAuthor, event_rows, new_change_id, write_events
 from services.ledger_headers import (
@@ -80,6 +79,7 @@ from services.ledger_headers import (
     visible,
 )
 from services.progress import Progress
+from vocab import CATEGORIES, EventSource, HouseholdStatus, IssueStatus
 
 Place = tuple[str, str]  # (乡镇, 村)
 

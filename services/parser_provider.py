@@ -30,9 +30,9 @@ from sqlalchemy import event, func, inspect, select
 from sqlalchemy.orm import Session
 
 from db.models import Household, Issue, Township, Village
-from vocab import IssueStatus
 from nlp.workdays import WorkCalendar
 from services.issues import VillageDirectory
+from vocab import IssueStatus
 
 if TYPE_CHECKING:  # nlp.parser loads jieba: imported when a parser is built, not before
     from nlp.parser import Parse, Parser

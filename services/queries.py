@@ -13,10 +13,10 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, select, true
 from sqlalchemy.orm import Session, joinedload
 
 from db.models import Household, Issue, IssueEvent, Township, Village
-from vocab import IssueStatus
 from services.errors import Forbidden, NotFound
 from services.places import places_named
 from services.scope import Scope
+from vocab import IssueStatus
 
 NOT_CLOSED = (IssueStatus.OPEN.value, IssueStatus.IN_PROGRESS.value, IssueStatus.RECTIFIED.value)
 UNRESOLVED = (IssueStatus.OPEN.value, IssueStatus.IN_PROGRESS.value)

@@ -31,7 +31,6 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from db.models import Evidence, Issue, IssueEvent, User
-from vocab import IssueStatus
 from services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.issue_events import (
     CREATED,
@@ -43,6 +42,7 @@ from services.issue_events import (
 )
 from services.issues import Target, next_issue_code
 from services.scope import BUREAU_CATEGORIES, may_close, may_write, write_refusal
+from vocab import IssueStatus
 
 # The parser's status words -> ledger statuses. A report sets at most 已整改.
 STATUS_FROM_PARSE: dict[str, IssueStatus] = {

@@ -15,9 +15,9 @@ from sqlalchemy import ColumnElement, and_, false, or_, true
 from sqlalchemy.orm import Session
 
 from db.models import Issue, Township, User, Village
-from vocab import CATEGORIES, ROLE_LABELS, Role
 from services.errors import InvalidInput
 from services.places import places_named
+from vocab import CATEGORIES, ROLE_LABELS, Role
 
 COUNTY_WIDE_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.LEADER})
 WRITING_ROLES = frozenset({Role.ADMIN, Role.TOWNSHIP, Role.VILLAGE, Role.DEPARTMENT})

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from vocab import Role
 from services.conversation import admin_commands, issue_commands, query_flow
 from services.conversation.context import CommandContext
 from services.conversation.messages import Reply
@@ -17,6 +16,7 @@ from services.errors import NotFound
 from services.issues import code_in_text
 from services.queries import area_named
 from services.users import describe_user
+from vocab import Role
 
 Command = Callable[[CommandContext, str], list[Reply]]
 

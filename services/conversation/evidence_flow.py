@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from db.models import Issue
-from vocab import IssueStatus
 from services.conversation.context import CommandContext
 from services.conversation.messages import Button, OutgoingFile, Reply
 from services.conversation.turn import marker_of, scope_of
@@ -37,6 +36,7 @@ from services.evidence import (
 from services.issue_events import latest_change_id
 from services.issues import issue_with_place, target_of_issue
 from services.reports import link_evidence
+from vocab import IssueStatus
 
 VIEW_PREFIX = "ev"
 VIEWERS = ("supervisor", "admin", "leader")

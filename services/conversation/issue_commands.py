@@ -7,7 +7,6 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from db.models import Issue
-from vocab import IssueStatus
 from services.conversation import evidence_flow, pending
 from services.conversation.context import CommandContext
 from services.conversation.messages import Reply
@@ -34,6 +33,7 @@ from services.issues import (
 from services.queries import issue_history, issue_row
 from services.reports import Change, close_issue, reopen_issue, undo_last_change
 from services.scope import may_close
+from vocab import IssueStatus
 
 if TYPE_CHECKING:
     from nlp.parser import Parse

@@ -12,7 +12,6 @@ import datetime as dt
 import re
 from typing import TYPE_CHECKING, Any
 
-from vocab import CATEGORIES
 from services.conversation import pending
 from services.conversation.admin_commands import users_page
 from services.conversation.paging import PAGE_PREFIX, paged
@@ -41,6 +40,7 @@ from services.queries import (
 )
 from services.places import township_by_id, township_id, village_by_id, village_id
 from services.scope import may_see_household
+from vocab import CATEGORIES
 
 if TYPE_CHECKING:
     from nlp.parser import Parse

@@ -14,7 +14,6 @@ from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from db.models import Issue
-from vocab import CATEGORIES, IssueStatus
 from services.conversation import evidence_flow, pending
 from services.conversation.context import CommandContext
 from services.conversation.messages import Reply
@@ -47,6 +46,7 @@ from services.reports import (
 )
 from services.reading_examples import keep_reading_example
 from services.scope import WRITING_ROLES, may_close, may_write, write_refusal
+from vocab import CATEGORIES, IssueStatus
 
 if TYPE_CHECKING:
     from nlp.parser import Parse
