@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -26,18 +25,6 @@ EVENT_COLUMNS = (
 )
 
 
-@dataclass(frozen=True)
-class EventAuthor:
-    """Who made a change and from which message: the same in every event of the change."""
-
-    name: str
-    source: str
-    user_id: int | None = None
-    message_text: str | None = None
-    chat_id: int | None = None
-    message_id: int | None = None
-
-
 def new_change_id() -> str:
     """A fresh id grouping the events of one act."""
     return str(uuid.uuid4())
@@ -46,19 +33,24 @@ def new_change_id() -> str:
 def event_rows(
     issue_id: int,
     fields: Iterable[Field],
-    author: EventAuthor,
     at: dt.datetime,
     *,
     change_id: str,
+    actor: str,
+    source: str,
+    user_id: int | None = None,
+    message_text: str | None = None,
+    chat_id: int | None = None,
+    message_id: int | None = None,
     undoes: str | None = None,
 ) -> list[dict[str, Any]]:
-    """One issue_event row per field of one change, as INSERT parameters (keys: EVENT_COLUMNS)."""
+    """One issue_event row per field of one change, as INSERT parameters (keys: EVENT_COLUMNS).
+    ``actor``: the user's name (or "import"); the message columns say where the change came from."""
     return [
         {
-            "issue_id": issue_id, "change_id": change_id, "user_id": author.user_id, "actor": author.name,
-            "at": at, "field": name, "old_value": old, "new_value": new,
-            "message_text": author.message_text, "source": str(author.source),
-            "chat_id": author.chat_id, "message_id": author.message_id, "undoes": undoes,
+            "issue_id": issue_id, "change_id": change_id, "user_id": user_id, "actor": actor,
+            "at": at, "field": name, "old_value": old, "new_value": new, "message_text": message_text,
+            "source": str(source), "chat_id": chat_id, "message_id": message_id, "undoes": undoes,
         }
         for name, old, new in fields
     ]

@@ -50,7 +50,7 @@ from db.models import Household, Issue, Township, Village
 from db.session import Database
 from db.types import utcnow
 from services.errors import Conflict, InvalidInput
-from services.issue_events import CREATED, EventAuthor, event_rows, new_change_id, write_events
+from services.issue_events import CREATED, event_rows, new_change_id, write_events
 from services.ledger_headers import (
     CATEGORY_ALIASES,
     HOUSEHOLD_STATUS_ALIASES,
@@ -1108,13 +1108,13 @@ def _write_issues(session, plan, villages, households, now, actor, source, messa
     if plan.changed_issues:
         _update_issues(session, plan, villages, households, now)
     ids = dict(session.execute(select(Issue.code, Issue.id)).all())
-    author = EventAuthor(actor, str(source), message_text=message_text)
+    author = {"actor": actor, "source": str(source), "message_text": message_text}
     events: list[dict] = []
     for row in plan.new_issues:
-        events += event_rows(ids[row.code], [(CREATED, None, row.status)], author, now, change_id=new_change_id())
+        events += event_rows(ids[row.code], [(CREATED, None, row.status)], now, change_id=new_change_id(), **author)
     for row in plan.changed_issues:
         changes = [(name, old, new) for name, (old, new) in plan.issue_changes[row.code].items()]
-        events += event_rows(ids[row.code], changes, author, now, change_id=new_change_id())
+        events += event_rows(ids[row.code], changes, now, change_id=new_change_id(), **author)
     write_events(session, events)
     return len(events)
 

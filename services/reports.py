@@ -35,7 +35,6 @@ from services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.issue_events import (
     CREATED,
     EVENT_COLUMNS,
-    EventAuthor,
     event_rows,
     new_change_id,
     write_events,
@@ -67,10 +66,10 @@ class Actor:
     chat_id: int | None = None
     message_id: int | None = None
 
-    @property
-    def author(self) -> EventAuthor:
-        """The actor as its events record it."""
-        return EventAuthor(self.user.name, self.source, self.user.id, self.text, self.chat_id, self.message_id)
+    def event_columns(self) -> dict[str, Any]:
+        """What each event of the actor's change records of them (see issue_events.event_rows)."""
+        return {"actor": self.user.name, "source": self.source, "user_id": self.user.id,
+                "message_text": self.text, "chat_id": self.chat_id, "message_id": self.message_id}
 
 
 @dataclass
@@ -116,7 +115,8 @@ def _write_events(
 ) -> str:
     """Insert one event per field, grouped by a new change id."""
     change_id = new_change_id()
-    write_events(session, event_rows(issue.id, fields, actor.author, now, change_id=change_id, undoes=undoes))
+    rows = event_rows(issue.id, fields, now, change_id=change_id, undoes=undoes, **actor.event_columns())
+    write_events(session, rows)
     return change_id
 
 
@@ -274,7 +274,7 @@ def _write_report(
               "new_updated_at": now, "new_version": issue.version + 1}
     params.update(_same_text_params(issue.id, actor, since))
     change_id = new_change_id()
-    events = event_rows(issue.id, fields, actor.author, now, change_id=change_id)
+    events = event_rows(issue.id, fields, now, change_id=change_id, **actor.event_columns())
     if session.get_bind().dialect.name == "postgresql":
         params.update(_numbered(events))
         written = session.execute(_report_write(bool(actor.text), len(fields)), params).rowcount == len(fields)
