@@ -110,7 +110,8 @@ class ParserProvider:
         """``reader_model``: the county's own model of the second reader (``python bot.py
         learn``), used instead of the shipped one when the file exists."""
         self._calendar = calendar
-        self._reader: StatisticalReader | Path | None = reader_model if reader_model is not None and reader_model.exists() else None
+        own_model = reader_model is not None and reader_model.exists()
+        self._reader: StatisticalReader | Path | None = reader_model if own_model else None
         self._recheck_seconds = recheck_seconds
         self._clock = clock
         self._lock = threading.Lock()

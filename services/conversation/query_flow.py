@@ -28,6 +28,7 @@ from services.formatting import (
     render_overdue,
 )
 from services.issues import targets_from_parse
+from services.places import township_by_id, township_id, village_by_id, village_id
 from services.queries import (
     Area,
     area_issues,
@@ -38,7 +39,6 @@ from services.queries import (
     overdue_by_unit,
     overdue_issues,
 )
-from services.places import township_by_id, township_id, village_by_id, village_id
 from services.scope import may_see_household
 from vocab import CATEGORIES
 
