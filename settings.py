@@ -19,6 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from vocab import CATEGORIES
+
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "config.yaml"
 
 # Environment variable -> dotted key in the settings tree.
@@ -139,8 +141,6 @@ class PolicySettings(_Strict):
     @field_validator("evidence_required")
     @classmethod
     def _known_categories(cls, value: list[str]) -> list[str]:
-        from db.vocab import CATEGORIES  # a plain list of words; settings stay free of the database
-
         unknown = [name for name in value if name not in CATEGORIES]
         if unknown:
             raise ValueError(f"未知的类别“{unknown[0]}”（可选：{'、'.join(CATEGORIES)}）")

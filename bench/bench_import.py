@@ -19,7 +19,6 @@ import datetime as dt
 import multiprocessing
 import os
 import random
-import resource
 import sys
 import tempfile
 import time
@@ -29,6 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from bench.common import peak_rss_mb  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get("GONGJIAN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 GOAL_SECONDS = 20
@@ -90,7 +91,7 @@ def _import_twice(url: str, path: str, results) -> None:
     finally:
         database.dispose()
     assert second.counts["issues"].unchanged == first.counts["issues"].created
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = peak_rss_mb()
     results.put((first_seconds, second_seconds, peak_mb))
 
 
@@ -110,7 +111,7 @@ def _refuse_dry_run(url: str, path: str, results) -> None:
         seconds = time.perf_counter() - started
     finally:
         database.dispose()
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = peak_rss_mb()
     results.put((seconds, peak_mb, message))
 
 

@@ -15,10 +15,10 @@ from cli.common import add_db_options, example_epilog, fail, open_database, sett
 from cli.import_cmd import import_into
 from cli.new_sqlite_file import NewSqliteFile, sqlite_file
 from db.models import Household, Issue, User
-from db.vocab import Role
 from services.formatting import short_date
 from services.invites import MAX_NAME_LENGTH, create_invite, describe_invite, invite_link
 from settings import Settings
+from vocab import Role
 
 NEXT_STEPS = (
     "下一步：\n"

@@ -100,16 +100,13 @@ def _dev_examples(corpus, calendar) -> list:
 
 
 def _county_rows(settings):
-    from sqlalchemy import select
-
-    from db.models import ReadingExample
+    from services.reading_examples import reading_examples
     from services.snapshot import load_snapshot
 
     database = open_database(settings)
     try:
         with database.transaction() as session:
-            rows = [(r.text, dict(r.reading), dict(r.final)) for r in session.scalars(
-                select(ReadingExample).order_by(ReadingExample.id))]
+            rows = reading_examples(session)
             snapshot = load_snapshot(session)
     finally:
         database.dispose()

@@ -22,6 +22,7 @@ from rapidfuzz import fuzz, process
 from nlp.lexicon import TOKENIZER_BASE, KeywordMatcher, Lexicon
 from nlp.pinyin_index import PinyinIndex
 from nlp.snapshot import LedgerSnapshot
+from vocab import CATEGORIES
 
 NAME_FREQ = 100_000
 COMMON_WORD_FREQ = 100  # a name that jieba's dictionary knows this well is also a common word
@@ -87,8 +88,6 @@ class ScopeFilter:
     @classmethod
     def from_names(cls, names: Iterable[str]) -> ScopeFilter:
         """Parse canonical scope names (东光镇, 东光镇/东台村, 饮水)."""
-        from db.vocab import CATEGORIES
-
         townships, villages, categories = set(), set(), set()
         for name in names:
             name = (name or "").strip()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from db.vocab import CATEGORIES
+from vocab import CATEGORIES
 
 DEFAULT_DIR = Path(__file__).resolve().parent / "lexicon"
 CATEGORY_FILE = "categories.yaml"

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from db.vocab import CATEGORIES
 from nlp import intents as I
 from nlp.clauses import MASK, Clause, Fact, group_facts, split_clauses
 from nlp.deadlines import Deadline, find_deadlines
@@ -28,6 +27,7 @@ from nlp.reader import AGREE_AT, SHIPPED_MODEL, Guess, StatisticalReader, reader
 from nlp.snapshot import IssueRef, LedgerSnapshot
 from nlp.status import IN_PROGRESS, OPEN, RESOLVED, clause_events, decide
 from nlp.workdays import WorkCalendar
+from vocab import CATEGORIES
 
 MAX_ANALYSED_CHARS = 2000  # a longer message is read up to here and always confirmed
 CONFIRM_BELOW = 0.6

@@ -8,7 +8,7 @@ randomness, and the exported weights are rounded.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from nlp.reader import WRITE, StatisticalReader
@@ -74,14 +74,3 @@ def _fit(feats: Sequence[Sequence[str]], labels: Sequence[str]) -> dict:
         if max(abs(w) for w in row) >= 0.01
     }
     return {"classes": classes, "bias": [round(b, 4) for b in biases], "weights": weights}
-
-
-def agreement(model: dict, reader: StatisticalReader, examples: Iterable[Example]) -> float:
-    """Share of examples whose intent (and, for writes, status) the model reads as labelled."""
-    trained = StatisticalReader(model, reader.lexicon)
-    rows = list(examples)
-    right = 0
-    for example in rows:
-        guess = trained.read(example.text)
-        right += guess.intent == example.intent and (example.intent != WRITE or guess.status == example.status)
-    return right / len(rows) if rows else 0.0

@@ -23,11 +23,11 @@ from sqlalchemy.orm import Session
 
 from db.models import Household, Issue, Township, User, Village
 from db.session import Database
-from db.vocab import CATEGORIES, EventSource, HouseholdStatus, IssueStatus
 from services.errors import Conflict
 from services.ledger_headers import HOUSEHOLDS, ISSUES, KINDS, VILLAGES
 from services.ledger_import import LedgerRows, SheetRows, apply_plan, plan_import
 from services.progress import Progress
+from vocab import CATEGORIES, EventSource, HouseholdStatus, IssueStatus
 
 DEMO_COUNTY = Path(__file__).resolve().parent / "demo_county.yaml"
 SEED = 20261201

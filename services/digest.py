@@ -15,10 +15,10 @@ from sqlalchemy import Select, and_, case, desc, exists, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
 from db.models import DigestDelivery, Issue, IssueEvent, Subscription, Township, Village
-from db.vocab import EventSource, IssueStatus
 from nlp.workdays import WorkCalendar
 from services.scope import Scope
 from settings import Settings
+from vocab import EventSource, IssueStatus
 
 OPEN_STATUSES = (IssueStatus.OPEN.value, IssueStatus.IN_PROGRESS.value)
 DONE_STATUSES = (IssueStatus.RECTIFIED.value, IssueStatus.CLOSED.value)

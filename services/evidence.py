@@ -28,12 +28,9 @@ from sqlalchemy.orm import Session
 
 from db.models import Evidence, Issue, User
 
-# Telegram serves files up to 20 MB to bots (getFile); a larger one never reaches us.
-TELEGRAM_DOWNLOAD_MB = 20
 # Pillow format -> the extension the file is kept under.
 IMAGE_SUFFIXES = {"JPEG": ".jpg", "MPO": ".jpg", "PNG": ".png", "WEBP": ".webp"}
 PDF_SUFFIX = ".pdf"
-IMAGE_SUFFIX_SET = frozenset(IMAGE_SUFFIXES.values())
 MAX_PIXELS = 80_000_000  # a 12,000 x 6,000 JPEG panorama passes (it is hashed from a small draft)
 # PNG and WebP are decoded whole (4 bytes a pixel): a 3 KB WebP of 8,900 x 8,900 took 1.3 GB
 MAX_PIXELS_DECODED = 25_000_000
@@ -61,10 +58,6 @@ class CheckedFile:
     sha256: str
     phash: str | None  # images only: 64-bit perceptual hash as 16 hex digits
     taken_at: dt.datetime | None  # EXIF DateTimeOriginal, in the county's time zone
-
-    @property
-    def is_image(self) -> bool:
-        return self.suffix in IMAGE_SUFFIX_SET
 
 
 def check_file(data: bytes | None, tz: ZoneInfo) -> CheckedFile:
@@ -207,6 +200,11 @@ class EvidenceItem:
     def old_photo(self, days: int) -> bool:
         """Taken ``days`` or more before it was sent."""
         return self.taken_at is not None and self.taken_at < self.at - dt.timedelta(days=days)
+
+
+def evidence_by_id(session: Session, evidence_id: int) -> Evidence | None:
+    """One evidence row (a 查看佐证 button names the first of its change)."""
+    return session.get(Evidence, evidence_id)
 
 
 def evidence_of(session: Session, *, issue_id: int | None = None, change_id: str | None = None) -> list[EvidenceItem]:

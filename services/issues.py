@@ -10,14 +10,17 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from db.models import Household, Issue, Township, Village
-from db.vocab import IssueStatus
 from services.errors import NotFound
+from vocab import IssueStatus
+
+if TYPE_CHECKING:
+    from nlp.parser import Parse
 
 CODE_PREFIX = "ZG-"
 _CODE_RE = re.compile(r"^\s*(?:ZG)?\s*[-－_]?\s*0*(\d{1,7})\s*$", re.IGNORECASE)
@@ -190,26 +193,17 @@ def _household_target(row: Household) -> Target:
     )
 
 
-def targets_from_parse(session: Session, parse: Any, villages: VillageDirectory | None = None) -> list[Target]:
+def targets_from_parse(session: Session, parse: Parse, villages: VillageDirectory | None = None) -> list[Target]:
     """The parse's own place first, then its candidates; duplicates dropped (``villages``:
     the directory read with the parser that made ``parse``)."""
     found: list[Target] = []
-    named = targets_for(
-        session,
-        township=getattr(parse, "township", None),
-        village=getattr(parse, "village", None),
-        household=getattr(parse, "household", None),
-        household_code=getattr(parse, "household_code", None),
-        villages=villages,
-    )
-    found.extend(named)
-    for candidate in getattr(parse, "candidates", None) or ():
+    for place in (parse, *parse.candidates):
         found.extend(targets_for(
             session,
-            township=_field(candidate, "township"),
-            village=_field(candidate, "village"),
-            household=_field(candidate, "household"),
-            household_code=_field(candidate, "household_code"),
+            township=place.township,
+            village=place.village,
+            household=place.household,
+            household_code=place.household_code,
             villages=villages,
         ))
     unique: list[Target] = []
@@ -217,12 +211,6 @@ def targets_from_parse(session: Session, parse: Any, villages: VillageDirectory 
         if target not in unique:
             unique.append(target)
     return unique
-
-
-def _field(candidate: Any, name: str) -> Any:
-    if isinstance(candidate, dict):
-        return candidate.get(name)
-    return getattr(candidate, name, None)
 
 
 def open_issues_for(session: Session, target: Target, category: str | None) -> list[Issue]:
@@ -256,6 +244,14 @@ def _open_issues_query(by_category: bool, by_household: bool) -> Select:
     if by_household:
         query = query.where(Issue.household_id == bindparam("household_id"))
     return query
+
+
+def issue_with_place(session: Session, issue_id: int) -> Issue | None:
+    """The issue with its village, township and household loaded; None when it is gone."""
+    return session.scalar(
+        select(Issue).where(Issue.id == issue_id)
+        .options(joinedload(Issue.village).joinedload(Village.township), joinedload(Issue.household))
+    )
 
 
 def closed_issues_for(session: Session, target: Target, category: str | None) -> list[Issue]:

@@ -33,12 +33,12 @@ from sqlalchemy.orm import Session, aliased
 
 from db.models import Evidence, Household, Issue, Township, Village
 from db.session import Database
-from db.vocab import IssueStatus
 from services.errors import InvalidInput
 from services.evidence import copy_for_inspection, evidence_of
 from services.ledger_headers import HOUSEHOLDS, ISSUES, SHEETS, VILLAGES, protect_formula
 from services.progress import Progress
 from services.scope import Scope, resolve_scope_name
+from vocab import IssueStatus
 
 ISSUE_SHEET = "问题整改台账"
 HOUSEHOLD_SHEET = "贫困户"

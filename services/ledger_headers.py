@@ -27,7 +27,7 @@ import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 
-from db.vocab import CATEGORIES, HouseholdStatus, IssueStatus
+from vocab import CATEGORIES, HouseholdStatus, IssueStatus
 
 VILLAGES, HOUSEHOLDS, ISSUES = "villages", "households", "issues"
 KINDS = (VILLAGES, HOUSEHOLDS, ISSUES)

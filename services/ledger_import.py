@@ -34,7 +34,6 @@ import datetime as dt
 import io
 import posixpath
 import re
-import uuid
 import zipfile
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -47,11 +46,11 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from db.models import Household, Issue, IssueEvent, Township, Village
+from db.models import Household, Issue, Township, Village
 from db.session import Database
 from db.types import utcnow
-from db.vocab import CATEGORIES, EventSource, HouseholdStatus, IssueStatus
 from services.errors import Conflict, InvalidInput
+from services.issue_events import CREATED, event_rows, new_change_id, write_events
 from services.ledger_headers import (
     CATEGORY_ALIASES,
     HOUSEHOLD_STATUS_ALIASES,
@@ -80,6 +79,7 @@ from services.ledger_headers import (
     visible,
 )
 from services.progress import Progress
+from vocab import CATEGORIES, EventSource, HouseholdStatus, IssueStatus
 
 Place = tuple[str, str]  # (乡镇, 村)
 
@@ -1108,17 +1108,14 @@ def _write_issues(session, plan, villages, households, now, actor, source, messa
     if plan.changed_issues:
         _update_issues(session, plan, villages, households, now)
     ids = dict(session.execute(select(Issue.code, Issue.id)).all())
-    events = []
+    author = {"actor": actor, "source": str(source), "message_text": message_text}
+    events: list[dict] = []
     for row in plan.new_issues:
-        events.append(_event(ids[row.code], str(uuid.uuid4()), "created", None, row.status,
-                             now, actor, source, message_text))
+        events += event_rows(ids[row.code], [(CREATED, None, row.status)], now, change_id=new_change_id(), **author)
     for row in plan.changed_issues:
-        change_id = str(uuid.uuid4())
-        for name, (old, new) in plan.issue_changes[row.code].items():
-            events.append(_event(ids[row.code], change_id, name, old, new,
-                                 now, actor, source, message_text))
-    if events:
-        session.execute(_bulk_insert(IssueEvent), events)
+        changes = [(name, old, new) for name, (old, new) in plan.issue_changes[row.code].items()]
+        events += event_rows(ids[row.code], changes, now, change_id=new_change_id(), **author)
+    write_events(session, events)
     return len(events)
 
 
@@ -1139,14 +1136,6 @@ def _update_issues(session, plan, villages, households, now) -> None:
     updated = session.execute(statement, params).rowcount
     if session.get_bind().dialect.supports_sane_multi_rowcount and updated != len(params):
         raise Conflict(CHANGED_MEANWHILE)
-
-
-def _event(issue_id, change_id, name, old, new, now, actor, source, message_text) -> dict:
-    return {
-        "change_id": change_id, "issue_id": issue_id, "user_id": None, "actor": actor, "at": now,
-        "field": name, "old_value": old, "new_value": new, "message_text": message_text,
-        "source": str(source), "chat_id": None, "message_id": None, "undoes": None,
-    }
 
 
 # ---------------------------------------------------------------- the use case

@@ -18,20 +18,26 @@ run for every message:
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
-from pathlib import Path
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from itertools import chain
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import event, func, inspect, select
 from sqlalchemy.orm import Session
 
 from db.models import Household, Issue, Township, Village
-from db.vocab import IssueStatus
 from nlp.workdays import WorkCalendar
 from services.issues import VillageDirectory
+from vocab import IssueStatus
+
+if TYPE_CHECKING:  # nlp.parser loads jieba: imported when a parser is built, not before
+    from nlp.parser import Parse, Parser
+    from nlp.reader import StatisticalReader
+
 
 RECHECK_SECONDS = 2.0
 # Issue fields a report changes: they never change what the parser knows (a status among
@@ -80,7 +86,7 @@ def _issue_edit_matters(issue: Issue) -> bool:
     return False
 
 
-def build_parser(session: Session, calendar: WorkCalendar, reader: Any = None) -> Any:
+def build_parser(session: Session, calendar: WorkCalendar, reader: StatisticalReader | Path | None = None) -> Parser:
     """A new nlp Parser over the ledger as it is in ``session``; ``reader``: the second reader
     (a StatisticalReader, or the path of its model; None: the shipped model)."""
     from nlp.parser import Parser  # slow import (jieba); only when a parser is needed
@@ -104,22 +110,23 @@ class ParserProvider:
         """``reader_model``: the county's own model of the second reader (``python bot.py
         learn``), used instead of the shipped one when the file exists."""
         self._calendar = calendar
-        self._reader: Any = reader_model if reader_model is not None and reader_model.exists() else None
+        own_model = reader_model is not None and reader_model.exists()
+        self._reader: StatisticalReader | Path | None = reader_model if own_model else None
         self._recheck_seconds = recheck_seconds
         self._clock = clock
         self._lock = threading.Lock()
-        self._parser: Any = None
+        self._parser: Parser | None = None
         self._villages: VillageDirectory | None = None  # read with the parser, from one snapshot
         self._stamp: tuple | None = None
         self._checked_at = 0.0
         self._changes = 0  # own committed changes of what the parser knows, counted
         self._checked_changes = 0  # ... as counted when the stamp was last read
 
-    def get(self, session: Session) -> Any:
+    def get(self, session: Session) -> Parser:
         """The parser for the ledger as ``session`` sees it (rebuilt if the stamp moved)."""
         return self.current(session)[0]
 
-    def current(self, session: Session) -> tuple[Any, VillageDirectory]:
+    def current(self, session: Session) -> tuple[Parser, VillageDirectory]:
         """The parser and the village directory read with it (both rebuilt if the stamp moved)."""
         self.watch(session)
         with self._lock:
@@ -176,9 +183,9 @@ class BoundParser:
     def __init__(self, provider: ParserProvider, session: Session) -> None:
         self._provider = provider
         self._session = session
-        self._current: tuple[Any, VillageDirectory] | None = None
+        self._current: tuple[Parser, VillageDirectory] | None = None
 
-    def parse(self, text: str, today, scope) -> Any:
+    def parse(self, text: str, today: dt.date, scope: Sequence[str]) -> Parse:
         """Parse ``text`` as sent by someone with ``scope`` on ``today``."""
         return self._fetch()[0].parse(text, today, scope)
 
@@ -192,7 +199,7 @@ class BoundParser:
         """The villages by name, as the parser that reads this turn's text knows them."""
         return self._fetch()[1]
 
-    def _fetch(self) -> tuple[Any, VillageDirectory]:
+    def _fetch(self) -> tuple[Parser, VillageDirectory]:
         if self._current is None:
             self._current = self._provider.current(self._session)
         return self._current

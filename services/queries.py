@@ -13,9 +13,10 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, select, true
 from sqlalchemy.orm import Session, joinedload
 
 from db.models import Household, Issue, IssueEvent, Township, Village
-from db.vocab import IssueStatus
 from services.errors import Forbidden, NotFound
+from services.places import places_named
 from services.scope import Scope
+from vocab import IssueStatus
 
 NOT_CLOSED = (IssueStatus.OPEN.value, IssueStatus.IN_PROGRESS.value, IssueStatus.RECTIFIED.value)
 UNRESOLVED = (IssueStatus.OPEN.value, IssueStatus.IN_PROGRESS.value)
@@ -40,6 +41,13 @@ class Area:
         if not self.village:
             return Township.name == self.township
         return and_(Township.name == self.township, Village.name == self.village)
+
+
+def area_named(session: Session, name: str) -> Area | None:
+    """The one township or village ``name`` means (东光镇, 东台村, 东光镇/东台村), else None
+    (unknown, or a village name several townships have)."""
+    places = places_named(session, name)
+    return Area(*places[0]) if len(places) == 1 else None
 
 
 @dataclass(frozen=True)

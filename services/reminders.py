@@ -20,12 +20,12 @@ from sqlalchemy.orm import Session
 
 from db.models import Issue, Reminder, Township, User, Village
 from db.session import Database
-from db.vocab import Role
 from nlp.workdays import WorkCalendar
 from services.digest import NO_UNIT, OPEN_STATUSES, DigestItem, issues_in_scope, month_day
 from services.digest_delivery import Outcome, SendResult
 from services.scope import Scope
 from settings import Settings
+from vocab import Role
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,6 @@ guards against two people changing one issue at the same moment.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -32,10 +31,17 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from db.models import Evidence, Issue, IssueEvent, User
-from db.vocab import IssueStatus
 from services.errors import Conflict, Forbidden, InvalidInput, NotFound
+from services.issue_events import (
+    CREATED,
+    EVENT_COLUMNS,
+    event_rows,
+    new_change_id,
+    write_events,
+)
 from services.issues import Target, next_issue_code
 from services.scope import BUREAU_CATEGORIES, may_close, may_write, write_refusal
+from vocab import IssueStatus
 
 # The parser's status words -> ledger statuses. A report sets at most 已整改.
 STATUS_FROM_PARSE: dict[str, IssueStatus] = {
@@ -46,7 +52,6 @@ STATUS_FROM_PARSE: dict[str, IssueStatus] = {
 PARSE_FROM_STATUS: dict[str, str] = {status.value: word for word, status in STATUS_FROM_PARSE.items()}
 REPORTABLE = frozenset({IssueStatus.OPEN, IssueStatus.IN_PROGRESS, IssueStatus.RECTIFIED})
 REVERTABLE_FIELDS = ("status", "deadline")
-CREATED = "created"
 REASON = "reason"
 CLOSE_REASON = "close_reason"  # 销号 without the evidence the category asks for: why
 
@@ -60,6 +65,11 @@ class Actor:
     text: str | None = None
     chat_id: int | None = None
     message_id: int | None = None
+
+    def event_columns(self) -> dict[str, Any]:
+        """What each event of the actor's change records of them (see issue_events.event_rows)."""
+        return {"actor": self.user.name, "source": self.source, "user_id": self.user.id,
+                "message_text": self.text, "chat_id": self.chat_id, "message_id": self.message_id}
 
 
 @dataclass
@@ -103,28 +113,10 @@ def _write_events(
     *,
     undoes: str | None = None,
 ) -> str:
-    """Insert one event per field, grouped by a new change id (one executemany: history
-    rows are never read back as objects in the turn that writes them)."""
-    change_id = str(uuid.uuid4())
-    rows = [
-        {
-            "change_id": change_id,
-            "issue_id": issue.id,
-            "user_id": actor.user.id,
-            "actor": actor.user.name,
-            "at": now,
-            "field": name,
-            "old_value": old,
-            "new_value": new,
-            "message_text": actor.text,
-            "source": actor.source,
-            "chat_id": actor.chat_id,
-            "message_id": actor.message_id,
-            "undoes": undoes,
-        }
-        for name, old, new in fields
-    ]
-    session.execute(insert(IssueEvent.__table__), rows)
+    """Insert one event per field, grouped by a new change id."""
+    change_id = new_change_id()
+    rows = event_rows(issue.id, fields, now, change_id=change_id, undoes=undoes, **actor.event_columns())
+    write_events(session, rows)
     return change_id
 
 
@@ -281,16 +273,15 @@ def _write_report(
     params = {"seen_version": issue.version, "new_status": new["status"], "new_deadline": new["deadline"],
               "new_updated_at": now, "new_version": issue.version + 1}
     params.update(_same_text_params(issue.id, actor, since))
+    change_id = new_change_id()
+    events = event_rows(issue.id, fields, now, change_id=change_id, **actor.event_columns())
     if session.get_bind().dialect.name == "postgresql":
-        change_id = str(uuid.uuid4())
-        params.update({"change_id": change_id, "actor": actor.user.name, "at": now, "source": actor.source,
-                       "chat_id": actor.chat_id, "message_id": actor.message_id})
-        for number, (name, old, value) in enumerate(fields):
-            params.update({f"field_{number}": name, f"old_{number}": old, f"new_{number}": value})
+        params.update(_numbered(events))
         written = session.execute(_report_write(bool(actor.text), len(fields)), params).rowcount == len(fields)
     else:
         written = session.execute(_report_update(bool(actor.text)), params).rowcount == 1
-        change_id = _write_events(session, issue, fields, actor, now) if written else None
+        if written:
+            write_events(session, events)
     if not written:
         return None
     for name, value in (*new.items(), ("updated_at", now), ("version", issue.version + 1)):
@@ -298,30 +289,27 @@ def _write_report(
     return change_id
 
 
-# (issue_event column, parameter) of every event of a report's change; ``{n}``: the field's number.
-_REPORT_EVENT_VALUES = (
-    ("change_id", "change_id"), ("user_id", "user_id"), ("actor", "actor"), ("at", "at"),
-    ("field", "field_{n}"), ("old_value", "old_{n}"), ("new_value", "new_{n}"), ("message_text", "text"),
-    ("source", "source"), ("chat_id", "chat_id"), ("message_id", "message_id"),
-)
+def _numbered(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """The event rows as the parameters of :func:`_report_write`: ``{column}_{n}`` for row n."""
+    return {f"{column}_{number}": value
+            for number, row in enumerate(events) for column, value in row.items() if column != "issue_id"}
 
 
 @cache
 def _report_write(unless_same_text: bool, field_count: int) -> Insert:
     """PostgreSQL: WITH updated AS (the report's UPDATE ... RETURNING id) INSERT INTO
-    issue_event SELECT one row per field FROM updated."""
+    issue_event SELECT one row per field FROM updated (the rows of :func:`event_rows`,
+    as :func:`_numbered` parameters)."""
     events = IssueEvent.__table__
     updated = _report_update(unless_same_text).returning(Issue.__table__.c.id).cte("updated")
+    columns = EVENT_COLUMNS[1:]  # issue_id comes from the UPDATE
     rows = [
-        select(updated.c.id, *(
-            bindparam(param.format(n=number), type_=events.c[column].type) for column, param in _REPORT_EVENT_VALUES
-        ))
+        select(updated.c.id, *(bindparam(f"{column}_{number}", type_=events.c[column].type) for column in columns))
         for number in range(field_count)
     ]
-    columns = ["issue_id", *(column for column, _param in _REPORT_EVENT_VALUES)]
     rows_written = union_all(*rows) if len(rows) > 1 else rows[0]
     # An INSERT's rowcount is kept only when asked for: it says whether the UPDATE was made.
-    return insert(events).from_select(columns, rows_written).execution_options(preserve_rowcount=True)
+    return insert(events).from_select(list(EVENT_COLUMNS), rows_written).execution_options(preserve_rowcount=True)
 
 
 @cache

@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, false, or_, true
 from sqlalchemy.orm import Session
 
 from db.models import Issue, Township, User, Village
-from db.vocab import CATEGORIES, ROLE_LABELS, Role
 from services.errors import InvalidInput
+from services.places import places_named
+from vocab import CATEGORIES, ROLE_LABELS, Role
 
 COUNTY_WIDE_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.LEADER})
 WRITING_ROLES = frozenset({Role.ADMIN, Role.TOWNSHIP, Role.VILLAGE, Role.DEPARTMENT})
@@ -159,23 +160,15 @@ def resolve_scope_name(session: Session, name: str) -> str:
         if len(categories) == 1:
             return categories[0]
         raise InvalidInput(f"“{raw}”对应多个类别（{'、'.join(categories)}），请逐个写明类别。")
-    if "/" in raw:
+    places = places_named(session, raw)
+    if "/" in raw and not places:
         township, village = (part.strip() for part in raw.split("/", 1))
-        found = session.execute(
-            select(Village.id).join(Township).where(Township.name == township, Village.name == village)
-        ).first()
-        if found is None:
-            raise InvalidInput(f"台账里没有“{township}{village}”。")
-        return f"{township}/{village}"
-    if session.scalar(select(Township.id).where(Township.name == raw)) is not None:
-        return raw
-    townships = session.scalars(
-        select(Township.name).join(Village).where(Village.name == raw).order_by(Township.name)
-    ).all()
-    if len(townships) == 1:
-        return f"{townships[0]}/{raw}"
-    if len(townships) > 1:
-        options = "、".join(f"{t}/{raw}" for t in townships)
+        raise InvalidInput(f"台账里没有“{township}{village}”。")
+    if len(places) == 1:
+        township, village = places[0]
+        return f"{township}/{village}" if village else township
+    if places:
+        options = "、".join(f"{township}/{raw}" for township, _village in places)
         raise InvalidInput(f"“{raw}”在多个乡镇都有，请写成 {options}。")
     raise InvalidInput(f"台账里没有叫“{raw}”的乡镇、村或类别。")
 

@@ -6,8 +6,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.models import Household, Issue, Township, Village
-from db.vocab import IssueStatus
 from nlp.snapshot import HouseholdRef, IssueRef, LedgerSnapshot, PlaceRef
+from vocab import IssueStatus
 
 
 def load_snapshot(session: Session) -> LedgerSnapshot:

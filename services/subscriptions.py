@@ -15,11 +15,11 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from db.models import AuditLog, DigestDelivery, Subscription, User
-from db.vocab import ROLE_LABELS, Role
 from nlp.workdays import WorkCalendar
 from services.errors import Forbidden, InvalidInput, NotFound
 from services.scope import COUNTY_WIDE_ROLES, Scope, resolve_scope_name
 from settings import Settings
+from vocab import ROLE_LABELS, Role
 
 SUBSCRIBING_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.LEADER, Role.TOWNSHIP})
 TITLE_LENGTH = 128  # Telegram group titles are at most 128 characters

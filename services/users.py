@@ -13,9 +13,9 @@ from sqlalchemy import Select, bindparam, func, inspect, select
 from sqlalchemy.orm import Session
 
 from db.models import AuditLog, User
-from db.vocab import ROLE_LABELS, Role
 from services.errors import Conflict, InvalidInput, NotFound
 from services.scope import COUNTY_WIDE_ROLES, Scope, resolve_scope_names
+from vocab import ROLE_LABELS, Role
 
 # What people type for a role: English names and the Chinese labels.
 ROLE_WORDS: dict[str, Role] = {role.value: role for role in Role} | {

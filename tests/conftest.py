@@ -83,3 +83,22 @@ def database(db_url: str) -> Iterator[Database]:
     db = Database.connect(db_url)
     yield db
     db.dispose()
+
+
+@pytest.fixture(scope="session")
+def story_rules():
+    """The rules alone (no second reader) over the demo county's story: built once a session
+    (the parser is pure, so the nlp tests share it; no database)."""
+    from nlp.parser import Parser
+    from tests.corpus.evaluate import default_calendar, snapshot_from_county_yaml
+
+    return Parser(snapshot_from_county_yaml(), default_calendar(), reader=None)
+
+
+@pytest.fixture(scope="session")
+def story_pair():
+    """The rules with the shipped second reader over the demo county's story, built once."""
+    from nlp.parser import Parser
+    from tests.corpus.evaluate import default_calendar, snapshot_from_county_yaml
+
+    return Parser(snapshot_from_county_yaml(), default_calendar())

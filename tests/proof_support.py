@@ -30,8 +30,8 @@ from sqlalchemy.orm import Session, joinedload
 
 from db.models import Issue, IssueEvent, Township, User, Village
 from db.session import Database
-from db.vocab import IssueStatus, Role
 from services.demo import build_demo, load_demo_county
+from vocab import IssueStatus, Role
 
 COUNTY_TZ = ZoneInfo("Asia/Shanghai")
 # Categories whose name is also the word a cadre writes; the first one the village has no

@@ -13,13 +13,13 @@ from sqlalchemy import select
 
 import bot
 from db.models import Household, Issue, IssueEvent, Township, User, Village
-from db.vocab import CATEGORIES, IssueStatus
 from ledger_files import ledger_snapshot, row_counts, sample_sheets, write_xlsx
 from nlp.pinyin_index import toneless
 from services.demo import build_demo, demo_ledger, load_demo_county
 from services.errors import Conflict
 from services.ledger_headers import HOUSEHOLDS, ISSUES
 from services.ledger_import import import_ledger
+from vocab import CATEGORIES, IssueStatus
 
 TODAY = dt.date(2026, 12, 1)
 

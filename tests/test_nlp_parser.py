@@ -8,7 +8,6 @@ import datetime as dt
 import pytest
 
 from nlp.parser import Parser
-from tests.corpus.evaluate import default_calendar, snapshot_from_county_yaml
 
 TODAY = dt.date(2026, 12, 1)
 CONTRACT_KEYS = ["text", "intent", "township", "village", "household", "category", "status", "deadline",
@@ -16,8 +15,8 @@ CONTRACT_KEYS = ["text", "intent", "township", "village", "household", "category
 
 
 @pytest.fixture(scope="module")
-def parser() -> Parser:
-    return Parser(snapshot_from_county_yaml(), default_calendar(), reader=None)  # the rules alone
+def parser(story_rules: Parser) -> Parser:
+    return story_rules  # the rules alone
 
 
 def fields(parser: Parser, text: str, scope=()) -> tuple:

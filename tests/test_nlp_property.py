@@ -9,7 +9,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nlp.parser import Parser
-from tests.corpus.evaluate import default_calendar, snapshot_from_county_yaml
 
 INTENTS = {"report", "new_issue", "query_household", "query_area", "query_due", "query_overdue", "undo",
            "help", "unknown"}
@@ -21,8 +20,8 @@ PIECES = ["东台村", "东抬村", "李兆满", "李照满家", "新兴村", "�
 
 
 @pytest.fixture(scope="module")
-def parser() -> Parser:
-    return Parser(snapshot_from_county_yaml(), default_calendar())
+def parser(story_pair: Parser) -> Parser:
+    return story_pair
 
 
 def _check(parser: Parser, text: str, today: dt.date, scope: list[str]) -> None:

@@ -13,14 +13,14 @@ from nlp.lexicon import load_lexicon
 from nlp.parser import Parser
 from nlp.reader import SHIPPED_MODEL, StatisticalReader, read_model, write_model
 from nlp.reader_training import example_of, train
-from tests.corpus.evaluate import CORPUS, NotFrozen, default_calendar, load_corpus, snapshot_from_county_yaml, verify_frozen
+from tests.corpus.evaluate import CORPUS, NotFrozen, load_corpus, verify_frozen
 
 TODAY = dt.date(2026, 12, 1)
 
 
 @pytest.fixture(scope="module")
-def rules() -> Parser:
-    return Parser(snapshot_from_county_yaml(), default_calendar(), reader=None)
+def rules(story_rules: Parser) -> Parser:
+    return story_rules
 
 
 def test_the_reader_sees_names_by_kind_and_no_digits(rules: Parser) -> None:
@@ -35,6 +35,7 @@ def test_the_shipped_model_reads_a_plain_report_as_a_resolved_write(rules: Parse
     assert reader.read(rules.parse("本周到期的有哪些", TODAY).reader_text).intent == "query_due"
 
 
+@pytest.mark.slow  # trains the reader twice (about 6 s)
 def test_training_twice_gives_the_same_model_file(rules: Parser, tmp_path: Path) -> None:
     items = load_corpus(CORPUS)[::3]  # every intent and status is among them
     examples = [example_of(rules.parse(i.text, i.today, i.scope).reader_text, i.expect["intent"],

@@ -9,20 +9,19 @@ import datetime as dt
 import pytest
 
 from nlp.parser import Parser
-from tests.corpus.evaluate import default_calendar, snapshot_from_county_yaml
 
 TODAY = dt.date(2026, 12, 1)
 DONE, DOING, OPEN = "resolved", "in_progress", "open"
 
 
 @pytest.fixture(scope="module")
-def rules() -> Parser:
-    return Parser(snapshot_from_county_yaml(), default_calendar(), reader=None)
+def rules(story_rules: Parser) -> Parser:
+    return story_rules
 
 
 @pytest.fixture(scope="module")
-def pair() -> Parser:
-    return Parser(snapshot_from_county_yaml(), default_calendar())  # with the shipped second reader
+def pair(story_pair: Parser) -> Parser:
+    return story_pair  # with the shipped second reader
 
 
 def read(parser: Parser, text: str):

@@ -32,7 +32,6 @@ from sqlalchemy.orm import Session
 
 from db.models import Household, InboxUpdate, Invite, Issue, IssueEvent, Subscription, Township, User, Village
 from db.session import Database
-from db.vocab import IssueStatus
 from delivery.pump import take_turns
 from services.conversation.engine import ConversationEngine
 from services.conversation.messages import Incoming, Reply, reply_to
@@ -41,6 +40,7 @@ from services.invites import create_invite
 from services.scope import Scope
 from settings import Settings, load_settings
 from tests.proof_support import BACKENDS, COUNTY_TZ, county_today, frozen_parsers, module_database, rolled_back
+from vocab import IssueStatus
 
 ROLES = ("admin", "supervisor", "leader", "township", "village", "department", "disabled", "unregistered")
 ACTIONS = ("report", "new_issue", "close", "reopen", "household", "area", "due", "overdue", "invite", "users",

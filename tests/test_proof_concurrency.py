@@ -29,7 +29,6 @@ from sqlalchemy import event, func, select
 
 from db.models import AuditLog, InboxUpdate, Invite, Issue, IssueEvent, User
 from db.session import Database
-from db.vocab import IssueStatus, Role
 from delivery.pump import take_turns
 from nlp.workdays import calendar_from_settings
 from services import inbox
@@ -50,6 +49,7 @@ from tests.proof_support import (
     prepare_reporting_county,
     report_text,
 )
+from vocab import IssueStatus, Role
 
 CADRES = 10
 BURSTS = 3

@@ -23,7 +23,6 @@ import pytest
 from sqlalchemy import func, select
 
 from db.models import InboxUpdate, IssueEvent
-from db.vocab import IssueStatus
 from services.conversation.serialize import replies_from_json
 from tests.fake_bot_api import BotProcess, FakeBotApi, FakeUser, process_alive
 from tests.fake_bot_api import fake_bot_api  # noqa: F401  (fixture)
@@ -37,6 +36,7 @@ from tests.proof_support import (
     report_date,
     report_text,
 )
+from vocab import IssueStatus
 
 USERS = 50
 REPORTS_EACH = 20

@@ -7,18 +7,19 @@ import datetime as dt
 import pytest
 from sqlalchemy import event, select
 
-from db.models import Household
-from services.errors import Forbidden
+from db.models import Household, Township, Village
+from services.errors import Forbidden, InvalidInput
 from services.queries import (
     Area,
     area_issues,
+    area_named,
     area_summary,
     due_issues,
     household_view,
     overdue_by_unit,
     overdue_issues,
 )
-from services.scope import Scope
+from services.scope import Scope, resolve_scope_name
 from tests.test_engine_support import TODAY, demo_database, demo_template  # noqa: F401
 
 DONGTAI = Scope.from_names(["东光镇/东台村"])
@@ -90,3 +91,18 @@ def test_a_household_view_has_its_record_and_open_issues(demo_database):
     assert (view.head_name, view.size, view.status, view.poverty_cause, view.helper) == (
         "李兆满", 4, "未脱贫", "因病", "王建国")
     assert [row.code for row in view.issues] == ["ZG-0002", "ZG-0001"]
+
+
+def test_a_place_name_means_one_area_or_none(demo_database):
+    with demo_database.transaction() as s:
+        s.add(Village(township_id=s.scalar(select(Township.id).where(Township.name == "汪清镇")), name="东台村"))
+        s.flush()
+        assert area_named(s, "东光镇") == Area("东光镇")
+        assert area_named(s, " 东光镇／东台村 ") == Area("东光镇", "东台村")
+        assert area_named(s, "天平村") == Area("汪清镇", "天平村")
+        assert area_named(s, "东台村") is None  # two townships have one
+        assert area_named(s, "西台村") is None
+        with pytest.raises(InvalidInput, match="东光镇/东台村、汪清镇/东台村"):
+            resolve_scope_name(s, "东台村")
+        assert resolve_scope_name(s, "天平村") == "汪清镇/天平村"
+        assert resolve_scope_name(s, "东光镇") == "东光镇"

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from db.vocab import Role
 from services.conversation import admin_commands, issue_commands, query_flow
 from services.conversation.context import CommandContext
 from services.conversation.messages import Reply
 from services.conversation.turn import parse_text
 from services.errors import NotFound
 from services.issues import code_in_text
+from services.queries import area_named
 from services.users import describe_user
+from vocab import Role
 
 Command = Callable[[CommandContext, str], list[Reply]]
 
@@ -114,7 +115,7 @@ def status_command(ctx: CommandContext, args: str) -> list[Reply]:
     code = code_in_text(name)
     if code:
         return issue_commands.issue_card(ctx, code)
-    area = query_flow.area_from_name(ctx, name)
+    area = area_named(ctx.session, name)
     if area is not None:
         return query_flow.area_reply(ctx, area)
     parse = parse_text(ctx, name)
@@ -130,7 +131,7 @@ def _area_arg(ctx: CommandContext, args: str) -> query_flow.Area:
     name = args.strip()
     if not name:
         return query_flow.default_area(ctx)
-    area = query_flow.area_from_name(ctx, name)
+    area = area_named(ctx.session, name)
     if area is None:
         raise NotFound(f"台账里没找到“{name}”，请写乡镇或村名。")
     return area

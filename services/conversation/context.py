@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
-
 from sqlalchemy.orm import Session
 
 from db.models import User
 from nlp.workdays import WorkCalendar
 from services.conversation.messages import Incoming
+from services.turn_parser import TurnParser
 from settings import Settings
 
 
@@ -29,7 +28,7 @@ class CommandContext:
     calendar: WorkCalendar
     now: dt.datetime
     # Filled by the engine for its own commands (digest commands may ignore them):
-    parser: Any = None  # the ledger-aware nlp Parser of this turn (services.parser_provider)
+    parser: TurnParser | None = None  # the ledger-aware parser of this turn (services.parser_provider)
     bot_username: str | None = None  # for invite deep links
     outcome: str = "answered"  # what happened, for the INFO log line (never message text)
     intent: str = "command"

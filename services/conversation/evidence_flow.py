@@ -17,10 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
-from db.models import Evidence, Issue, IssueEvent
-from db.vocab import IssueStatus
+from db.models import Issue
 from services.conversation.context import CommandContext
 from services.conversation.messages import Button, OutgoingFile, Reply
 from services.conversation.turn import marker_of, scope_of
@@ -29,14 +26,17 @@ from services.evidence import (
     EvidenceItem,
     NotEvidence,
     check_file,
+    evidence_by_id,
     evidence_of,
     evidence_path,
     find_reused,
     remove_file,
     store_file,
 )
-from services.issues import target_of_issue
+from services.issue_events import latest_change_id
+from services.issues import issue_with_place, target_of_issue
 from services.reports import link_evidence
+from vocab import IssueStatus
 
 VIEW_PREFIX = "ev"
 VIEWERS = ("supervisor", "admin", "leader")
@@ -230,12 +230,12 @@ def on_view(ctx: CommandContext, data: str) -> list[Reply]:
     """查看佐证: the change's files, sent back in this private chat (rights checked again)."""
     ctx.intent = "evidence"
     match = _VIEW_DATA.match(data)
-    first = ctx.session.get(Evidence, int(match.group(1))) if match else None
+    first = evidence_by_id(ctx.session, int(match.group(1))) if match else None
     if first is None:
         raise NotFound("这个按钮已失效，请重新查看问题卡片。")
     if ctx.in_group:
         raise Forbidden("佐证材料只在私聊中查看。")
-    issue = ctx.session.get(Issue, first.issue_id)
+    issue = issue_with_place(ctx.session, first.issue_id)
     target = target_of_issue(issue)
     if not scope_of(ctx).covers_issue(target.township, target.village, issue.category):
         raise Forbidden(f"{issue.code} 不在您的查看范围（{scope_of(ctx).describe()}）内。")
@@ -303,12 +303,7 @@ class CloseEvidence:
 
 def close_evidence(ctx: CommandContext, issue: Issue) -> CloseEvidence:
     """The evidence of the change that made the item 已整改."""
-    change_id = ctx.session.scalar(
-        select(IssueEvent.change_id).where(
-            IssueEvent.issue_id == issue.id, IssueEvent.field == "status",
-            IssueEvent.new_value == IssueStatus.RECTIFIED.value,
-        ).order_by(IssueEvent.at.desc(), IssueEvent.id.desc()).limit(1)
-    )
+    change_id = latest_change_id(ctx.session, issue.id, field="status", new_value=IssueStatus.RECTIFIED.value)
     items = evidence_of(ctx.session, issue_id=issue.id, change_id=change_id) if change_id else []
     required = issue.category in ctx.settings.policy.evidence_required
     return CloseEvidence(items, required, issue.category, bool(_flags(ctx, items)))

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from db.models import Issue
-from db.vocab import IssueStatus
 from services.conversation import evidence_flow, pending
 from services.conversation.context import CommandContext
 from services.conversation.messages import Reply
-from services.conversation.turn import actor_from, marker_of, may_show_household, origin_of, scope_of
+from services.conversation.turn import (
+    actor_from,
+    marker_of,
+    may_show_household,
+    origin_of,
+    scope_of,
+    villages_of,
+)
 from services.errors import Forbidden, InvalidInput, NotFound
 from services.formatting import change_line, render_issue_card
 from services.issues import (
@@ -19,6 +25,7 @@ from services.issues import (
     closed_issues_for,
     code_in_text,
     issue_by_code,
+    issue_with_place,
     open_issues_for,
     target_of_issue,
     targets_from_parse,
@@ -26,6 +33,10 @@ from services.issues import (
 from services.queries import issue_history, issue_row
 from services.reports import Change, close_issue, reopen_issue, undo_last_change
 from services.scope import may_close
+from vocab import IssueStatus
+
+if TYPE_CHECKING:
+    from nlp.parser import Parse
 
 KIND = "card"
 
@@ -151,10 +162,10 @@ REOPEN_REASON = re.compile(r"(?:原因|理由|因为|因)[:：是为]?\s*(.+)$")
 NEEDS_REASON = "请说明重新打开的原因，例如：东台村饮水问题重新打开，原因：复查仍无水。"
 
 
-def ask_close_or_reopen(ctx: CommandContext, parse: Any, text: str, *, reopen: bool) -> list[Reply]:
+def ask_close_or_reopen(ctx: CommandContext, parse: Parse, text: str, *, reopen: bool) -> list[Reply]:
     """A supervisor's plain words (东台村饮水问题销号 / …重新打开，原因…): the item, then a question."""
     ctx.intent = "reopen" if reopen else "close"
-    targets = targets_from_parse(ctx.session, parse, ctx.parser.villages)
+    targets = targets_from_parse(ctx.session, parse, villages_of(ctx))
     issues = _closable(ctx, targets[0], parse.category, reopen) if targets else []
     if len(issues) != 1:
         what = "已整改或已销号" if reopen else "已整改、可以销号"
@@ -217,7 +228,7 @@ def on_answer(ctx: CommandContext, payload: dict[str, Any], option: dict[str, An
     ctx.intent = "reopen" if action == "reopen" else "close"
     if action not in ("close", "reopen"):
         raise NotFound("这个按钮已失效。")
-    issue = ctx.session.get(Issue, int(option["issue_id"]))
+    issue = issue_with_place(ctx.session, int(option["issue_id"]))
     if issue is None:
         raise NotFound("这个问题已不在台账里。")
     if issue.version != option.get("version"):

@@ -10,18 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
-from db.models import Township, Village
-from db.vocab import CATEGORIES
 from services.conversation import pending
 from services.conversation.admin_commands import users_page
 from services.conversation.paging import PAGE_PREFIX, paged
 from services.conversation.context import CommandContext
 from services.conversation.messages import Reply
-from services.conversation.turn import answering_button, marker_of, scope_of
+from services.conversation.turn import answering_button, marker_of, scope_of, villages_of
 from services.errors import Forbidden, InvalidInput, NotFound
 from services.formatting import (
     HIDDEN_NOTE,
@@ -32,6 +28,7 @@ from services.formatting import (
     render_overdue,
 )
 from services.issues import targets_from_parse
+from services.places import township_by_id, township_id, village_by_id, village_id
 from services.queries import (
     Area,
     area_issues,
@@ -43,6 +40,10 @@ from services.queries import (
     overdue_issues,
 )
 from services.scope import may_see_household
+from vocab import CATEGORIES
+
+if TYPE_CHECKING:
+    from nlp.parser import Parse
 
 KIND = "query"
 GROUP_HOUSEHOLD = "户的情况只在私聊中查看，请私聊我。"
@@ -57,12 +58,8 @@ def area_token(ctx: CommandContext, area: Area) -> str:
     if not area.township:
         return "c"
     if not area.village:
-        township_id = ctx.session.scalar(select(Township.id).where(Township.name == area.township))
-        return f"t{township_id}"
-    village_id = ctx.session.scalar(
-        select(Village.id).join(Township).where(Township.name == area.township, Village.name == area.village)
-    )
-    return f"v{village_id}"
+        return f"t{township_id(ctx.session, area.township)}"
+    return f"v{village_id(ctx.session, area.township, area.village)}"
 
 
 def area_from_token(ctx: CommandContext, token: str) -> Area:
@@ -70,13 +67,13 @@ def area_from_token(ctx: CommandContext, token: str) -> Area:
     if token == "c":
         return Area()
     if token.startswith("t") and token[1:].isdigit():
-        township = ctx.session.get(Township, int(token[1:]))
+        township = township_by_id(ctx.session, int(token[1:]))
         if township is not None:
-            return Area(township.name)
+            return Area(township)
     if token.startswith("v") and token[1:].isdigit():
-        village = ctx.session.get(Village, int(token[1:]))
-        if village is not None:
-            return Area(village.township.name, village.name)
+        place = village_by_id(ctx.session, int(token[1:]))
+        if place is not None:
+            return Area(*place)
     raise NotFound(STALE_PAGE)
 
 
@@ -221,7 +218,7 @@ def overdue_reply(ctx: CommandContext, area: Area, category: str | None = None, 
 
 # ---- from a parse -------------------------------------------------------------------------
 
-def handle_query(ctx: CommandContext, parse: Any) -> list[Reply]:
+def handle_query(ctx: CommandContext, parse: Parse) -> list[Reply]:
     """Answer a query_* parse."""
     intent = parse.intent
     ctx.intent = intent
@@ -249,12 +246,12 @@ def _date(value: Any) -> dt.date | None:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
 
 
-def household_from_parse(ctx: CommandContext, parse: Any) -> list[Reply]:
+def household_from_parse(ctx: CommandContext, parse: Parse) -> list[Reply]:
     """A household query: refuse in groups, ask among same-name heads, else answer."""
     if ctx.in_group:
         ctx.outcome = "refused"
         return [Reply(GROUP_HOUSEHOLD)]
-    targets = [t for t in targets_from_parse(ctx.session, parse, ctx.parser.villages) if t.household_id is not None]
+    targets = [t for t in targets_from_parse(ctx.session, parse, villages_of(ctx)) if t.household_id is not None]
     if not targets:
         raise NotFound("台账里没找到这一户，请写户主姓名，例如：李兆满家情况。")
     visible = [t for t in targets if may_see_household(ctx.user, t.township, t.village, "private")]
@@ -269,12 +266,12 @@ def household_from_parse(ctx: CommandContext, parse: Any) -> list[Reply]:
     return household_reply(ctx, visible[0].household_id)
 
 
-def area_from_parse(ctx: CommandContext, parse: Any) -> Area | Reply:
+def area_from_parse(ctx: CommandContext, parse: Parse) -> Area | Reply:
     """The area a query names (asking when a village name is ambiguous), else the default."""
     scope = scope_of(ctx)
     if parse.village:
         targets = [
-            t for t in targets_from_parse(ctx.session, parse, ctx.parser.villages)
+            t for t in targets_from_parse(ctx.session, parse, villages_of(ctx))
             if t.household_id is None or not parse.household
         ]
         areas: list[Area] = []
@@ -341,27 +338,3 @@ def on_page(ctx: CommandContext, data: str) -> list[Reply]:
     except (IndexError, ValueError) as exc:  # data we never issued, or from an old version
         raise NotFound(STALE_PAGE) from exc
     raise NotFound(STALE_PAGE)
-
-
-def area_from_name(ctx: CommandContext, name: str) -> Area | None:
-    """A township or village named exactly (东光镇, 东台村, 东光镇/东台村), else None."""
-    name = name.strip().replace("／", "/")
-    if not name:
-        return None
-    if "/" in name:
-        township, village = name.split("/", 1)
-        return Area(township, village) if _village_exists(ctx, township, village) else None
-    if ctx.session.scalar(select(Township.id).where(Township.name == name)) is not None:
-        return Area(name)
-    rows = ctx.session.execute(
-        select(Township.name, Village.name).join(Village.township).where(Village.name == name)
-    ).all()
-    if len(rows) == 1:
-        return Area(rows[0][0], rows[0][1])
-    return None
-
-
-def _village_exists(ctx: CommandContext, township: str, village: str) -> bool:
-    return ctx.session.scalar(
-        select(Village.id).join(Township).where(Township.name == township, Village.name == village)
-    ) is not None

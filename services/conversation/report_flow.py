@@ -11,13 +11,9 @@ from __future__ import annotations
 import calendar as month_calendar
 import datetime as dt
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
-
-from db.models import Issue, IssueEvent, ReadingExample, Village
-from db.vocab import CATEGORIES, IssueStatus
+from db.models import Issue
 from services.conversation import evidence_flow, pending
 from services.conversation.context import CommandContext
 from services.conversation.messages import Reply
@@ -28,12 +24,15 @@ from services.conversation.turn import (
     origin_of,
     scope_of,
     target_label,
+    villages_of,
 )
 from services.errors import Forbidden, NotFound
 from services.formatting import change_line, short_date
+from services.issue_events import latest_change_id
 from services.issues import (
     Target,
     closed_issues_for,
+    issue_with_place,
     open_issues_for,
     target_of_issue,
     targets_from_parse,
@@ -45,11 +44,15 @@ from services.reports import (
     apply_report,
     record_issue,
 )
+from services.reading_examples import keep_reading_example
 from services.scope import WRITING_ROLES, may_close, may_write, write_refusal
+from vocab import CATEGORIES, IssueStatus
+
+if TYPE_CHECKING:
+    from nlp.parser import Parse
 
 KIND = "report"
 ORDER_NOTED = "这是一条要求，台账状态不变。"
-ORDER_ROLES = ("supervisor", "admin")  # a dated order from them may set the deadline
 JUST_INFO = "好的，只是说明情况，未修改台账。"
 STATUS_CHOICES = (("已整改", IssueStatus.RECTIFIED.value), ("整改中", IssueStatus.IN_PROGRESS.value),
                   ("还没解决", IssueStatus.OPEN.value))
@@ -97,46 +100,46 @@ def _iso(value: Any) -> str | None:
     return dt.date.fromisoformat(str(value)).isoformat()
 
 
-def _status_word(parse_status: Any) -> str | None:
-    status = STATUS_FROM_PARSE.get(str(parse_status)) if parse_status else None
+def _status_word(parse_status: str | None) -> str | None:
+    status = STATUS_FROM_PARSE.get(parse_status) if parse_status else None
     return status.value if status else None
 
 
-def draft_from_parse(ctx: CommandContext, parse: Any, text: str) -> Draft:
+def draft_from_parse(ctx: CommandContext, parse: Parse, text: str) -> Draft:
     """What the parse says should be written, before any question. A new item whose category
     is in doubt gets no category: the sender picks it, the likely ones offered first."""
-    order = "order" in getattr(parse, "flags", ())
-    choices = tuple(getattr(parse, "category_choices", ()) or ())
-    doubted = parse.intent == "new_issue" and (len(choices) > 1 or not parse.category and choices)
+    order = "order" in parse.flags
+    choices = parse.category_choices
+    doubted = parse.intent == "new_issue" and (len(choices) > 1 or not parse.category and bool(choices))
     return Draft(
         intent=parse.intent,
         category=None if doubted else parse.category,
         category_choices=choices if doubted else (),
-        status=None if order else _status_word(parse.status or getattr(parse, "offered_status", None)),
+        status=None if order else _status_word(parse.status or parse.offered_status),
         deadline=_iso(parse.deadline),
         confirmed=not parse.needs_confirmation,
         origin=origin_of(ctx, text),
         reading=_reading_of(parse),
-        reasons=tuple(dict.fromkeys(getattr(parse, "reasons", ()) or ())),
+        reasons=tuple(dict.fromkeys(parse.reasons)),
         order=order,
-        status_guessed="reader_status" in getattr(parse, "flags", ()),
-        problem=getattr(parse, "problem", "") or "",
+        status_guessed="reader_status" in parse.flags,
+        problem=parse.problem,
     )
 
 
-def _reading_of(parse: Any) -> dict[str, Any]:
+def _reading_of(parse: Parse) -> dict[str, Any]:
     return {
         "intent": parse.intent, "status": parse.status, "category": parse.category,
         "township": parse.township, "village": parse.village, "household": parse.household,
-        "flags": sorted(getattr(parse, "flags", ()) or ()),
+        "flags": sorted(parse.flags),
     }
 
 
-def handle_report(ctx: CommandContext, parse: Any, text: str) -> list[Reply]:
+def handle_report(ctx: CommandContext, parse: Parse, text: str) -> list[Reply]:
     """A report or a new issue from a message (or a photo's caption)."""
     ctx.intent = parse.intent
-    flags = getattr(parse, "flags", ()) or ()
-    if flags and {"close", "reopen"} & set(flags) and may_close(ctx.user) and not getattr(parse, "facts", None):
+    flags = parse.flags
+    if {"close", "reopen"} & flags and may_close(ctx.user) and not parse.facts:
         from services.conversation.issue_commands import ask_close_or_reopen
 
         return ask_close_or_reopen(ctx, parse, text, reopen="reopen" in flags)
@@ -147,12 +150,12 @@ def handle_report(ctx: CommandContext, parse: Any, text: str) -> list[Reply]:
     ordering = draft.order and bool(draft.deadline) and may_close(ctx.user)
     if ctx.user.role not in WRITING_ROLES and not ordering:
         raise Forbidden(write_refusal(ctx.user))
-    if getattr(parse, "facts", None):
+    if parse.facts:
         return [_ask_facts(ctx, parse, text)]
     if draft.order and not ordering:
         ctx.outcome = "order"
         return [Reply(ORDER_NOTED)]
-    targets = targets_from_parse(ctx.session, parse, ctx.parser.villages)
+    targets = targets_from_parse(ctx.session, parse, villages_of(ctx))
     if not targets:
         ctx.outcome = "unclear"
         return [Reply(UNKNOWN_PLACE)]
@@ -274,13 +277,13 @@ def _ask_status(ctx: CommandContext, draft: Draft, target: Target, issue: Issue)
     return pending.ask(ctx, text, KIND, _payload(draft, target), options, columns=2)
 
 
-def _ask_facts(ctx: CommandContext, parse: Any, text: str) -> Reply:
+def _ask_facts(ctx: CommandContext, parse: Parse, text: str) -> Reply:
     """Several facts in one message: one question that lists each; confirm all or one."""
     items: list[dict[str, Any]] = []
     lines = [f"这条消息里有 {len(parse.facts)} 件事："]
     for number, fact in enumerate(parse.facts, 1):
         draft = replace(draft_from_parse(ctx, fact, text), reasons=())
-        targets = [t for t in targets_from_parse(ctx.session, fact, ctx.parser.villages)
+        targets = [t for t in targets_from_parse(ctx.session, fact, villages_of(ctx))
                    if _may_write_at(ctx, t, draft.category)]
         target = targets[0] if len(targets) == 1 else None
         lines.append(f"{number}. {_fact_line(ctx, draft, target, fact)}")
@@ -292,7 +295,7 @@ def _ask_facts(ctx: CommandContext, parse: Any, text: str) -> Reply:
     return pending.ask(ctx, "\n".join(lines), KIND, payload, options, columns=2)
 
 
-def _fact_line(ctx: CommandContext, draft: Draft, target: Target | None, fact: Any) -> str:
+def _fact_line(ctx: CommandContext, draft: Draft, target: Target | None, fact: Parse) -> str:
     what = draft.category or "问题"
     if target is None:
         where = fact.village or fact.household or "地方不明"
@@ -322,13 +325,13 @@ def record_example(ctx: CommandContext, draft: Draft, choice: str, *, issue: Iss
     if draft.reading is None:
         return
     target = target_of_issue(issue) if issue is not None else None
-    ctx.session.add(ReadingExample(
-        at=ctx.now, user_id=ctx.user.id, text=str(draft.origin.get("text") or ""),
+    keep_reading_example(
+        ctx.session, at=ctx.now, user_id=ctx.user.id, text=str(draft.origin.get("text") or ""),
         reading=draft.reading, final=final or {"intent": "none"}, choice=choice,
         issue_id=issue.id if issue is not None else None,
         township=target.township if target else draft.reading.get("township"),
         village=target.village if target else draft.reading.get("village"),
-    ))
+    )
 
 
 def _final_of(draft: Draft, issue: Issue) -> dict[str, Any]:
@@ -365,10 +368,7 @@ def apply(
 ) -> list[Reply]:
     """Apply the draft to one issue and say exactly what changed (``loaded``: the issue,
     already read in this turn with its place, so it is not read again)."""
-    issue = loaded if loaded is not None else ctx.session.scalar(
-        select(Issue).where(Issue.id == issue_id)
-        .options(joinedload(Issue.village).joinedload(Village.township), joinedload(Issue.household))
-    )
+    issue = loaded if loaded is not None else issue_with_place(ctx.session, issue_id)
     if issue is None:
         raise NotFound("这个问题已不在台账里。")
     status = draft.status
@@ -410,10 +410,7 @@ def _link_evidence(ctx: CommandContext, draft: Draft, change: Change) -> str:
     change, which the photo supports); return a note for the reply."""
     if not draft.evidence:
         return ""
-    change_id = change.change_id or ctx.session.scalar(
-        select(IssueEvent.change_id).where(IssueEvent.issue_id == change.issue.id)
-        .order_by(IssueEvent.at.desc(), IssueEvent.id.desc()).limit(1)
-    ) or ""
+    change_id = change.change_id or latest_change_id(ctx.session, change.issue.id) or ""
     return evidence_flow.link(ctx, draft.evidence, change_id, change.issue, earlier=not change.change_id)
 
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from services.conversation.context import CommandContext
 from services.formatting import Marker
-from services.issues import Target
+from services.issues import Target, VillageDirectory
 from services.reports import Actor
 from services.scope import Scope
+from services.turn_parser import TurnParser
 
-HELP_HINT = "发 /help 看用法。"
+if TYPE_CHECKING:
+    from nlp.parser import Parse
 
 
 def scope_of(ctx: CommandContext) -> Scope:
@@ -25,9 +27,21 @@ def parser_scope(ctx: CommandContext) -> list[str]:
     return list(ctx.user.scope or [])
 
 
-def parse_text(ctx: CommandContext, text: str) -> Any:
+def parser_of(ctx: CommandContext) -> TurnParser:
+    """The parser of this turn (the engine gives every turn one)."""
+    if ctx.parser is None:
+        raise RuntimeError("this turn was started without a parser")
+    return ctx.parser
+
+
+def parse_text(ctx: CommandContext, text: str) -> Parse:
     """The parser's reading of ``text`` for this sender today."""
-    return ctx.parser.parse(text, ctx.today, parser_scope(ctx))
+    return parser_of(ctx).parse(text, ctx.today, parser_scope(ctx))
+
+
+def villages_of(ctx: CommandContext) -> VillageDirectory:
+    """The villages by name, as this turn's parser knows them."""
+    return parser_of(ctx).villages
 
 
 def marker_of(ctx: CommandContext) -> Marker:

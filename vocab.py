@@ -1,6 +1,8 @@
 """The ledger's fixed vocabularies: statuses, categories, roles, event sources.
 
-These are the exact Chinese words stored in the database and shown to users.
+These are the exact Chinese words stored in the database and shown to users. The parser
+(nlp/), the ledger (db/) and the use cases (services/) all read them here, so this module
+imports nothing of the project.
 """
 
 from enum import StrEnum
