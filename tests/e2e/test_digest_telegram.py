@@ -11,8 +11,8 @@ from sqlalchemy import select
 from db.models import AuditLog, Subscription
 from handlers.digest_jobs import CLOCK, JOB_NAME
 from services.conversation.messages import Incoming, TurnResult
-from tests.support.fake_bot_api import FakeChat, FakeUser, bot_settings, running_bot
 from tests.support.digest_ledger import TODAY, add_subscription, add_user, build_known_ledger, local
+from tests.support.fake_bot_api import FakeChat, FakeUser, bot_settings, running_bot
 
 GROUP = FakeChat(-5001, "group", "县指挥部工作群")
 TOWNSHIP_GROUP = FakeChat(-5002, "group", "东光镇工作群")

@@ -11,7 +11,6 @@ from services.digest import build_digest, previous_summary, render_digest_text
 from services.issues import targets_for
 from services.ledger_import import import_ledger
 from services.reports import Actor, apply_report, close_issue, record_issue, reopen_issue, undo_last_change
-from tests.support.ledger_files import sample_sheets, write_xlsx
 from tests.support.digest_ledger import (
     TODAY,
     TZ,
@@ -22,6 +21,7 @@ from tests.support.digest_ledger import (
     local,
     settings_for,
 )
+from tests.support.ledger_files import sample_sheets, write_xlsx
 
 SATURDAY, SUNDAY = dt.date(2026, 10, 10), dt.date(2026, 10, 11)
 OFFICE = "扶贫办"  # an admin: reports, closes out and reopens

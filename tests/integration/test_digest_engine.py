@@ -14,9 +14,9 @@ from services.conversation.digest_commands import draw_charts
 from services.conversation.engine import ConversationEngine
 from services.digest import DONE_STATUSES, build_digest, render_digest_text
 from services.ledger_import import import_ledger
-from tests.support.ledger_files import sample_sheets, write_xlsx
 from tests.support.digest_ledger import ChartProbe, add_user
 from tests.support.engine_chat import TODAY, Chat, chat_as, issue_state
+from tests.support.ledger_files import sample_sheets, write_xlsx
 
 PERIOD = re.compile(r"^(.+?)：已整改 (\d+) 件，新增 (\d+) 件，已销号 (\d+) 件$", re.M)
 

@@ -15,8 +15,8 @@ from services.conversation.context import CommandContext
 from services.conversation.messages import Incoming
 from services.issues import issue_by_code, targets_for
 from services.reports import Actor, record_issue
-from tests.support.evidence_images import photo
 from tests.support.engine_chat import TELEGRAM_IDS, buttons_of, chat_as, issue_state, user_named
+from tests.support.evidence_images import photo
 
 
 def _user_events(database, code: str) -> list[IssueEvent]:
