@@ -154,7 +154,7 @@ def _rows(backend: str, size: str, measured: tuple[float, float, float]) -> list
 
 def _million_rows_refused(temp: Path) -> list[tuple[str, str, str]]:
     """The 1,000,000-row workbook in a dry run on SQLite (it is refused before the database)."""
-    from tests.ledger_files import write_long_workbook
+    from tests.support.ledger_files import write_long_workbook
 
     path = write_long_workbook(temp / "million.xlsx", MILLION)
     seconds, peak, message = _measure(f"sqlite:///{temp / 'million.db'}", path, _refuse_dry_run)

@@ -2,7 +2,7 @@
 and the bot's memory at idle.
 
 Both bots run as child processes (so RSS and CPU are theirs; the bot's include its
-engine process, summed) against the fake Bot API server (tests/fake_bot_api.py) on
+engine process, summed) against the fake Bot API server (tests/support/fake_bot_api.py) on
 loopback, in this process. N updates (2,000; --quick: 1,000) from 50 registered village
 cadres are fed; throughput is counted from the first getUpdates that returns updates to
 the last answer sent.
@@ -11,7 +11,7 @@ the last answer sent.
 - the bot: ``python bot.py run``'s wiring (durable inbox, group commit, the engine in a
   process of its own as config.yaml sets it) with Telegram's 30 messages/s limit lifted
   (AIORateLimiter(overall_max_rate=0)), as the echo bot has none; every update is a real status report the engine parses,
-  applies to the ledger as one change and answers (tests/proof_support.py). The applied
+  applies to the ledger as one change and answers (tests/support/proof_support.py). The applied
   changes are counted afterwards.
 
 The machine's speed drifts, so every bot run is paired with an echo run just before it,
@@ -58,7 +58,7 @@ SERVE_BOT = "--serve-bot"  # this script, run as the bot child process
 
 def timed_fake_api():
     """A FakeBotApi that notes when updates were first handed out and when each answer left."""
-    from tests.fake_bot_api import FakeBotApi
+    from tests.support.fake_bot_api import FakeBotApi
 
     class TimedFakeBotApi(FakeBotApi):
         def __init__(self) -> None:
@@ -94,7 +94,7 @@ class Child:
 
     def pids(self) -> list[int]:
         """The child and its own children (the bot's engine process), recursively."""
-        from tests.fake_bot_api import child_pids
+        from tests.support.fake_bot_api import child_pids
 
         found, todo = [], [self.process.pid]
         while todo:
@@ -194,7 +194,7 @@ class Burst:
 
 async def feed_and_time(fake, child: Child, messages: list[tuple[int, str]]) -> tuple[float, float]:
     """Queue every message at once; (seconds from the first batch to the last answer, CPU)."""
-    from tests.fake_bot_api import FakeUser
+    from tests.support.fake_bot_api import FakeUser
 
     cpu_before = child.cpu_seconds()
     for user_id, text in messages:
@@ -224,7 +224,7 @@ async def measure_bot(url: str, updates: int, folder: Path) -> Burst:
 
     from db.models import IssueEvent
     from db.session import Database
-    from tests.proof_support import county_today, prepare_reporting_county, report_text
+    from tests.support.proof_support import county_today, prepare_reporting_county, report_text
 
     database = Database.connect(url)
     today = county_today()

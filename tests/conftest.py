@@ -3,6 +3,11 @@
 PostgreSQL is the server on 127.0.0.1:5432 (override with GONGJIAN_TEST_PG). Each test
 session creates its own database there and drops it afterwards, so parallel runs never
 see each other's rows. GONGJIAN_TEST_BACKENDS=sqlite limits a local run to SQLite.
+
+The suite is split by what a test needs: tests/unit (no database, no network), tests/integration
+(real SQLite and PostgreSQL, Excel files, the CLI), tests/e2e (the real PTB stack against the
+fake Bot API server). Shared fakes and fixture libraries live in tests/support; the fixtures
+they define are registered here, once, so test modules only import the helpers they call.
 """
 
 from __future__ import annotations
@@ -19,6 +24,11 @@ from sqlalchemy import create_engine, text
 from db.base import Base
 from db.migrate import upgrade
 from db.session import Database, make_engine
+
+pytest_plugins = [
+    "tests.support.engine_chat",  # the demo county and an engine to talk to (demo_database, engine, ...)
+    "tests.support.fake_bot_api",  # the fake Bot API server (fake_bot_api)
+]
 
 PG_ADMIN_URL = os.environ.get(
     "GONGJIAN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
