@@ -152,7 +152,7 @@ _MARKUP = re.compile(r"<[^<>]*>|&(?:#\d+|#[xX][0-9a-fA-F]+|[A-Za-z]+);|[<>]")
 # Every character the checks below look at, in one class (controls, the format characters
 # Unicode defines, the invisibles and selectors above, markup's < > &): nearly all cells
 # have none, and one scan in C passes them (checking each character cost a county import
-# seconds). tests/test_import_cells.py proves the class covers what the checks flag.
+# seconds). tests/unit/test_import_cells.py proves the class covers what the checks flag.
 _SUSPECT = re.compile(
     "[\x00-\x1f\x7f-\x9f\u00ad\u034f\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2"
     "\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\u2800\u3164"

@@ -2,7 +2,7 @@
 
 Unit tests of services/inbox.py, then crashes simulated by leaving the inbox the way a
 ``kill -9`` at each point would leave it, and starting the bot on it (stand-in engine;
-tests/test_e2e_conversation.py repeats the main case with the real engine and the ledger).
+tests/e2e/test_e2e_conversation.py repeats the main case with the real engine and the ledger).
 """
 
 from __future__ import annotations
