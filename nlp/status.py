@@ -224,13 +224,13 @@ def _le_follows(text: str, after: int, end: int, matches: list[Match], current: 
     return any(ch in _LE for ch in text[after:limit])
 
 
-_NOT_ASPECT_ZAI = ("存在", "现在", "实在", "所在", "好在", "自在", "不在", "还在于")
+_NOT_ASPECT_ZAI = frozenset({"存在", "现在", "实在", "所在", "好在", "自在", "不在"})  # 在 of a word, not of aspect
 
 
 def _in_progress_aspect(text: str, start: int) -> bool:
     """在 (正在, 已经在, 还在) right before a verb: the work is going on."""
-    return start > 0 and text[start - 1] == "在" and not text[max(0, start - 2):start + 1].startswith(
-        _NOT_ASPECT_ZAI) and not text[max(0, start - 2):start].endswith(_NOT_ASPECT_ZAI)
+    return start > 0 and text[start - 1] == "在" and text[max(0, start - 2):start] not in _NOT_ASPECT_ZAI
+
 
 def _attributive(text: str, after: int, end: int) -> bool:
     """A problem word followed by 的 and more of the clause (漏水的管子, 冻裂的水管): it
