@@ -164,10 +164,18 @@ def _month_part(year: int, month: int, part: str | None) -> dt.date:
     return _last_day(year, month)
 
 
-def _not_past(make: Callable[[int], dt.date], today: dt.date) -> dt.date:
-    """This year's date, or next year's when this year's is already past."""
+def _not_past(make: Callable[[int], dt.date], today: dt.date, bounded: bool = True) -> dt.date:
+    """This year's date, or next year's when this year's is already past. A date said as a
+    limit (12月15日前) is always ahead; a bare date (12月2号到村里开了会, said on the 4th)
+    a few days or months ago is the past, so it is never taken as a deadline."""
     date = make(today.year)
-    return date if date >= today else make(today.year + 1)
+    if date >= today:
+        return date
+    later = make(today.year + 1)
+    return later if bounded or (later - today).days <= _NEXT_YEAR_REACH else date
+
+
+_NEXT_YEAR_REACH = 200  # days: a bare month-day this far ahead in next year is meant as next year
 
 
 def _week_monday(today: dt.date, weeks_ahead: int) -> dt.date:
@@ -199,7 +207,11 @@ def _month_day(match: re.Match[str], ctx: _Context) -> dt.date | None:
     month, day = _num(match.group("m")), _num(match.group("d"))
     if month is None or day is None or not 1 <= month <= 12:
         return None
-    return _not_past(lambda year: dt.date(year, month, day), ctx.today)
+    return _not_past(lambda year: dt.date(year, month, day), ctx.today, _said_as_limit(match))
+
+
+def _said_as_limit(match: re.Match[str]) -> bool:
+    return re.search(BY + "$", match.group(0).rstrip()) is not None
 
 
 def _month_with_part(match: re.Match[str], ctx: _Context) -> dt.date | None:
@@ -445,7 +457,7 @@ _RULES: tuple[tuple[re.Pattern[str], Handler], ...] = tuple(
         (rf"(?P<y>\d{{4}})\s*[年.\-/]\s*(?P<m>{NUM})\s*[月.\-/]\s*(?P<d>{NUM})\s*[日号]?{BY}?", _full_date),
         (rf"(?<![\d.])(?P<m>{NUM})\s*月\s*(?P<d>{NUM})\s*[日号]{BY}?", _month_day),
         (rf"(?<![\d.])(?P<m>{NUM})\s*月\s*(?P<d>{NUM})(?![\d个天日号周月年])\s*{BY}?", _month_day),
-        (rf"(?<![\d./])(?P<m>\d{{1,2}})[./](?P<d>\d{{1,2}})(?![\d.%万元米])\s*[日号]?{BY}?", _month_day),
+        (rf"(?<![\d./])(?P<m>\d{{1,2}})[./](?P<d>\d{{1,2}})(?![\d.%万元米月])\s*[日号]?{BY}?", _month_day),
         (rf"(?<![\d.年])(?P<m>{NUM})\s*月\s*(?:(?P<part>底|末|初|上旬|中旬|下旬|中|份|前|内)(?:前|之前|以前|内)?|(?:之前|以前))", _month_with_part),
         (rf"(?:本|这个?|当)月(?P<d>{NUM})\s*[日号](?:前|之前|以前|为止|截止)?", _day_this_month),
         (rf"下个?月(?P<d>{NUM})\s*[日号](?:前|之前|以前|为止|截止)?", _day_next_month),

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 from nlp.lexicon import Match
-from nlp.status import IN_PROGRESS, OPEN, RESOLVED
+from nlp.status import IN_PROGRESS, OPEN, RESOLVED, STEPS
 
 _DONE_EVENTS = frozenset({"done", "done_plain", "no_problem"})
 # "X说" relays someone else's words; 我说/你说/说明/说一下 do not.
@@ -26,7 +26,7 @@ _NEAR_REACH = 3  # 快 / 快要 must stand right before the verb it qualifies
 class Doubt:
     """One thing the parser cannot explain away: its kind, the words, and why it asks."""
 
-    kind: str  # near | hedge | hearsay | denial | contrast | double_negation | rhetorical | quote | order
+    kind: str  # step | near | hedge | hearsay | denial | contrast | double_negation | rhetorical | quote | order
     words: str
     reason: str
 
@@ -65,6 +65,9 @@ def read_doubts(
         found.append(Doubt("order", word, f"“{word}…”是要求，不是进展"))
         status = OPEN
 
+    if STEPS & set(events) and status == IN_PROGRESS and not _DONE_EVENTS & set(events):
+        word = next((m.word for m in status_matches if "step_object" in m.labels), "材料")
+        found.append(Doubt("step", word, f"说的是{word}，办了一步，还没解决"))
     for match in inside:
         kind = _kind(match)
         if kind == "near" and status in (RESOLVED, IN_PROGRESS) and _qualifies(match, status_matches, end):

@@ -34,6 +34,9 @@ _SURNAME_HOUSEHOLD = re.compile(r"(?:的)?(?:老|小)?([\u4e00-\u9fff]{1,2}?)家
 _ISSUE_CODE = re.compile(r"[a-z]{1,4}-?\d{2,6}")
 
 
+# A stem that counts or points (一段村道, 这条村路, 那片村子) names no village.
+_COUNTED_STEM = re.compile(r"[一二两三四五几这那每某半整][段条处片截块个座]$")
+
 @dataclass(frozen=True)
 class Place:
     """One reading of a mention: a township, a village or a household."""
@@ -386,7 +389,7 @@ class Gazetteer:
 
     def _could_be_village(self, stem: str) -> bool:
         """False for 本村, 全村, 该村, 各村 … and stems that start with a function word (的村)."""
-        if stem in self._generic_words or stem[:1] in "的在到是和与去回进从给跟":
+        if stem in self._generic_words or stem[:1] in "的在到是和与去回进从给跟" or "的" in stem or _COUNTED_STEM.search(stem):
             return False
         generic = self._generic.find(stem)
         return not (generic and generic[0].start == 0 and generic[0].end == len(stem))

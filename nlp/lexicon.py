@@ -23,12 +23,12 @@ TOKENIZER_BASE = DEFAULT_DIR / "jieba_base.txt"  # a one-word dictionary: names 
 
 STATUS_GROUPS = (
     "completion", "progress", "problem", "negator", "no_longer", "problem_noun", "perfective",
-    "promise", "order", "remaining", "relapse", "ignore", "not_copula", "hedge",
+    "promise", "order", "remaining", "relapse", "ignore", "not_copula", "hedge", "step_object",
 )
 INTENT_GROUPS = (
     "question_word", "question_count", "question_particle", "query_cue", "help", "undo", "overdue", "due",
     "instruction", "chat", "county", "own_place", "generic_place", "household_after",
-    "household_before", "ask_group", "conditional", "correction", "group_address", "close_out", "reopen",
+    "household_before", "ask_group", "evidence", "send_request", "conditional", "correction", "group_address", "close_out", "reopen",
 )
 DOUBT_GROUPS = (
     "hearsay", "unverified", "near", "denial", "contrast", "double_negation", "quote", "new_problem",

@@ -30,8 +30,13 @@ _OPENERS_CLOSERS = "()[]{}<>《》〈〉【】〔〕「」『』〖〗“”‘�
 _STICKER = re.compile(r"\[[\u4e00-\u9fff]{1,4}\]")  # WeChat sticker text such as [强] [微笑]
 # South-western and north-western words for what the lexicons say in standard Mandarin
 # (咋个用 = 怎么用, 莫得水 = 没有水): read as the standard word, not learnt word by word.
-_DIALECT = {"咋个": "怎么", "咋子": "怎么", "啥子": "什么", "莫得": "没有", "没得": "没有", "晓得": "知道"}
+_DIALECT = {"咋个": "怎么", "咋子": "怎么", "啥子": "什么", "莫得": "没有", "没得": "没有", "晓得": "知道",
+            "冇得": "没有", "冇有": "没有", "冇": "没"}
 _DIALECT_WORDS = re.compile("|".join(_DIALECT))
+# 嘞 is the spoken 了 after a verb (弄好嘞, 通水嘞); 好嘞 on its own is "OK" and stays.
+# 那个啥 / 那啥 said while looking for a word (那个啥龙泉村…) is no question: read as a pause.
+_SPOKEN_PAUSE = re.compile(r"那个?啥(?![时样情子么])")
+_SPOKEN_LE = re.compile(r"(?:(?<=[^\W好])|(?<=\w好))嘞")
 _SPACES = re.compile(r"\s+")
 _REPEATED_PUNCT = re.compile(r"([,、:;。!?])[,、:;。!?]*")
 _DIGIT_DOT = re.compile(r"(?<=\d)。(?=\d)")
@@ -54,6 +59,8 @@ class Normaliser:
         text = unicodedata.normalize("NFKC", text)
         text = self._t2s.convert(text)
         text = _DIALECT_WORDS.sub(lambda m: _DIALECT[m.group(0)], text)
+        text = _SPOKEN_LE.sub("了", text)
+        text = _SPOKEN_PAUSE.sub(",", text)
         text = _STICKER.sub("", text)
         out: list[str] = []
         for ch in text:

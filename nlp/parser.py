@@ -25,7 +25,7 @@ from nlp.lexicon import IGNORE, KeywordMatcher, Lexicon, Match, load_lexicon
 from nlp.normalise import Normaliser
 from nlp.reader import AGREE_AT, SHIPPED_MODEL, Guess, StatisticalReader, reader_text
 from nlp.snapshot import IssueRef, LedgerSnapshot
-from nlp.status import IN_PROGRESS, OPEN, RESOLVED, clause_events, decide
+from nlp.status import IN_PROGRESS, OPEN, RESOLVED, STEPS, as_done, clause_events, decide
 from nlp.workdays import WorkCalendar
 from vocab import CATEGORIES
 
@@ -43,6 +43,10 @@ OFFER_READERS_AT = 0.9
 # A write's category the statistical reader gives less than this probability is asked
 # (chosen on the development sets by cross-validation; 0 turns the check off).
 CATEGORY_AGREE_AT = 0.2
+# Evidence of one character (交了, 修了) or a new item's category from one character (水, 路)
+# is a guess the rules cannot explain: it is written without a question only when the
+# statistical reader is this sure of the same reading (its "confident" level).
+SURE_AT = 0.8
 
 
 @dataclass
@@ -228,6 +232,8 @@ class Parser:
         _mark_corrections(masked, mentions)
 
         labels = {label for match in intent_matches for label in match.labels}
+        if "send_request" in labels and not ("evidence" in labels and _asks_to_send(masked, intent_matches)):
+            labels.discard("send_request")  # 照片发过来了: it came; 逾期清单发我: a query
         residue = _residue(masked, (*mentions, *status_matches, *category_matches, *intent_matches, *deadlines))
         self._fill_clauses(masked, clauses, mentions, status_matches, category_matches, intent_matches, deadlines)
         corrected = _apply_correction(masked, clauses, mentions, intent_matches)
@@ -254,7 +260,7 @@ class Parser:
             result.reasons.append("像是在回复别人的汇报")
         asked = any(c.question and not c.rhetorical for c in clauses)
         if (labels & {"close_out", "reopen"} and result.intent not in I.WRITES and not asked
-                and not labels & {"conditional", "ask_group", "undo", "help"}):
+                and not labels & {"conditional", "ask_group", "send_request", "undo", "help"}):
             about = next((f for f in facts if f.mentions), None)
             if about is not None:  # 东台村饮水问题重新打开，原因…: about an item, not a question
                 fresh = Parse(text=text, reader_text=result.reader_text)
@@ -350,8 +356,8 @@ class Parser:
             return self._finish_simple(result, I.UNDO)
         if corrected and not statement_events and not categories:
             return self._finish_simple(result, I.UNDO)  # 刚才那条发错了，不是东光村，是东台村
-        if "conditional" in labels or "ask_group" in labels:
-            return self._finish_simple(result, I.UNKNOWN)
+        if labels & {"conditional", "ask_group", "send_request"}:
+            return self._finish_simple(result, I.UNKNOWN)  # 通水的照片发群里一下: a request, no report
         if "overdue" in labels and not (specific and asserts):
             return self._query(result, I.QUERY_OVERDUE, clauses, facts, scope, deadlines)
         if "due" in labels and not (specific and asserts) and (deadlines or "快到期" in masked
@@ -379,7 +385,7 @@ class Parser:
             return self._write(result, facts, fact, seen)
         if "instruction" in labels:
             return self._finish_simple(result, I.UNKNOWN)
-        if all_places and (_is_bare(masked, clauses) or "query_cue" in labels):
+        if all_places and (_is_bare(masked, seen.category_matches, all_places) or "query_cue" in labels):
             intent = I.QUERY_HOUSEHOLD if _primary_is_household(all_places) else I.QUERY_AREA
             return self._query(result, intent, clauses, facts, scope, deadlines)
         if "query_cue" in labels and ("county" in labels or categories) and "chat" not in labels:
@@ -479,6 +485,8 @@ class Parser:
         events = [e for c in fact.clauses for e in c.events]
         if _relapses(seen.masked, fact):
             events.append("relapse")  # 亮了三天又灭了: a verb with 又 after the fix
+        if STEPS & set(events) and {c for _, c, _ in fact.categories} == {"档案"}:
+            events = as_done(events)  # 户档材料补齐了: for a paperwork item the 材料 is the fix
         reading = decide(events)
         if not reading.sure:
             confidence -= 0.2
@@ -545,6 +553,8 @@ class Parser:
             doubt = True
             reasons.append("台账里没有这条问题，却说已经解决")
         kinds = list(dict.fromkeys(c for _, c, _ in fact.categories))
+        if fact.categories and not any(strong for _, _, strong in fact.categories) and not result.category_sure:
+            result.flags.add("weak_category")  # the category comes from a one-character word only
         if result.intent == I.NEW_ISSUE and len(kinds) > 1:
             doubt = True  # 进村那段路塌了个大坑: 路 or 塌 — a new item's category is a guess
             result.flags.add("category")
@@ -700,11 +710,12 @@ class Parser:
         return None, "没说是哪类问题"
 
     def _filed_with(self, place: _Place | None, category: str, words: Sequence[str]) -> bool:
-        """True when an item of ``category`` at the place has one of ``words`` in its description."""
+        """True when an item of ``category`` at the place has one of ``words`` in its description,
+        or names the same thing (教室暖气 ~ 教室取暖不足, by the lexicon's topics)."""
         if place is None or len(place.options) != 1:
             return False
-        return any(word in issue.description for issue in self._issues_for(place.options[0])
-                   if issue.category == category for word in words)
+        return any(any(word in issue.description for word in words)
+                   or _same_topic(words, issue.description, self._topics) for issue in self._issues_for(place.options[0]) if issue.category == category)
 
     def _described_categories(self, place: _Place | None, text: str) -> list[str]:
         """Categories of the place's items whose description shares a two-character word with
@@ -809,7 +820,7 @@ def _mask(text: str, spans: list[tuple[int, int]]) -> str:
 
 
 _ASSERTING = frozenset({"done", "done_plain", "no_problem", "problem", "relapse", "not_done", "lack", "ordered"})
-_HELP_HOW = re.compile(r"(?:怎么|咋|如何|怎样|怎么样才能)(?:查|撤|报|发|用|操作|填|上报|登记|问|使用|提交)")
+_HELP_HOW = re.compile(r"(?:怎么|咋|如何|怎样|怎么样才能)(?:查|撤|报|发|用|使|操作|填|上报|汇报|反馈|登记|问|使用|提交)")
 _FILLER = re.compile(r"[□,、:;。!?\s的呢啊呀吧嘛家户了]|那边|这边|那儿|这儿|那里|这里|情况|问题|现在|目前|怎么样|咋样")
 
 
@@ -844,6 +855,8 @@ def _second_opinion(result: Parse, guess: Guess, threshold: float = AGREE_AT) ->
         result.needs_confirmation = True
     if result.needs_confirmation or "ledger_word" in result.flags:
         return  # 整改中 / 已整改 said plainly is the ledger's own word for the status
+    if "weak" in result.flags and result.status == RESOLVED:
+        threshold = max(threshold, SURE_AT)  # 材料交了: one character says "done"
     if not guess.finds_plausible(result.status, threshold):
         result.needs_confirmation = True
         result.confidence = min(result.confidence, 0.55)
@@ -861,9 +874,14 @@ def _category_opinion(result: Parse, guess: Guess, threshold: float) -> None:
         ranked = sorted(guess.categories, key=guess.categories.__getitem__, reverse=True)
         result.category_choices = tuple(ranked[:2])
         return
+    if result.intent == I.NEW_ISSUE and "weak_category" in result.flags:
+        threshold = 1.01  # 放水渠垮了: 水 alone does not make a new item 饮水; always asked
     if not guess.doubts_category(result.category, threshold):
         return
     other = guess.likeliest_category
+    if other == result.category:
+        other = next((c for c in sorted(guess.categories, key=guess.categories.__getitem__, reverse=True)
+                      if c != result.category), other)
     known = "category" in result.flags  # already asked: 说到了几类问题
     result.category_choices = tuple(dict.fromkeys((*result.category_choices, result.category, other)))
     result.needs_confirmation = True
@@ -875,7 +893,7 @@ def _category_opinion(result: Parse, guess: Guess, threshold: float) -> None:
 
 # A status the rules reached by explaining the message (快解决了 → in progress, 是假的 → open):
 # the statistical reader's surer guess does not replace it.
-_EXPLAINED = frozenset({"ledger_word", "near", "hedge", "hearsay", "denial", "contrast", "double_negation",
+_EXPLAINED = frozenset({"ledger_word", "step", "near", "hedge", "hearsay", "denial", "contrast", "double_negation",
                         "quote", "rhetorical", "order", "mixed"})
 
 
@@ -920,6 +938,11 @@ def _only_words(piece: str, words: tuple[str, ...]) -> bool:
             return False
         i += len(word)
     return True
+
+
+def _asks_to_send(masked: str, intent_matches: Sequence[Match]) -> bool:
+    """发过来 / 一份给我: the sender asks for something (not 发过来了, which says it came)."""
+    return any("send_request" in m.labels and not masked.startswith(("了", "啦"), m.end) for m in intent_matches)
 
 
 def _weak_evidence(status_matches: list[Match]) -> bool:
@@ -1069,7 +1092,8 @@ _PLACE_WORD = re.compile(r"[\u4e00-\u9fff][村镇乡屯家户]")
 # A resultative complement after any verb (焊好的, 砌完了, 收齐了, 办妥了): done, whether or not
 # the lexicon knows the verb.
 _CHEERS = ("👍", "👏", "🙏", "💪")
-_RESULTATIVE = re.compile(r"(?<=[\u4e00-\u9fff])(?<![还很挺不是真太最都也就快要能会])(?:好|完|齐|妥|全|清|回来|下来|上来)(?=[了的啦喽])")
+_RESULTATIVE = re.compile(r"(?<=[\u4e00-\u9fff])(?<![还很挺不是真太最都也就快要能会])"
+                         r"(?:好|完|齐|妥|全|清楚|清|平|回来|下来|上来|(?<=[拆清除还换砍移搬铲])掉)(?=[了的啦喽])")
 _BARE_RESULTATIVE = re.compile(r"(?<=[\u4e00-\u9fff])(?<![还很挺不是真太最都也就快要能会])(?:好|完|齐|妥|清|回来|下来|上来)(?=$|[,。!?;:、\s呢啊呀吧])")
 _UNDER_WAY = re.compile(r"(?<![没未不])开始[\u4e00-\u9fff]|(?:^|(?<=[,。;]))(?:等(?![到于等])|正(?![常式好是]))[\u4e00-\u9fff]|(?:派|安排|找)[^,。!?;\s]{0,4}?(?:去|来|过来)[\u4e00-\u9fff]{1,2}(?:了|呢)?")
 _WHERE_DONE = re.compile(r"哪(?:里|儿)?(?:[\u4e00-\u9fff]{0,2}[好通完齐])了")
@@ -1130,6 +1154,14 @@ def _describes(problem: list[str], description: str, topics: KeywordMatcher | No
     return bool(said & (set(description) - _PROBLEM_STOP))
 
 
+def _same_topic(words: Sequence[str], description: str, topics: KeywordMatcher | None) -> bool:
+    """True when ``words`` and ``description`` name one thing by the lexicon's topics (暖气 ~ 取暖)."""
+    if topics is None:
+        return False
+    said = {label for word in words for m in topics.find(word) for label in m.labels}
+    return bool(said & {label for m in topics.find(description) for label in m.labels})
+
+
 def _same_fact(one: Parse, other: Parse) -> bool:
     return (one.village, one.household, one.category) == (other.village, other.household, other.category)
 
@@ -1180,13 +1212,18 @@ def _residue(masked: str, matches) -> str:
     return _FILLER.sub("", "".join(rest))
 
 
-def _is_bare(masked: str, clauses: list[Clause]) -> bool:
-    """True when the message is just a name (东台村, 李兆满家, 红旗村那边), with category words at most."""
+def _is_bare(masked: str, category_matches: Sequence[Match], places: Sequence[Mention]) -> bool:
+    """True when the message is just a name (东台村, 李兆满家, 红旗村那边, 朱长桂家 said by sound),
+    with category words at most (白雀镇住房问题)."""
+    if category_matches and _THAT_MATTER.search(masked):
+        return False  # 蒋桂花签字的问题 / 何家湾村门面租金的事: that matter, not a list of problems
     rest = list(masked)
-    for clause in clauses:
-        for position, _category, _strong in clause.categories:
-            rest[position] = "□"
+    for span in (*category_matches, *places):
+        rest[span.start:span.end] = "□" * (span.end - span.start)
     return not _FILLER.sub("", "".join(rest))
+
+
+_THAT_MATTER = re.compile(r"的(?:问题|事|事儿|事情)[,。!]?$")
 
 
 def _apply_correction(masked: str, clauses: list[Clause], mentions: list[Mention],

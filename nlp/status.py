@@ -44,10 +44,15 @@ def clause_events(text: str, start: int, end: int, matches: list[Match], has_dea
     order_at: int | None = None
     relapse_at: int | None = None
     remaining = False
+    step: Match | None = None  # the last step object (材料, 单据) said in the clause
     for match in matches:
         labels = match.labels
         if "ignore" in labels:
             continue
+        if "step_object" in labels:
+            step = match
+            if not {"completion", "progress"} & set(labels):
+                continue
         if "not_copula" in labels:
             copula = match
             continue
@@ -119,6 +124,8 @@ def clause_events(text: str, start: int, end: int, matches: list[Match], has_dea
             relapse_at = match.start
         elif "remaining" in labels:
             remaining = True
+        if event in ("done", "done_plain") and _steps(text, step, match, end):
+            event = "step" if event == "done" else "step_plain"  # 材料交到卫生院了: one step, not the fix
         if event is not None:
             events.append(event)
             perfective_at = None  # 已经在装车了，明天发到户: 已 belongs to the first verb only
@@ -132,6 +139,28 @@ def clause_events(text: str, start: int, end: int, matches: list[Match], has_dea
     if remaining:
         events.append("partial")  # 只配了一部分 / 还剩二十来户
     return events
+
+
+STEPS = frozenset({"step", "step_plain"})
+_STEP_REACH = 4  # characters between a step object and its verb (材料都已经交了)
+
+
+def _steps(text: str, step: Match | None, verb: Match, end: int) -> bool:
+    """The completion's object is a step toward the fix: 材料交到卫生院了 (object before the
+    verb, nothing but adverbs between) or 交了申请 (right after it)."""
+    if step is not None and _within_reach(text, step.end, verb.start, _STEP_REACH):
+        return True
+    after = text[verb.end:min(end, verb.end + 6)]
+    return any(after.lstrip("了过的").startswith(word) for word in _STEP_AFTER)
+
+
+_STEP_AFTER = ("材料", "申请", "单据", "手续", "资料")
+
+
+def as_done(events: list[str]) -> list[str]:
+    """The events with each step read as the fix itself: for a paperwork item (档案) the
+    材料 handed in is what had to be done."""
+    return ["done" if e == "step" else "done_plain" if e == "step_plain" else e for e in events]
 
 
 _ABLE = frozenset({"能", "可以"})  # 能吃上了: able now, not a promise
@@ -166,6 +195,12 @@ def _strong_negator(match: Match) -> bool:
 def decide(events: list[str]) -> StatusReading:
     """The status said by a fact's events (None when nothing is said about status)."""
     present = set(events)
+    if present & STEPS:
+        # a step done (材料交上去了) is work under way, unless the fact also says the fix is done
+        done = bool(present & {"done", "done_plain", "no_problem"})
+        kept = [e for e in events if e not in STEPS] if done else ["progress" if e in STEPS else e for e in events]
+        reading = decide(kept)
+        return StatusReading(reading.status, reading.sure, tuple(events), reading.conflict)
     if not present:
         return StatusReading(None, False, ())
     if "lack" in present:

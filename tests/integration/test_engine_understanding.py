@@ -122,10 +122,10 @@ def test_a_new_problem_unlike_the_item_is_asked_and_recorded_as_open(engine, dem
 
 
 def test_a_new_item_whose_category_is_in_doubt_is_picked_by_the_sender(engine, demo_database):
-    """养羊场承包费: the rules read 产业, the second reader 集体经济; the sender picks, the two
-    likely ones offered first, and the item is recorded under the picked category."""
+    """集体的果园租给老板: the rules read 产业 (果园), the second reader 集体经济; the sender picks,
+    the two likely ones offered first, and the item is recorded under the picked category."""
     admin = chat_as(engine, "演示管理员")
-    admin.say("河北村集体的养羊场承包费也没收上来")
+    admin.say("河北村集体的果园租给老板了钱还没给")
     assert admin.text.startswith("类别拿不准：产业还是集体经济？")
     assert buttons_of(admin.last)[:2] == ["产业", "集体经济"]
     admin.press("集体经济")
