@@ -116,6 +116,8 @@ def _starts_new_fact(fact: Fact, clause: Clause) -> bool:
             return False  # the place comes after the status: 说是修好了，结果李兆满家房顶还是漏
         if not fact_has_status and clause.events and _new_category(fact, clause):
             return True  # 水源井打深了，刘淑芬低保也批下来了: another problem, its own status
+        if fact_has_status and not clause.events and _new_category(fact, clause):
+            return True  # 村道补完了；韦福明慢病报销材料已送医保局: another matter, its status unread
         if not fact_has_status or not clause.events:
             return fact_has_status and not all(_compatible(m, fact.mentions) for m in clause.places)
         return not _same_places(clause.places, fact.mentions) or _new_category(fact, clause)

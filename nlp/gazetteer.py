@@ -30,7 +30,12 @@ PUNCTUATION = frozenset(",、:;。!?-/ ")
 _MAX_PLACE_WINDOWS = 40  # typo look-ups per message: keeps very long texts linear and cheap
 _HOUSEHOLD_CODE = re.compile(r"\d{6}-\d{3,6}")
 # 双河村老于家 / 四合村孔家 / 老营村的田家: a household by its head's surname, right after its village
-_SURNAME_HOUSEHOLD = re.compile(r"(?:的)?(?:老|小)?([\u4e00-\u9fff]{1,2}?)家")
+# 双河村老于家 / 板康村韦大姐家: a surname, maybe with a word of kinship, then 家
+_SURNAME_HOUSEHOLD = re.compile(r"(?:的)?(?:老|小)?([\u4e00-\u9fff]{1,2}?)"
+                                r"(?:大姐|大哥|大爷|大娘|大叔|大婶|大嫂|二哥|二姐|老汉|阿婆|阿公|嫂子|奶奶|爷爷|伯|叔|婶|嫂|姐|哥)?家")
+# (numerals are digits by now: 梁老四家 reads 梁老4家)
+_SOMEONE = re.compile(r"的?([\u4e00-\u9fff])[\u4e00-\u9fff0-9]{1,2}?家(?!里的|长|属|庭|具|电|务)")
+_DIGIT_AS_SAID = str.maketrans("0123456789", "〇一二三四五六七八九")
 _ISSUE_CODE = re.compile(r"[a-z]{1,4}-?\d{2,6}")
 
 
@@ -145,6 +150,7 @@ class Gazetteer:
         self.place_index = PinyinIndex()
         self.head_index = PinyinIndex()
         self._village_names: list[str] = []
+        self._surnames: frozenset[str] = frozenset()
         self._build(snapshot)
 
     # --- building ---------------------------------------------------------------------------
@@ -177,6 +183,7 @@ class Gazetteer:
             self._households_in.setdefault((ref.township, ref.village), []).append(place)
             self._add(ref.head, place, freq, common)
             self.head_index.add(ref.head, place)
+        self._surnames = frozenset(ref.head[0] for ref in snapshot.households if ref.head)
         for issue in snapshot.issues:
             place = self.households_by_code.get(issue.household_code or "") or Place(issue.township, issue.village)
             self.issue_codes[issue.code.lower()] = (issue.code, place)
@@ -245,6 +252,24 @@ class Gazetteer:
                 start = match.start(1) - (1 if text[match.start(1) - 1] in "老小" else 0)
                 found.append(Mention(start, match.end(), text[start:match.end()], tuple(heads), "surname",
                                      score=0.8))
+        return found
+
+    def strangers(self, text: str, mentions: list[Mention]) -> list[tuple[int, int, str]]:
+        """Households said right after a village that the ledger does not have (板康村梁老四家):
+        a county surname, one or two more characters, 家, and no name found there. A report
+        about them is not about the village's item, so the parser asks."""
+        found = []
+        taken = {k for m in mentions for k in range(m.start, m.end)}
+        for mention in mentions:
+            if mention.level != "village":
+                continue
+            match = _SOMEONE.match(text, mention.end)
+            if match is None or match.group(1) not in self._surnames or taken & set(range(match.start(1), match.end())):
+                continue
+            if text[match.start(1):match.end() - 1] in self._household_before:
+                continue  # 农户家, 村民家: no one in particular
+            said = text[match.start(1):match.end()].translate(_DIGIT_AS_SAID)  # 梁老4家 -> 梁老四家
+            found.append((match.start(1), match.end(), said))
         return found
 
     def _code_mention(self, text: str, start: int) -> Mention | None:

@@ -25,7 +25,10 @@ WRITES = frozenset({REPORT, NEW_ISSUE})
 
 _A_NOT_A = re.compile(r"([\u4e00-\u9fff]{1,2})[没不]\1")
 _FINAL_NOT = re.compile(r"(?<![还都也并从尚仍就可再])(?:了)?(?:没有|没得|没)$")
-_RHETORICAL = re.compile(r"不是.*[吗嘛]$|难道|怎么又|咋又|为什么又|为啥又|怎么还|咋还|凭什么|谁说|又.{0,4}了[吗呢]?$")
+# 哪里修好了 / 哪通了: "where is it fixed?" denies that it is (also in nlp/parser.py's doubts)
+WHERE_DONE = re.compile(r"哪(?:里|儿)?(?:[\u4e00-\u9fff]{0,2}[好通完齐])了")
+_RHETORICAL = re.compile(r"不是.*[吗嘛]$|难道|怎么又|咋又|为什么又|为啥又|怎么还|咋还|凭什么|谁说|谁讲|又.{0,4}了[吗呢]?$|"
+                         + WHERE_DONE.pattern)
 _COUNT_QUESTION = re.compile(r"还有几|几[个条项件处]问题|几[个条项件处户家]还")
 _STATEMENT_ADVERB_BEFORE_NE = re.compile(r"还|没|未|正|在")
 # Words that make a question about the ledger (not small talk): 问题, 户, 整改 ...

@@ -34,6 +34,8 @@ _DIALECT = {"咋个": "怎么", "咋子": "怎么", "啥子": "什么", "莫得"
             "冇得": "没有", "冇有": "没有", "冇": "没"}
 _DIALECT_WORDS = re.compile("|".join(_DIALECT))
 # 嘞 is the spoken 了 after a verb (弄好嘞, 通水嘞); 好嘞 on its own is "OK" and stays.
+# 讲 is 说 in the south-west and south (他讲修好了, 听群众讲); 讲话, 宣讲 and the like stay.
+_SAY = re.compile(r"(?<![演宣])讲(?![话座究解课台卫政])")
 # 那个啥 / 那啥 said while looking for a word (那个啥龙泉村…) is no question: read as a pause.
 _SPOKEN_PAUSE = re.compile(r"那个?啥(?![时样情子么])")
 _SPOKEN_LE = re.compile(r"(?:(?<=[^\W好])|(?<=\w好))嘞")
@@ -61,6 +63,7 @@ class Normaliser:
         text = _DIALECT_WORDS.sub(lambda m: _DIALECT[m.group(0)], text)
         text = _SPOKEN_LE.sub("了", text)
         text = _SPOKEN_PAUSE.sub(",", text)
+        text = _SAY.sub("说", text)
         text = _STICKER.sub("", text)
         out: list[str] = []
         for ch in text:

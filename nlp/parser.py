@@ -20,7 +20,7 @@ from nlp.clauses import MASK, Clause, Fact, group_facts, split_clauses
 from nlp.deadlines import Deadline, find_deadlines
 from nlp.doubts import read_doubts
 from nlp.gazetteer import Gazetteer, Mention, Place, ScopeFilter
-from nlp.intents import clause_form, mentions_ledger
+from nlp.intents import WHERE_DONE, clause_form, mentions_ledger
 from nlp.lexicon import IGNORE, KeywordMatcher, Lexicon, Match, load_lexicon
 from nlp.normalise import Normaliser
 from nlp.reader import AGREE_AT, SHIPPED_MODEL, Guess, StatisticalReader, reader_text
@@ -126,6 +126,7 @@ class _Seen:
     doubt_matches: list[Match]
     category_matches: list[Match]
     quoted: bool
+    strangers: list[tuple[int, int, str]] = field(default_factory=list)  # 板康村梁老四家: not in the ledger
 
 
 @dataclass
@@ -243,7 +244,8 @@ class Parser:
         if _only_a_visit(masked, clauses):
             labels.add("conditional")  # 明天去□看看塌方路 / 计划下周去核实□通水情况: the speaker's plan
         seen = _Seen(masked, today, deadlines, scope_filter, _with_spoken_doubts(masked, self._doubts.find(masked)),
-                     [m for m in category_matches if m.labels[0] != "ignore"], bool(_QUOTED.search(text)))
+                     [m for m in category_matches if m.labels[0] != "ignore"], bool(_QUOTED.search(text)),
+                     self.gazetteer.strangers(normalised, mentions))
         if self._quotes_with_thanks(masked, seen, text):
             result.ack = True  # 收到，东台村饮水已解决，辛苦了: thanks for someone's report
             result.confidence = 0.8
@@ -327,8 +329,12 @@ class Parser:
                 # 高处几户上不去水 reports; 还有几个问题 asks
                 clause.question = not [e for e in events if e != "partial"]
             if clause.rhetorical:
-                # "不是修好了吗" / "谁说水通了": the completion is what the complaint denies.
+                # "不是修好了吗" / "谁说水通了" / "哪里修好了": the completion is what the complaint
+                # denies, so the clause says it is not done
+                denied = [e for e in events if e in ("done", "done_plain", "no_problem")]
                 events = [e for e in events if e not in ("done", "done_plain", "promise", "no_problem")]
+                if denied and not events and _DENYING.search(masked, clause.start, clause.end):
+                    events = ["not_done"]  # (不是修好了吗 alone may be a real question: it stays one)
             if not events and clause.categories and _AGAIN.search(masked, clause.start, clause.end):
                 events = ["relapse"]  # 村医来了，村道又被冲了一截: this clause's own problem came back
             clause.events = events
@@ -457,6 +463,11 @@ class Parser:
                 if any(c.question for c in other.clauses):
                     result.flags.add("question")
                     result.reasons.append("另外还问了问题，请单独发送")
+                elif other.categories and any(m.level in ("village", "household") for m in other.mentions):
+                    result.flags.add("unread")  # 村道补完了；韦福明报销材料已送医保局: a matter not read
+                    result.needs_confirmation = True
+                    result.confidence = min(result.confidence, 0.55)
+                    result.reasons.append("后面还说了一件事，没看懂")
                 continue
             mentions = other.mentions or last_mentions  # 慢病卡办好了，危房也改完了: the same household
             reading = Parse(text=result.text)
@@ -526,6 +537,11 @@ class Parser:
                 doubt = True
                 result.flags.add("place")
                 reasons.extend(place.reasons)
+            stranger = next((w for start, _end, w in seen.strangers if fact.start <= start < fact.end), None)
+            if stranger is not None and result.household is None:
+                doubt = True  # 板康村梁老四家低保批下来了: someone else than the village's item's household
+                result.flags.add("place")
+                reasons.append(f"台账里没有“{stranger}”这一户")
             if inferred or "own" in place.how:
                 doubt = True
                 result.flags.add("place")
@@ -855,8 +871,8 @@ def _second_opinion(result: Parse, guess: Guess, threshold: float = AGREE_AT) ->
         result.needs_confirmation = True
     if result.needs_confirmation or "ledger_word" in result.flags:
         return  # 整改中 / 已整改 said plainly is the ledger's own word for the status
-    if "weak" in result.flags and result.status == RESOLVED:
-        threshold = max(threshold, SURE_AT)  # 材料交了: one character says "done"
+    if "weak" in result.flags:
+        threshold = max(threshold, SURE_AT)  # 材料交了 / 墙明天补: one character says what happened
     if not guess.finds_plausible(result.status, threshold):
         result.needs_confirmation = True
         result.confidence = min(result.confidence, 0.55)
@@ -1039,11 +1055,11 @@ def _done_then_going(events: list[str]) -> bool:
 
 
 def _with_spoken_doubts(masked: str, matches: list[Match]) -> list[Match]:
-    """The doubt words, plus two constructions no word list covers: 哪好了 / 哪里通了 (a
-    rhetorical denial) and a clause opened by 可 / 但 (a contrast between two facts)."""
+    """The doubt words, plus constructions no word list covers: 哪好了 / 哪里通了 (a rhetorical
+    denial), a clause opened by 可 / 但 (a contrast between two facts) and 据…反映 (hearsay)."""
     taken = [(m.start, m.end) for m in matches if not {"ack", "thanks", "filler"} & set(m.labels)]
     found = [Match(r.start(), r.end(), r.group(), (kind,))
-             for pattern, kind in ((_WHERE_DONE, "denial"), (_BUT, "contrast"))
+             for pattern, kind in ((WHERE_DONE, "denial"), (_BUT, "contrast"), (_ACCORDING_TO, "hearsay"))
              for r in pattern.finditer(masked)
              if not any(start < r.end() and r.start() < end for start, end in taken)]
     return sorted(matches + found, key=lambda m: m.start) if found else matches
@@ -1096,7 +1112,8 @@ _RESULTATIVE = re.compile(r"(?<=[\u4e00-\u9fff])(?<![还很挺不是真太最都
                          r"(?:好|完|齐|妥|全|清楚|清|平|回来|下来|上来|(?<=[拆清除还换砍移搬铲])掉)(?=[了的啦喽])")
 _BARE_RESULTATIVE = re.compile(r"(?<=[\u4e00-\u9fff])(?<![还很挺不是真太最都也就快要能会])(?:好|完|齐|妥|清|回来|下来|上来)(?=$|[,。!?;:、\s呢啊呀吧])")
 _UNDER_WAY = re.compile(r"(?<![没未不])开始[\u4e00-\u9fff]|(?:^|(?<=[,。;]))(?:等(?![到于等])|正(?![常式好是]))[\u4e00-\u9fff]|(?:派|安排|找)[^,。!?;\s]{0,4}?(?:去|来|过来)[\u4e00-\u9fff]{1,2}(?:了|呢)?")
-_WHERE_DONE = re.compile(r"哪(?:里|儿)?(?:[\u4e00-\u9fff]{0,2}[好通完齐])了")
+_DENYING = re.compile(WHERE_DONE.pattern + "|谁说")  # 哪里修好了, 谁说通了: a denial, never a question
+_ACCORDING_TO = re.compile(r"据[\u4e00-\u9fff□]{1,6}?(?:反映|说|称|介绍|反馈)")  # 据村干反映: hearsay
 _BUT = re.compile(r"(?<=[,。;])(?:可是|但是|可|但|不过)(?![以能是不])")
 # The speaker going somewhere to look (明天去□看看, 这周抽时间去□看看路, 计划下周去核实…, 周四到□开
 #群众会, 等哈我去一趟□): a plan of the speaker's, which says nothing of a problem's status.
@@ -1173,6 +1190,9 @@ def _fact_deadline(fact: Fact, events: list[str], status: str | None, seen: _See
     def in_clauses(clauses):
         return [d for d in seen.deadlines for c in clauses
                 if c.start <= d.start < c.end and d.date >= seen.today]
+
+    if status == RESOLVED:
+        return None  # 低保金这个月打到卡上了: a time said with the fix is when it was done
 
     promised = [c for c in fact.clauses if "promise" in c.events or "ordered" in c.events
                 or any({"promise", "order"} & set(m.labels) for m in c.status)]

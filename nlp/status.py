@@ -42,6 +42,7 @@ def clause_events(text: str, start: int, end: int, matches: list[Match], has_dea
     promise_at: int | None = None
     promise_word = ""
     order_at: int | None = None
+    order_word = ""
     relapse_at: int | None = None
     remaining = False
     step: Match | None = None  # the last step object (材料, 单据) said in the clause
@@ -119,7 +120,7 @@ def clause_events(text: str, start: int, end: int, matches: list[Match], has_dea
         elif "promise" in labels:
             promise_at, promise_word = match.start, match.word
         elif "order" in labels:
-            order_at = match.start
+            order_at, order_word = match.start, match.word
         elif "relapse" in labels:
             relapse_at = match.start
         elif "remaining" in labels:
@@ -136,6 +137,8 @@ def clause_events(text: str, start: int, end: int, matches: list[Match], has_dea
         events.append(_lack(text, negator))  # 东台村饮水还没 / 村里一直没有村医
     if order_at is not None and has_deadline and not any(e in ("done", "ordered") for e in events):
         events.append("ordered")  # 要求…本月底前
+    elif order_word in _COMMANDING and not {"done", "ordered", "not_done", "progress"} & set(events):
+        events.append("ordered")  # 请…尽快把塌方路段清出来: an order, whatever its verb
     if remaining:
         events.append("partial")  # 只配了一部分 / 还剩二十来户
     return events
@@ -163,7 +166,9 @@ def as_done(events: list[str]) -> list[str]:
     return ["done" if e == "step" else "done_plain" if e == "step_plain" else e for e in events]
 
 
-_ABLE = frozenset({"能", "可以"})  # 能吃上了: able now, not a promise
+_ABLE = frozenset({"能", "可以"})
+# Order words that command whatever verb follows (需要, 让, 得 may describe; these do not)
+_COMMANDING = frozenset({"请", "要求", "责令", "责成", "务必", "务必要", "限期", "督促", "督办", "必须", "立即"})  # 能吃上了: able now, not a promise
 
 
 def _already(text: str, match: Match) -> bool:
