@@ -27,7 +27,8 @@ _PUNCT_MAP = {
     "•": "", "*": "", "#": "", "@": "",
 }
 _OPENERS_CLOSERS = "()[]{}<>《》〈〉【】〔〕「」『』〖〗“”‘’\"'`"
-_STICKER = re.compile(r"\[[\u4e00-\u9fff]{1,4}\]")  # WeChat sticker text such as [强] [微笑]
+# WeChat sticker text such as [强] [微笑]; [转发] / [引用] mark quoted text and stay
+_STICKER = re.compile(r"\[(?!转|引用|原文)[\u4e00-\u9fff]{1,4}\]")
 # South-western and north-western words for what the lexicons say in standard Mandarin
 # (咋个用 = 怎么用, 莫得水 = 没有水): read as the standard word, not learnt word by word.
 _DIALECT = {"咋个": "怎么", "咋子": "怎么", "啥子": "什么", "莫得": "没有", "没得": "没有", "晓得": "知道",

@@ -463,7 +463,8 @@ class Parser:
                 if any(c.question for c in other.clauses):
                     result.flags.add("question")
                     result.reasons.append("另外还问了问题，请单独发送")
-                elif other.categories and any(m.level in ("village", "household") for m in other.mentions):
+                elif any(m.level in ("village", "household") for m in other.mentions) and (
+                        other.categories or not _same_places_as(other.mentions, fact.mentions)):
                     result.flags.add("unread")  # 村道补完了；韦福明报销材料已送医保局: a matter not read
                     result.needs_confirmation = True
                     result.confidence = min(result.confidence, 0.55)
@@ -521,6 +522,10 @@ class Parser:
             reasons.append(found.reason)
         if _weak_evidence(status_matches):
             result.flags.add("weak")
+            if result.status == IN_PROGRESS and _only_a_plan(seen, fact, events, status_matches):
+                doubt = True  # 村道明天修: a one-character verb and a day may be only a plan
+                result.flags.add("plan")
+                reasons.append("只说了打算什么时候做，先确认")
 
         inferred = False
         if not mentions:
@@ -576,6 +581,10 @@ class Parser:
             result.flags.add("category")
             if not category_doubt:
                 reasons.append("问题类别不确定：" + "、".join(kinds))
+        if result.category and _stray_problem(fact, result.category):
+            doubt = True  # 汪来喜签约了，扶贫车间还停着: another problem the rules read no status of
+            result.flags.add("unread")
+            reasons.append("还说了别的问题，没看懂")
         if _step_done(fact, seen.category_matches):
             doubt = True  # 钢材拉过来了，月底前能装上: a step is done, the work is not
             result.status = IN_PROGRESS
@@ -730,8 +739,9 @@ class Parser:
         or names the same thing (教室暖气 ~ 教室取暖不足, by the lexicon's topics)."""
         if place is None or len(place.options) != 1:
             return False
+        items = [issue for issue in self._issues_for(place.options[0]) if issue.category == category]
         return any(any(word in issue.description for word in words)
-                   or _same_topic(words, issue.description, self._topics) for issue in self._issues_for(place.options[0]) if issue.category == category)
+                   or _same_topic(words, issue.description, self._topics) for issue in items)
 
     def _described_categories(self, place: _Place | None, text: str) -> list[str]:
         """Categories of the place's items whose description shares a two-character word with
@@ -845,7 +855,7 @@ _MAX_QUERY_RESIDUE = 4
 
 # Quoted or forwarded text in the raw message: a line starting with > or 》, or 「…」/『…』/“…”
 # around a sentence.
-_QUOTED = re.compile(r"(?m)^\s*[>》]|[「『“][^」』”]{6,}[」』”]|【转】|\[转\]")
+_QUOTED = re.compile(r"(?m)^\s*[>》]|[「『“][^」』”]{6,}[」』”]|[【\[「『(（]转(?:发|载)?[】\]」』)）]")
 _PROBLEM_STOP = frozenset("问题的了和与及村家户事情况已未没不还有")
 _CATEGORY_NAMES = frozenset({*CATEGORIES, "问题"})
 _STATED_BY = re.compile(r"前|内|底|为止|截止|之前|以前")
@@ -954,6 +964,33 @@ def _only_words(piece: str, words: tuple[str, ...]) -> bool:
             return False
         i += len(word)
     return True
+
+
+def _only_a_plan(seen: _Seen, fact: Fact, events: list[str], status_matches: list[Match]) -> bool:
+    """村道明天修 / 光伏板下周换: a day and a bare one-character verb, no word of promise (能, 争取),
+    no limit (前, 内, 底) and no result (修完, 发到): when the work is to happen, maybe not more."""
+    if set(events) != {"promise"} or any("promise" in m.labels for m in status_matches):
+        return False
+    days = [d for d in seen.deadlines if fact.start <= d.start < fact.end]
+    verbs = [m for m in status_matches if "completion" in m.labels]
+    return bool(days) and not any(_STATED_BY.search(d.text) for d in days) and all(
+        m.word not in _RESULT_CHARS and not seen.masked.startswith(_RESULT_CHARS, m.end)
+        and seen.masked[m.start - 1:m.start] != "就" for m in verbs)
+
+
+_RESULT_CHARS = tuple("完好齐通到上妥掉")  # 下周铺完, 明后天就通, 下周到: a result, not only a plan
+
+
+def _stray_problem(fact: Fact, category: str) -> bool:
+    """A clause of the fact with no status that names another problem (by a strong word)."""
+    return any(not clause.events and not clause.question and clause.categories
+               and any(strong for _, _, strong in clause.categories)
+               and all(c != category for _, c, _ in clause.categories)
+               for clause in fact.clauses)
+
+
+def _same_places_as(mentions: Sequence[Mention], others: Sequence[Mention]) -> bool:
+    return all(any(set(m.options) & set(o.options) for o in others) for m in mentions)
 
 
 def _asks_to_send(masked: str, intent_matches: Sequence[Match]) -> bool:
