@@ -35,6 +35,18 @@ _SURNAME_HOUSEHOLD = re.compile(r"(?:的)?(?:老|小)?([\u4e00-\u9fff]{1,2}?)"
                                 r"(?:大姐|大哥|大爷|大娘|大叔|大婶|大嫂|二哥|二姐|老汉|阿婆|阿公|嫂子|奶奶|爷爷|伯|叔|婶|嫂|姐|哥)?家")
 # (numerals are digits by now: 梁老四家 reads 梁老4家)
 _SOMEONE = re.compile(r"的?([\u4e00-\u9fff])[\u4e00-\u9fff0-9]{1,2}?家(?!里的|长|属|庭|具|电|务)")
+def _part_of_name(said: str, head: str) -> bool:
+    """老于家 / 韦大姐家: the head's surname; 尔布家 (马海尔布): a two-character given name."""
+    return len(head) > len(said) and (head.startswith(said) or len(said) >= 2 and head.endswith(said))
+
+
+# The people an ethnic township is named for (依果彝族乡, 板兰瑶族乡, 大滩回族乡)
+# 依莫村阿呷莫的报销: two or three characters before 的/家/户 or a pause (a part of a name?)
+_GIVEN_NAME = re.compile(r"的?([\u4e00-\u9fff]{2,3}?)(?=的|家|户|[,、。 ])")
+_ETHNIC = re.compile(
+    "(?:彝|藏|苗|瑶|壮|回|土家|蒙古|朝鲜|满|侗|布依|白|哈尼|傣|黎|傈僳|佤|畲|羌|纳西|土|仡佬|锡伯|达斡尔|"
+    "鄂伦春|鄂温克|赫哲|怒|独龙|景颇|拉祜|水|毛南|仫佬|京|撒拉|保安|东乡|裕固|门巴|珞巴|基诺|德昂|阿昌|普米|"
+    "布朗|塔吉克|乌孜别克|柯尔克孜|哈萨克|维吾尔|塔塔尔|各)族$")
 _DIGIT_AS_SAID = str.maketrans("0123456789", "〇一二三四五六七八九")
 _ISSUE_CODE = re.compile(r"[a-z]{1,4}-?\d{2,6}")
 
@@ -167,6 +179,9 @@ class Gazetteer:
             stem = _strip_suffix(township, "镇乡")
             if stem:
                 self._add(stem, place, freq, common, stem=True)
+            bare = _ETHNIC.sub("", stem or "")  # 依果彝族乡 is also said 依果
+            if len(bare) >= 2 and bare != stem:
+                self._add(bare, place, freq, common, stem=True)
             self.place_index.add(township, place)
         for ref in snapshot.villages:
             place = Place(ref.township, ref.village)
@@ -233,21 +248,25 @@ class Gazetteer:
         return self._with_surnames(text, mentions)
 
     def _with_surnames(self, text: str, mentions: list[Mention]) -> list[Mention]:
-        """A village said with a surname and 家 right after it (双河村老于家): the village's
-        households whose head has that surname, as a mention read "by surname" (always asked)."""
+        """A village said with a surname and 家 right after it (双河村老于家), or with part of a
+        head's name (依莫村阿呷莫的报销, for 吉克阿呷莫): the village's households whose head has that
+        surname or name, as a mention read "by surname" (always asked)."""
         found = []
         for index, mention in enumerate(mentions):
             found.append(mention)
             if mention.level != "village" or len(mention.options) != 1:
                 continue
             following = mentions[index + 1] if index + 1 < len(mentions) else None
-            match = _SURNAME_HOUSEHOLD.match(text, mention.end)
-            if match is None or following is not None and following.start < match.end():
-                continue
             village = mention.options[0]
-            surname = match.group(1)
-            heads = [p for p in self._households_in.get((village.township, village.village), ())
-                     if (p.household or "").startswith(surname) and len(p.household or "") > len(surname)]
+            in_village = self._households_in.get((village.township, village.village), ())
+            heads: list[Place] = []
+            for pattern in (_SURNAME_HOUSEHOLD, _GIVEN_NAME):
+                match = pattern.match(text, mention.end)
+                if match is None or following is not None and following.start < match.end():
+                    continue
+                heads = [p for p in in_village if _part_of_name(match.group(1), p.household or "")]
+                if heads:
+                    break
             if heads:
                 start = match.start(1) - (1 if text[match.start(1) - 1] in "老小" else 0)
                 found.append(Mention(start, match.end(), text[start:match.end()], tuple(heads), "surname",

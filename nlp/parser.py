@@ -214,8 +214,8 @@ class Parser:
             names[start:end] = [True] * (end - start)
         covered = list(names)
         for match in (*status_matches, *category_matches, *intent_matches):
-            if "generic_place" in match.labels or "household_after" in match.labels:
-                continue
+            if "generic_place" in match.labels or "household_after" in match.labels or match.end - match.start == 1:
+                continue  # one character (哈, 发) may be part of a name said by sound: 阿库日哈
             covered[match.start:match.end] = [True] * (match.end - match.start)
         for deadline in deadlines:
             covered[deadline.start:deadline.end] = [True] * (deadline.end - deadline.start)
@@ -272,6 +272,11 @@ class Parser:
             # 东台村饮水问题销号 / …重新打开: a supervisor closes out or reopens (asked first);
             # from anyone else it is read as the report it also is
             result.flags.add("reopen" if "reopen" in labels else "close")
+        if result.intent in I.WRITES and "undo" in labels and _THAT_MESSAGE.search(masked):
+            result.needs_confirmation = True  # 吉克石布家房子修好了，刚才那条撤回: a report and an undo
+            result.confidence = min(result.confidence, 0.55)
+            result.flags.add("undo_too")
+            result.reasons.append("还说了撤回，撤回请单独发送")
         if result.guess is not None:
             _second_opinion(result, result.guess, self.agree_at)
             _category_opinion(result, result.guess, self.category_agree_at)
@@ -286,7 +291,9 @@ class Parser:
         """Whether the message opens and whether it closes with thanks (收到…, …辛苦了, 👍)."""
         body = masked.strip(",。!?")
         opens = body.startswith(self._thanks) or body.startswith(("收到", "好的")) or raw.lstrip().startswith(_CHEERS)
-        closes = body.endswith(self._thanks) or raw.rstrip().endswith(_CHEERS)
+        last = re.split(r"[,。!?\s]+", body)[-1]
+        closes = (body.endswith(self._thanks) or raw.rstrip().endswith(_CHEERS)
+                  or last.startswith(self._thanks) and len(last) <= _THANKED_WHOM)  # 谢谢卫生院, 辛苦各位
         return opens, closes
 
     def _quotes_with_thanks(self, masked: str, seen: _Seen, raw: str) -> bool:
@@ -358,8 +365,9 @@ class Parser:
 
         if (_HELP_HOW.search(masked) or "help" in labels) and not all_places and not categories:
             return self._finish_simple(result, I.HELP)
-        if "undo" in labels and not categories and not (all_places and statement_events):
-            return self._finish_simple(result, I.UNDO)
+        if "undo" in labels and (not categories and not (all_places and statement_events)
+                                 or _only_withdraws(masked, clauses)):
+            return self._finish_simple(result, I.UNDO)  # 刚才发的吉克石布那条撤回: about the message
         if corrected and not statement_events and not categories:
             return self._finish_simple(result, I.UNDO)  # 刚才那条发错了，不是东光村，是东台村
         if labels & {"conditional", "ask_group", "send_request"}:
@@ -855,7 +863,8 @@ _MAX_QUERY_RESIDUE = 4
 
 # Quoted or forwarded text in the raw message: a line starting with > or 》, or 「…」/『…』/“…”
 # around a sentence.
-_QUOTED = re.compile(r"(?m)^\s*[>》]|[「『“][^」』”]{6,}[」』”]|[【\[「『(（]转(?:发|载)?[】\]」』)）]")
+_THANKED_WHOM = 8  # characters of "谢谢卫生院的同志" at the end of a message: still thanks
+_QUOTED = re.compile(r"(?m)(?:^|[\s,，。!！:：])\s*[>》]|[「『“][^」』”]{6,}[」』”]|[【\[「『(（]转(?:发|载)?[】\]」』)）]")
 _PROBLEM_STOP = frozenset("问题的了和与及村家户事情况已未没不还有")
 _CATEGORY_NAMES = frozenset({*CATEGORIES, "问题"})
 _STATED_BY = re.compile(r"前|内|底|为止|截止|之前|以前")
@@ -979,6 +988,13 @@ def _only_a_plan(seen: _Seen, fact: Fact, events: list[str], status_matches: lis
 
 
 _RESULT_CHARS = tuple("完好齐通到上妥掉")  # 下周铺完, 明后天就通, 下周到: a result, not only a plan
+
+
+def _only_withdraws(masked: str, clauses: Sequence[Clause]) -> bool:
+    """刚才发的吉克石布那条撤回: every clause with a status speaks of a message sent before (not
+    吉克石布家房子修好了，刚才那条撤回, which reports anew)."""
+    said = [c for c in clauses if c.events]
+    return bool(said) and all(_THAT_MESSAGE.search(masked, c.start, c.end) for c in said)
 
 
 def _stray_problem(fact: Fact, category: str) -> bool:
@@ -1280,6 +1296,7 @@ def _is_bare(masked: str, category_matches: Sequence[Match], places: Sequence[Me
     return not _FILLER.sub("", "".join(rest))
 
 
+_THAT_MESSAGE = re.compile(r"(?:那|这|上一?|刚才那?)条|刚才(?:发|报|说)的")
 _THAT_MATTER = re.compile(r"的(?:问题|事|事儿|事情)[,。!]?$")
 
 
@@ -1365,7 +1382,8 @@ def _match_reason(mention: Mention) -> str | None:
     if mention.how == "surname":
         if len(mention.options) > 1:
             return None  # the ambiguity reason lists them
-        return f"“{mention.surface}”按姓氏当作{name}家"
+        by = "按姓氏" if name.startswith(mention.surface.lstrip("的老小")[:1]) else "按名字的一部分"
+        return f"“{mention.surface}”{by}当作{name}家"
     if mention.how == "homophone":
         return f"“{mention.surface}”按读音匹配为“{name}”"
     if mention.how == "loose":
