@@ -4,31 +4,16 @@ turn committed, while other chats' reports go on."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import threading
 
-import pytest
 
 from services.conversation import digest_commands
 from tests.support.digest_ledger import transaction_open
 from tests.support.fake_bot_api import (
-    SUPERVISOR, VILLAGE, FakeChat, bot_settings, link_demo_accounts, running_bot, say,
+    SUPERVISOR, VILLAGE, FakeChat, running_bot, say,
 )
 
 GROUP = FakeChat(-100200300, "supergroup", "东光镇脱贫攻坚群")
-
-
-@pytest.fixture
-def today(database) -> dt.date:
-    """The demo county built today, its users linked to the test's Telegram accounts."""
-    day = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()
-    link_demo_accounts(database, day)
-    return day
-
-
-@pytest.fixture
-def settings(fake_bot_api, db_url, tmp_path, today):
-    return bot_settings(fake_bot_api, db_url, tmp_path)
 
 
 async def test_digest_command_sends_its_chart_without_holding_up_reports(

@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from db.models import Evidence, InboxUpdate, Issue, IssueEvent, User
@@ -16,26 +15,12 @@ from services import inbox
 from services.invites import create_invite
 from tests.support import evidence_images
 from tests.support.fake_bot_api import (
-    ADMIN, BOT_USERNAME, SUPERVISOR, TOWNSHIP, VILLAGE, FakeChat, FakeUser, bot_settings,
-    link_demo_accounts, press, running_bot, say,
+    ADMIN, BOT_USERNAME, SUPERVISOR, TOWNSHIP, VILLAGE, FakeChat, FakeUser, press, running_bot, say,
 )
 
 # Demo users (services/demo_county.yaml) and the Telegram accounts the tests give them.
 STRANGER = FakeUser(7999, "路人")
 GROUP = FakeChat(-100200300, "supergroup", "东光镇脱贫攻坚群")
-
-
-@pytest.fixture
-def today(database) -> dt.date:
-    """The demo county built today, its users linked to the test's Telegram accounts."""
-    day = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()
-    link_demo_accounts(database, day)
-    return day
-
-
-@pytest.fixture
-def settings(fake_bot_api, db_url, tmp_path, today):
-    return bot_settings(fake_bot_api, db_url, tmp_path)
 
 
 def issue(database, code: str) -> Issue:

@@ -17,25 +17,11 @@ import bot
 from db.models import Evidence, Issue, IssueEvent
 from tests.support.evidence_images import near_copy, pdf, photo
 from tests.support.fake_bot_api import (
-    BOT_USERNAME, SUPERVISOR, TOWNSHIP, VILLAGE, FakeBotApi, FakeChat, FakeUser, Sent, bot_settings,
-    link_demo_accounts, press, running_bot, say,
+    BOT_USERNAME, SUPERVISOR, TOWNSHIP, VILLAGE, FakeBotApi, FakeChat, FakeUser, Sent, press, running_bot, say,
 )
 
 GROUP = FakeChat(-100200300, "supergroup", "东光镇脱贫攻坚群")
 TZ = dt.timezone(dt.timedelta(hours=8))
-
-
-@pytest.fixture
-def today(database) -> dt.date:
-    """The demo county built today, its users linked to the test's Telegram accounts."""
-    day = dt.datetime.now(TZ).date()
-    link_demo_accounts(database, day)
-    return day
-
-
-@pytest.fixture
-def settings(fake_bot_api, db_url, tmp_path, today):
-    return bot_settings(fake_bot_api, db_url, tmp_path)
 
 
 @pytest.fixture

@@ -6,23 +6,16 @@ county's story part; today is Tuesday 2026-12-01."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
 from nlp.parser import Parser
-from tests.corpus.evaluate import default_calendar, snapshot_from_county_yaml
-
-TODAY = dt.date(2026, 12, 1)
+from tests.corpus.evaluate import snapshot_from_county_yaml
+from tests.support.story_reading import read
 
 
 @pytest.fixture(scope="module")
-def rules() -> Parser:
-    return Parser(snapshot_from_county_yaml(), default_calendar(), reader=None)
-
-
-def read(parser: Parser, text: str):
-    return parser.parse(text, TODAY)
+def rules(story_rules: Parser) -> Parser:
+    return story_rules
 
 
 @pytest.mark.parametrize("text", ["东台村刘老三家黄牛补贴到位了", "东台村的刘老四家黄牛补贴到位了"])
@@ -45,7 +38,9 @@ def test_a_surname_with_a_word_of_kinship_finds_the_household_and_asks(rules: Pa
     assert any("按姓氏" in reason for reason in got.reasons)
 
 
-@pytest.mark.parametrize("text", ["施工队讲东台村水管修好了", "据村干部反映东台村水管修好了", "他打电话来说东台村水管修好了"])
+@pytest.mark.parametrize("text", [
+    "施工队讲东台村水管修好了", "据村干部反映东台村水管修好了", "他打电话来说东台村水管修好了",
+])
 def test_a_relayed_fix_is_asked(rules: Parser, text: str) -> None:
     got = read(rules, text)
     assert got.status == "resolved" and got.needs_confirmation and "hearsay" in got.flags

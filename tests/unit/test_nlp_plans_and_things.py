@@ -6,23 +6,15 @@ Tuesday 2026-12-01."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
 from nlp.parser import Parser
-from tests.corpus.evaluate import default_calendar, snapshot_from_county_yaml
-
-TODAY = dt.date(2026, 12, 1)
+from tests.support.story_reading import read
 
 
 @pytest.fixture(scope="module")
-def rules() -> Parser:
-    return Parser(snapshot_from_county_yaml(), default_calendar(), reader=None)
-
-
-def read(parser: Parser, text: str):
-    return parser.parse(text, TODAY)
+def rules(story_rules: Parser) -> Parser:
+    return story_rules
 
 
 @pytest.mark.parametrize("text", ["东台村水管明天修", "东台村水管下周换"])
@@ -43,7 +35,9 @@ def test_another_problem_without_a_status_is_not_swallowed(rules: Parser) -> Non
     assert "unread" in got.flags or "several" in got.flags
 
 
-@pytest.mark.parametrize("text", ["[转发] 东台村饮水问题已解决", "「转」东台村饮水问题已解决", "老王转过来的：东台村饮水问题已解决"])
+@pytest.mark.parametrize("text", [
+    "[转发] 东台村饮水问题已解决", "「转」东台村饮水问题已解决", "老王转过来的：东台村饮水问题已解决",
+])
 def test_quote_markers_are_read(rules: Parser, text: str) -> None:
     got = read(rules, text)
     assert got.status == "resolved" and got.needs_confirmation and "quote" in got.flags

@@ -13,22 +13,17 @@ from nlp.deadlines import resolve_deadline
 from nlp.parser import Parser
 from nlp.reader import Guess
 from tests.corpus.evaluate import default_calendar, snapshot_from_county_yaml
-
-TODAY = dt.date(2026, 12, 1)
+from tests.support.story_reading import read
 
 
 @pytest.fixture(scope="module")
-def rules() -> Parser:
-    return Parser(snapshot_from_county_yaml(), default_calendar(), reader=None)
+def rules(story_rules: Parser) -> Parser:
+    return story_rules
 
 
 @pytest.fixture(scope="module")
 def pair(story_pair: Parser) -> Parser:
     return story_pair
-
-
-def read(parser: Parser, text: str, today: dt.date = TODAY):
-    return parser.parse(text, today)
 
 
 @pytest.mark.parametrize("text", [
