@@ -41,6 +41,8 @@ def _part_of_name(said: str, head: str) -> bool:
 
 
 # The people an ethnic township is named for (依果彝族乡, 板兰瑶族乡, 大滩回族乡)
+# 黄集村姓黄那户 / 姓黄的那家: the surname said outright
+_SURNAMED = re.compile(r"的?姓([\u4e00-\u9fff])的?(?:那|这)?(?:一)?(?:户|家)")
 # 依莫村阿呷莫的报销: two or three characters before 的/家/户 or a pause (a part of a name?)
 _GIVEN_NAME = re.compile(r"的?([\u4e00-\u9fff]{2,3}?)(?=的|家|户|[,、。 ])")
 _ETHNIC = re.compile(
@@ -260,7 +262,7 @@ class Gazetteer:
             village = mention.options[0]
             in_village = self._households_in.get((village.township, village.village), ())
             heads: list[Place] = []
-            for pattern in (_SURNAME_HOUSEHOLD, _GIVEN_NAME):
+            for pattern in (_SURNAMED, _SURNAME_HOUSEHOLD, _GIVEN_NAME):
                 match = pattern.match(text, mention.end)
                 if match is None or following is not None and following.start < match.end():
                     continue

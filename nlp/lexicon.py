@@ -97,6 +97,7 @@ class Lexicon:
     doubts: dict[str, tuple[str, ...]] = field(default_factory=dict)  # group -> words
     sources: tuple[str, ...] = field(default=())
     topics: dict[str, tuple[str, ...]] = field(default_factory=dict)  # "category/topic" -> words
+    wholes: frozenset[str] = frozenset()  # "category/topic" of topics that are the whole thing (危房改造)
 
     def words(self, group: str) -> tuple[str, ...]:
         """Words of a status or intent group."""
@@ -116,12 +117,13 @@ def load_lexicon(extra_dir: Path | None = None) -> Lexicon:
     intents: dict[str, list[str]] = {name: [] for name in INTENT_GROUPS}
     doubts: dict[str, list[str]] = {name: [] for name in DOUBT_GROUPS}
     topics: dict[str, list[str]] = {}
+    wholes: set[str] = set()
     sources: list[str] = []
     for index, directory in enumerate(dirs):
         required = index == 0
         path = directory / CATEGORY_FILE
         if required or path.exists():
-            _read_categories(path, category_words, category_weak, topics)
+            _read_categories(path, category_words, category_weak, topics, wholes)
             sources.append(str(path))
         for name, groups in ((STATUS_FILE, status), (INTENT_FILE, intents), (DOUBT_FILE, doubts)):
             path = directory / name
@@ -136,6 +138,7 @@ def load_lexicon(extra_dir: Path | None = None) -> Lexicon:
         doubts={k: tuple(dict.fromkeys(v)) for k, v in doubts.items()},
         sources=tuple(sources),
         topics={k: tuple(dict.fromkeys(v)) for k, v in topics.items()},
+        wholes=frozenset(wholes),
     )
 
 
@@ -181,7 +184,7 @@ def _word_list(path: Path, node: yaml.Node) -> list[str]:
 
 
 def _read_categories(path: Path, words: dict[str, list[str]], weak: dict[str, list[str]],
-                     topics: dict[str, list[str]]) -> None:
+                     topics: dict[str, list[str]], wholes: set[str]) -> None:
     for key, value in _mapping(path, _compose(path), "类别文件"):
         category = key.value
         if category not in words:
@@ -195,9 +198,11 @@ def _read_categories(path: Path, words: dict[str, list[str]], weak: dict[str, li
             elif part_key.value == "topics":
                 for topic_key, topic_value in _mapping(path, part_value, f"类别“{category}”的 topics"):
                     topics.setdefault(f"{category}/{topic_key.value}", []).extend(_word_list(path, topic_value))
+            elif part_key.value == "whole":
+                wholes.update(f"{category}/{name}" for name in _word_list(path, part_value))
             else:
                 raise LexiconError(
-                    f"{_where(path, part_key)}: 类别下只能有 words、weak 和 topics，不能有“{part_key.value}”")
+                    f"{_where(path, part_key)}: 类别下只能有 words、weak、topics 和 whole，不能有“{part_key.value}”")
 
 
 def _read_groups(path: Path, groups: dict[str, list[str]]) -> None:

@@ -589,6 +589,11 @@ class Parser:
             result.flags.add("category")
             if not category_doubt:
                 reasons.append("问题类别不确定：" + "、".join(kinds))
+        things = self._things_said(result.category, problem, place)
+        if len(things) > 1:
+            doubt = True  # 路灯修好了，村道月底前铺完, where the village has both items: which one?
+            result.flags.add("things")
+            reasons.append("说了同一类的几样：" + "、".join(things))
         if result.category and _stray_problem(fact, result.category):
             doubt = True  # 汪来喜签约了，扶贫车间还停着: another problem the rules read no status of
             result.flags.add("unread")
@@ -742,6 +747,16 @@ class Parser:
             return next(iter(open_categories)), "没说是哪类问题，按台账里唯一的一条"
         return None, "没说是哪类问题"
 
+    def _things_said(self, category: str | None, problem: Sequence[str], place: _Place | None) -> list[str]:
+        """The things of ``category`` the problem words name (路灯, 道路), when the place has more
+        than one item of that category (else the item is clear whatever was said)."""
+        if category is None or place is None or len(place.options) != 1:
+            return []
+        if sum(1 for issue in self._issues_for(place.options[0]) if issue.category == category) < 2:
+            return []
+        labels = {label for word in problem for m in self._topics.find(word) for label in m.labels}
+        return sorted(label.split("/", 1)[1] for label in labels if label.startswith(category + "/"))
+
     def _filed_with(self, place: _Place | None, category: str, words: Sequence[str]) -> bool:
         """True when an item of ``category`` at the place has one of ``words`` in its description,
         or names the same thing (教室暖气 ~ 教室取暖不足, by the lexicon's topics)."""
@@ -749,7 +764,7 @@ class Parser:
             return False
         items = [issue for issue in self._issues_for(place.options[0]) if issue.category == category]
         return any(any(word in issue.description for word in words)
-                   or _same_topic(words, issue.description, self._topics) for issue in items)
+                   or _same_topic(words, issue.description, self._topics, self.lexicon.wholes) for issue in items)
 
     def _described_categories(self, place: _Place | None, text: str) -> list[str]:
         """Categories of the place's items whose description shares a two-character word with
@@ -798,7 +813,8 @@ class Parser:
             matching += [i for i in self._issues_for(option) if i.category == result.category]
         if result.issue_code:
             matching = [self._issues_by_code[result.issue_code]]
-        elif matching and (said_new or not any(_describes(problem, i.description, self._topics) for i in matching)):
+        elif matching and (said_new or not any(_describes(problem, i.description, self._topics, self.lexicon.wholes)
+                                                         for i in matching)):
             # 村部屋顶漏水 where the ledger has 路灯损坏: a new problem, or that item? Ask.
             result.intent = I.NEW_ISSUE
             result.flags.add("new_problem")
@@ -1208,28 +1224,39 @@ def _problem_phrase(seen: _Seen, fact: Fact) -> str:
     return "".join(ch for ch in chars if ch not in "□,、:;。!?")[:30]
 
 
-def _describes(problem: list[str], description: str, topics: KeywordMatcher | None = None) -> bool:
+def _describes(problem: list[str], description: str, topics: KeywordMatcher | None = None,
+               wholes: frozenset[str] = frozenset()) -> bool:
     """True when the message's problem words can be about an item with ``description``: they
-    name the same thing of the category (修路 ~ 村道坑洼, by the lexicon's topics), or, where
-    the topics say nothing, share a meaningful character (水管 ~ 自来水管道冻裂), or there are
-    none to compare."""
+    name the same thing of the category (修路 ~ 村道坑洼, by the lexicon's topics) or a part of
+    the whole the item is about (房顶漏 ~ 危房改造未完工), or, where the topics say nothing, share
+    a meaningful character (水管 ~ 自来水管道冻裂), or there are none to compare."""
     if topics is not None:
         said_topics = {label for word in problem for m in topics.find(word) for label in m.labels}
         item_topics = {label for m in topics.find(description) for label in m.labels}
         if said_topics and item_topics:
-            return bool(said_topics & item_topics)
+            return _fits(said_topics, item_topics, wholes)
     said = {ch for word in problem for ch in word} - _PROBLEM_STOP
     if not said:
         return True
     return bool(said & (set(description) - _PROBLEM_STOP))
 
 
-def _same_topic(words: Sequence[str], description: str, topics: KeywordMatcher | None) -> bool:
+def _fits(said: set[str], item: set[str], wholes: frozenset[str]) -> bool:
+    """Topics that name one thing, or an item about a whole (危房改造) and a part of its category."""
+    if said & item:
+        return True
+    categories = {label.split("/", 1)[0] for label in item & wholes}
+    return any(label.split("/", 1)[0] in categories for label in said)
+
+
+def _same_topic(words: Sequence[str], description: str, topics: KeywordMatcher | None,
+                wholes: frozenset[str] = frozenset()) -> bool:
     """True when ``words`` and ``description`` name one thing by the lexicon's topics (暖气 ~ 取暖)."""
     if topics is None:
         return False
     said = {label for word in words for m in topics.find(word) for label in m.labels}
-    return bool(said & {label for m in topics.find(description) for label in m.labels})
+    item = {label for m in topics.find(description) for label in m.labels}
+    return bool(said and item) and _fits(said, item, wholes)
 
 
 def _same_fact(one: Parse, other: Parse) -> bool:

@@ -25,7 +25,7 @@ def test_default_lexicon_has_every_category_and_group() -> None:
 
 @pytest.mark.parametrize(("name", "content", "line", "says"), [
     ("categories.yaml", "饮水:\n  words: [吃水]\n养鸡:\n  words: [鸡]\n", 3, "未知类别“养鸡”"),
-    ("categories.yaml", "饮水:\n  words: [吃水]\n  strong: [水]\n", 3, "只能有 words、weak 和 topics"),
+    ("categories.yaml", "饮水:\n  words: [吃水]\n  strong: [水]\n", 3, "只能有 words、weak、topics 和 whole"),
     ("categories.yaml", "产业:\n  words: 黑木耳\n", 2, "应当是词的列表"),
     ("status.yaml", "completion: [修好]\nfinished: [好了]\n", 2, "未知分组“finished”"),
     ("intents.yaml", "help:\n  - 帮助\n  - ''\n", 3, "非空"),

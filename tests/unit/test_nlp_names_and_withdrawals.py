@@ -82,3 +82,35 @@ def test_south_western_words(rules: Parser, text: str, intent: str, status: str 
 def test_the_yi_new_year_is_no_spring_festival(rules: Parser) -> None:
     got = read(rules, "阿坡村蓄水池彝历年前能补好")
     assert got.status == "in_progress" and got.deadline is None
+
+
+@pytest.fixture(scope="module")
+def two_items() -> Parser:
+    """A village with two 基础设施 items (路灯 and 村道) and a household with a 住房 item about the
+    whole house."""
+    villages = (PlaceRef(OTHER, "南岗村"),)
+    households = (HouseholdRef("H9", OTHER, "南岗村", "黄德胜"), HouseholdRef("H8", OTHER, "南岗村", "黄玉梅"))
+    issues = (IssueRef("J1", OTHER, "南岗村", None, "基础设施", "未整改", "路灯损坏"),
+              IssueRef("J2", OTHER, "南岗村", None, "基础设施", "未整改", "村道坑洼"),
+              IssueRef("J3", OTHER, "南岗村", "H9", "住房", "整改中", "危房改造未完工"),
+              IssueRef("J4", OTHER, "南岗村", "H8", "住房", "未整改", "房屋漏雨"))
+    return Parser(LedgerSnapshot((OTHER,), villages, households, issues), default_calendar(), reader=None)
+
+
+def test_two_things_of_one_category_where_the_village_has_both_items_are_asked(two_items: Parser) -> None:
+    got = read(two_items, "南岗村路灯修好了，村道月底前铺完")
+    assert got.needs_confirmation and "things" in got.flags
+    assert not read(two_items, "南岗村路灯修好了").needs_confirmation
+
+
+@pytest.mark.parametrize("text, new", [
+    ("黄德胜家房顶还漏", False),   # his item is the whole house (危房改造): the roof is part of it
+    ("黄玉梅家后墙裂了", True),    # her item is the roof (漏雨): a wall is another thing
+])
+def test_an_item_about_the_whole_house_covers_its_parts_only(two_items: Parser, text: str, new: bool) -> None:
+    assert (read(two_items, text).intent == "new_issue") == new
+
+
+def test_a_surname_said_outright_finds_the_households(two_items: Parser) -> None:
+    got = read(two_items, "南岗村姓黄那户房顶还漏")
+    assert got.needs_confirmation and any("姓黄的有2户" in reason for reason in got.reasons)
