@@ -49,6 +49,8 @@ _ETHNIC = re.compile(
     "(?:彝|藏|苗|瑶|壮|回|土家|蒙古|朝鲜|满|侗|布依|白|哈尼|傣|黎|傈僳|佤|畲|羌|纳西|土|仡佬|锡伯|达斡尔|"
     "鄂伦春|鄂温克|赫哲|怒|独龙|景颇|拉祜|水|毛南|仫佬|京|撒拉|保安|东乡|裕固|门巴|珞巴|基诺|德昂|阿昌|普米|"
     "布朗|塔吉克|乌孜别克|柯尔克孜|哈萨克|维吾尔|塔塔尔|各)族$")
+_CONJUNCTIONS = frozenset("和与跟同及")
+_VILLAGE_WORDS = ("村干部", "村民", "村医", "村里", "村委", "村组", "村支书", "村主任", "村会计", "村两委")
 _DIGIT_AS_SAID = str.maketrans("0123456789", "〇一二三四五六七八九")
 _ISSUE_CODE = re.compile(r"[a-z]{1,4}-?\d{2,6}")
 
@@ -429,6 +431,8 @@ class Gazetteer:
                                score=near[0][1])
         begin = max(floor, suffix_end - 3)
         surface = text[begin:suffix_end]
+        if surface[-2:-1] in _CONJUNCTIONS and text.startswith(_VILLAGE_WORDS, suffix_end - 1):
+            return None  # 老师和村干部: 和 joins two people, 村 begins 村干部
         if len(surface) >= 3 and self._could_be_village(surface[:-1]) and not self._is_common_place_word(surface):
             return Mention(begin, suffix_end, surface, (), "unknown", score=0.0)
         return None

@@ -11,6 +11,7 @@ but also 水位一点没掉). :func:`decide` weighs them; ``lack`` beside a comp
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from nlp.lexicon import Match
@@ -19,7 +20,7 @@ RESOLVED = "resolved"
 IN_PROGRESS = "in_progress"
 OPEN = "open"
 
-_LE = "了啦喽咯"
+_LE = "了啦喽咯哩"  # 哩 after a completion is 了 in the south (换新哩); 正砌墙哩 has no completion
 _DANGLING_TAIL = frozenset("了呢啊呀的哦嘛吧")
 _NEGATION_REACH = 4  # characters between a negator and the word it negates (没有完全解决)
 _LATER = ("以后", "之后", "之前", "后再", "后要", "后才", "的时候", "时再")  # 修好以后…: a time clause
@@ -74,7 +75,9 @@ def clause_events(text: str, start: int, end: int, matches: list[Match], has_dea
         if negator is not None and not negated and _strong_negator(negator):
             events.append(_lack(text, negator))  # 卫生室没有村医: the negated thing is no status word
         event = None
-        if "completion" in labels and text.startswith(_LATER, match.end):
+        if "completion" in labels and _MATTER.match(text, match.end):
+            event = None  # 复学的事 / 收益分配这个问题: the word names the matter, not its status
+        elif "completion" in labels and text.startswith(_LATER, match.end):
             event = None  # 修好以后要验收 / 修好之前先拉水: a time clause, not a completion
         elif "completion" in labels and _in_progress_aspect(text, match.start):
             event = "progress"  # 挖机已经在清了 / 正在修: 在 before the verb is the work going on
@@ -119,8 +122,8 @@ def clause_events(text: str, start: int, end: int, matches: list[Match], has_dea
             perfective_at = match.start
         elif "promise" in labels:
             promise_at, promise_word = match.start, match.word
-        elif "order" in labels:
-            order_at, order_word = match.start, match.word
+        elif "order" in labels and not text.startswith(("了", "哩", "过"), match.end):
+            order_at, order_word = match.start, match.word  # (请了会计: hired, no order)
         elif "relapse" in labels:
             relapse_at = match.start
         elif "remaining" in labels:
@@ -167,6 +170,7 @@ def as_done(events: list[str]) -> list[str]:
 
 
 _ABLE = frozenset({"能", "可以"})
+_MATTER = re.compile(r"(?:的|这个|那个|这|那)(?:事|事情|事儿|问题)")
 # Order words that command whatever verb follows (需要, 让, 得 may describe; these do not)
 _COMMANDING = frozenset({"请", "要求", "责令", "责成", "务必", "务必要", "限期", "督促", "督办", "必须", "立即"})  # 能吃上了: able now, not a promise
 
