@@ -32,9 +32,10 @@ _HOUSEHOLD_CODE = re.compile(r"\d{6}-\d{3,6}")
 # 双河村老于家 / 四合村孔家 / 老营村的田家: a household by its head's surname, right after its village
 # 双河村老于家 / 板康村韦大姐家: a surname, maybe with a word of kinship, then 家
 _SURNAME_HOUSEHOLD = re.compile(r"(?:的)?(?:老|小)?([\u4e00-\u9fff]{1,2}?)"
-                                r"(?:大姐|大哥|大爷|大娘|大叔|大婶|大嫂|二哥|二姐|老汉|阿婆|阿公|嫂子|奶奶|爷爷|伯|叔|婶|嫂|姐|哥)?家")
+                                r"(?:大姐|大哥|大爷|大娘|大叔|大婶|大嫂|二哥|二姐|老汉|阿婆|阿公|嫂子|奶奶|爷爷|伯|叔|婶|嫂|姐|哥)?"
+                                r"(?:家|屋里|屋家|屋下)")
 # (numerals are digits by now: 梁老四家 reads 梁老4家)
-_SOMEONE = re.compile(r"的?([\u4e00-\u9fff])[\u4e00-\u9fff0-9]{1,2}?家(?!里的|长|属|庭|具|电|务)")
+_SOMEONE = re.compile(r"的?([\u4e00-\u9fff])[\u4e00-\u9fff0-9]{1,2}?(?:家(?!里的|长|属|庭|具|电|务)|屋里)")
 def _part_of_name(said: str, head: str) -> bool:
     """老于家 / 韦大姐家: the head's surname; 尔布家 (马海尔布): a two-character given name."""
     return len(head) > len(said) and (head.startswith(said) or len(said) >= 2 and head.endswith(said))
@@ -44,7 +45,7 @@ def _part_of_name(said: str, head: str) -> bool:
 # 黄集村姓黄那户 / 姓黄的那家: the surname said outright
 _SURNAMED = re.compile(r"的?姓([\u4e00-\u9fff])的?(?:那|这)?(?:一)?(?:户|家)")
 # 依莫村阿呷莫的报销: two or three characters before 的/家/户 or a pause (a part of a name?)
-_GIVEN_NAME = re.compile(r"的?([\u4e00-\u9fff]{2,3}?)(?=的|家|户|[,、。 ])")
+_GIVEN_NAME = re.compile(r"的?([\u4e00-\u9fff]{2,3}?)(?=的|家|户|屋里|[,、。 ])")
 _ETHNIC = re.compile(
     "(?:彝|藏|苗|瑶|壮|回|土家|蒙古|朝鲜|满|侗|布依|白|哈尼|傣|黎|傈僳|佤|畲|羌|纳西|土|仡佬|锡伯|达斡尔|"
     "鄂伦春|鄂温克|赫哲|怒|独龙|景颇|拉祜|水|毛南|仫佬|京|撒拉|保安|东乡|裕固|门巴|珞巴|基诺|德昂|阿昌|普米|"

@@ -12,7 +12,6 @@ they define are registered here, once, so test modules only import the helpers t
 
 from __future__ import annotations
 
-import os
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -24,20 +23,13 @@ from sqlalchemy import create_engine, text
 from db.base import Base
 from db.migrate import upgrade
 from db.session import Database, make_engine
+from tests.support.backends import BACKENDS, PG_ADMIN_URL
 
 pytest_plugins = [
     "tests.support.engine_chat",  # the demo county and an engine to talk to (demo_database, engine, ...)
     "tests.support.fake_bot_api",  # the fake Bot API server (fake_bot_api)
 ]
 
-PG_ADMIN_URL = os.environ.get(
-    "GONGJIAN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-BACKENDS = [
-    name.strip()
-    for name in os.environ.get("GONGJIAN_TEST_BACKENDS", "sqlite,postgresql").split(",")
-    if name.strip()
-]
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,8 @@ import pytest
 
 from bot import main
 from cli.check_cmd import check_holidays, check_webhook
-from conftest import BACKENDS, PG_ADMIN_URL
 from settings import load_settings
+from tests.support.backends import BACKENDS, PG_ADMIN_URL
 
 ENVIRONMENT = (
     "DATABASE_URL", "TELEGRAM_BOT_TOKEN", "TELEGRAM_BASE_URL", "TELEGRAM_BASE_FILE_URL", "TELEGRAM_WEBHOOK_URL",

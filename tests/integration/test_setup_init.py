@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import select
 
 import bot
-from conftest import BACKENDS, PG_ADMIN_URL
 from db.models import User
 from db.session import Database
-from tests.support.ledger_files import row_counts, sample_sheets, write_xlsx
 from services.invites import redeem_invite
+from tests.support.backends import BACKENDS, PG_ADMIN_URL
+from tests.support.ledger_files import row_counts, sample_sheets, write_xlsx
 
 
 def _bad_ledger(tmp_path):

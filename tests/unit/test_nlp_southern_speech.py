@@ -66,3 +66,30 @@ def test_a_conjunction_before_a_village_word_ends_no_village(rules: Parser) -> N
 
 def test_hired_is_no_order(rules: Parser) -> None:
     assert "order" not in read(rules, "河北村合作社的账请了会计在对").flags
+
+
+# Round 15 (from h16 辰坪县, 湘语): 哒 is 了, 啷个 is 怎么, 么时候 is 什么时候, a kinship word with 屋里,
+# the speaker's plan to go somewhere to check, and 核对无误.
+
+@pytest.mark.parametrize("text, status", [("东台村水管修好哒", "resolved"), ("东台村水管还冇修好哒", "open")])
+def test_da_is_le(rules: Parser, text: str, status: str) -> None:
+    assert read(rules, text).status == status
+
+
+@pytest.mark.parametrize("text", ["东台村饮水啷个样哒", "东台村水管么时候修得好"])
+def test_xiang_question_words_ask(rules: Parser, text: str) -> None:
+    assert read(rules, text).intent == "query_area"
+
+
+def test_a_kinship_word_before_wuli_finds_the_household(rules: Parser) -> None:
+    got = read(rules, "东台村刘嫂子屋里黄牛补贴到位哒")
+    assert got.household == "刘在龙" and got.needs_confirmation
+
+
+@pytest.mark.parametrize("text", ["明天上午跟水利站的人一起去东台村", "我准备去东台村核对台账"])
+def test_going_somewhere_to_check_is_a_plan(rules: Parser, text: str) -> None:
+    assert read(rules, text).intent == "unknown"
+
+
+def test_checked_without_error_is_done(rules: Parser) -> None:
+    assert read(rules, "东台村刘在龙户档核对无误哒").status == "resolved"
