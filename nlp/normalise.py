@@ -39,8 +39,8 @@ _HAKKA = ((re.compile(r"系(?![统列数])"), "是"), (re.compile(r"(?<=[\u4e00-
 _DIALECT_WORDS = re.compile("|".join(_DIALECT))
 # 哩 ending a clause after a result (发错哩, 清出来哩, 好哩) is 了 in the south; 正砌墙哩 (呢) stays
 _RESULT_LI = re.compile(r"(?<=[好完齐错过掉通到来去上下成定满新妥])哩(?=[,，。.!！?？\s]|$)")
-# 哒 after a word is 了 in Hunan (修好哒, 到账哒); 嘀嗒 and the like stay
-_XIANG_LE = re.compile(r"(?<=[\u4e00-\u9fff])(?<![嘀滴嗒])哒")
+# 哒 after a word is 了 in Hunan (修好哒, 到账哒), 咧 in the north-west (垫平咧); 嘀嗒 and 咧嘴 stay
+_XIANG_LE = re.compile(r"(?<=[\u4e00-\u9fff])(?<![嘀滴嗒])哒|(?<=[\u4e00-\u9fff])咧(?!嘴)")
 # 嘞 is the spoken 了 after a verb (弄好嘞, 通水嘞); 好嘞 on its own is "OK" and stays.
 # 讲 is 说 in the south-west and south (他讲修好了, 听群众讲); 讲话, 宣讲 and the like stay.
 _SAY = re.compile(r"(?<![演宣])讲(?![话座究解课台卫政])")

@@ -127,6 +127,7 @@ class _Seen:
     category_matches: list[Match]
     quoted: bool
     strangers: list[tuple[int, int, str]] = field(default_factory=list)  # 板康村梁老四家: not in the ledger
+    clipped: list[tuple[int, str]] = field(default_factory=list)  # 黑圪崂村 read as 圪崂村: (start, said)
 
 
 @dataclass
@@ -243,9 +244,13 @@ class Parser:
             labels.add("conditional")  # 等房子修好了我再去验收: a plan, not a report
         if _only_a_visit(masked, clauses):
             labels.add("conditional")  # 明天去□看看塌方路 / 计划下周去核实□通水情况: the speaker's plan
-        seen = _Seen(masked, today, deadlines, scope_filter, _with_spoken_doubts(masked, self._doubts.find(masked)),
+        doubt_found = self._doubts.find(masked)
+        explained = list(names)  # every character some name, word, date or particle accounts for
+        for match in (*status_matches, *category_matches, *intent_matches, *doubt_found, *deadlines):
+            explained[match.start:match.end] = [True] * (match.end - match.start)
+        seen = _Seen(masked, today, deadlines, scope_filter, _with_spoken_doubts(masked, doubt_found),
                      [m for m in category_matches if m.labels[0] != "ignore"], bool(_QUOTED.search(text)),
-                     self.gazetteer.strangers(normalised, mentions))
+                     self.gazetteer.strangers(normalised, mentions), _clipped(normalised, mentions, explained))
         if self._quotes_with_thanks(masked, seen, text):
             result.ack = True  # 收到，东台村饮水已解决，辛苦了: thanks for someone's report
             result.confidence = 0.8
@@ -550,6 +555,11 @@ class Parser:
                 doubt = True
                 result.flags.add("place")
                 reasons.extend(place.reasons)
+            clipped = next((said for start, said in seen.clipped if fact.start <= start < fact.end), None)
+            if clipped is not None:
+                doubt = True  # 黑圪崂村 where the ledger has 圪崂村: maybe a village it does not have
+                result.flags.add("place")
+                reasons.append(f"“{clipped}”是不是“{clipped[1:]}”？")
             stranger = next((w for start, _end, w in seen.strangers if fact.start <= start < fact.end), None)
             if stranger is not None and result.household is None:
                 doubt = True  # 板康村梁老四家低保批下来了: someone else than the village's item's household
@@ -1011,6 +1021,24 @@ def _only_withdraws(masked: str, clauses: Sequence[Clause]) -> bool:
     吉克石布家房子修好了，刚才那条撤回, which reports anew)."""
     said = [c for c in clauses if c.events]
     return bool(said) and all(_THAT_MESSAGE.search(masked, c.start, c.end) for c in said)
+
+
+def _clipped(text: str, mentions: Sequence[Mention], explained: list[bool]) -> list[tuple[int, str]]:
+    """Villages found exactly whose name may be the tail of a longer one the ledger does not have
+    (黑圪崂村 for 圪崂村): one Chinese character opening the clause right before it, which no name,
+    word or particle explains."""
+    found = []
+    for mention in mentions:
+        k = mention.start - 1
+        if mention.level != "village" or not mention.exact or k < 0 or explained[k]:
+            continue
+        opens = k == 0 or not ("\u4e00" <= text[k - 1] <= "\u9fff")  # the character begins the clause
+        if opens and "\u4e00" <= text[k] <= "\u9fff" and text[k] not in _BEFORE_A_PLACE:
+            found.append((mention.start, text[k] + text[mention.start:mention.end]))
+    return found
+
+
+_BEFORE_A_PLACE = frozenset("在到去往的了和与跟同及是从给对把被让叫向镇乡县区村里说讲咧哒哩呢吗啊嗯个那这将要们我咱俺本该全各其另")
 
 
 def _stray_problem(fact: Fact, category: str) -> bool:

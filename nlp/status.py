@@ -47,9 +47,10 @@ def clause_events(text: str, start: int, end: int, matches: list[Match], has_dea
     relapse_at: int | None = None
     remaining = False
     step: Match | None = None  # the last step object (材料, 单据) said in the clause
+    gone_until = -1  # 漏雨没啦: the 没 that says the problem is gone is read with it
     for match in matches:
         labels = match.labels
-        if "ignore" in labels:
+        if "ignore" in labels or match.start < gone_until:
             continue
         if "step_object" in labels:
             step = match
@@ -79,8 +80,8 @@ def clause_events(text: str, start: int, end: int, matches: list[Match], has_dea
             event = None  # 复学的事 / 收益分配这个问题: the word names the matter, not its status
         elif "completion" in labels and text.startswith(_LATER, match.end):
             event = None  # 修好以后要验收 / 修好之前先拉水: a time clause, not a completion
-        elif "completion" in labels and _in_progress_aspect(text, match.start):
-            event = "progress"  # 挖机已经在清了 / 正在修: 在 before the verb is the work going on
+        elif "completion" in labels and (_in_progress_aspect(text, match.start) or text.startswith("着", match.end)):
+            event = "progress"  # 挖机已经在清了 / 正在修 / 正换着: the work going on
         elif "completion" in labels:
             if negated:
                 # 没发完 / 还没整完: V完 presupposes the work started
@@ -109,6 +110,9 @@ def clause_events(text: str, start: int, end: int, matches: list[Match], has_dea
                     event = "done_plain"
         elif "progress" in labels:
             event = "not_done" if negated else "progress"
+        elif ("problem" in labels or "problem_noun" in labels) and text.startswith(_GONE, match.end):
+            event = "no_problem"  # 窑顶漏雨没啦: the problem is gone
+            gone_until = match.end + next(len(g) for g in _GONE if text.startswith(g, match.end))
         elif ("problem" in labels or "problem_noun" in labels) and _attributive(text, match.end, end):
             event = None  # 漏水的管子弄好了: the problem names the thing, the status comes after it
         elif "problem" in labels or "problem_noun" in labels:
@@ -156,11 +160,14 @@ def _steps(text: str, step: Match | None, verb: Match, end: int) -> bool:
     verb, nothing but adverbs between) or 交了申请 (right after it)."""
     if step is not None and _within_reach(text, step.end, verb.start, _STEP_REACH):
         return True
+    if verb.word[:1] in _HAULED or _HAULED & set(text[max(0, verb.start - 2):verb.start]):
+        return True  # 管子拉回来了 / 水泵买到了: what is brought is material, not the fix
     after = text[verb.end:min(end, verb.end + 6)]
     return any(after.lstrip("了过的").startswith(word) for word in _STEP_AFTER)
 
 
 _STEP_AFTER = ("材料", "申请", "单据", "手续", "资料")
+_HAULED = frozenset("拉运买购")
 
 
 def as_done(events: list[str]) -> list[str]:
@@ -170,6 +177,7 @@ def as_done(events: list[str]) -> list[str]:
 
 
 _ABLE = frozenset({"能", "可以"})
+_GONE = ("没了", "没啦", "没有了", "不见了", "没喽")
 _MATTER = re.compile(r"(?:的|这个|那个|这|那)(?:事|事情|事儿|问题)")
 # Order words that command whatever verb follows (需要, 让, 得 may describe; these do not)
 _COMMANDING = frozenset({"请", "要求", "责令", "责成", "务必", "务必要", "限期", "督促", "督办", "必须", "立即"})  # 能吃上了: able now, not a promise

@@ -93,3 +93,26 @@ def test_going_somewhere_to_check_is_a_plan(rules: Parser, text: str) -> None:
 
 def test_checked_without_error_is_done(rules: Parser) -> None:
     assert read(rules, "东台村刘在龙户档核对无误哒").status == "resolved"
+
+
+# Round 16 (from h17 峁川县, 陕北): 咧 is 了, a problem 没啦 is gone, V着 is going on, hauled
+# material is a step, and one unknown character before a village may make another village.
+
+@pytest.mark.parametrize("text, status", [
+    ("东台村水管修好咧", "resolved"),
+    ("东台村水管冻裂没啦", "resolved"),      # the problem, then 没啦: gone
+    ("东台村水管师傅正换着咧", "in_progress"),  # V着: going on
+])
+def test_north_western_words(rules: Parser, text: str, status: str) -> None:
+    assert read(rules, text).status == status
+
+
+def test_hauled_material_is_a_step(rules: Parser) -> None:
+    got = read(rules, "东台村入户的管子拉回来咧")
+    assert got.status == "in_progress"
+
+
+def test_one_unknown_character_before_a_village_is_asked(rules: Parser) -> None:
+    got = read(rules, "黑东台村水管冻裂了")
+    assert got.needs_confirmation and any("是不是“东台村”" in reason for reason in got.reasons)
+    assert not any("是不是" in reason for reason in read(rules, "请东台村尽快解决饮水问题").reasons)

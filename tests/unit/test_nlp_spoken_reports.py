@@ -81,9 +81,9 @@ def test_a_visit_with_what_was_found_is_a_report(rules: Parser) -> None:
 
 
 def test_a_problem_that_names_the_thing_says_no_status(rules: Parser) -> None:
-    """漏水的管子 names the pipe; 捯饬齐整了 (unknown to the rules) is the status, so the rules
+    """漏水的管子 names the pipe; 鼓捣妥帖了 (unknown to the rules) is the status, so the rules
     read none and ask, instead of reading 漏水 as 'still leaking'."""
-    got = read(rules, "东台村漏水的管子捯饬齐整了")
+    got = read(rules, "东台村漏水的管子鼓捣妥帖了")
     assert got.status is None and got.needs_confirmation
 
 
