@@ -120,6 +120,8 @@ def _starts_new_fact(fact: Fact, clause: Clause) -> bool:
             return True  # 水源井打深了，刘淑芬低保也批下来了: another problem, its own status
         if fact_has_status and not clause.events and _new_category(fact, clause):
             return True  # 村道补完了；韦福明慢病报销材料已送医保局: another matter, its status unread
+        if fact_has_status and clause.categories and _names_a_household(clause) and not _names_a_household(fact):
+            return True  # 卫生室药配齐了；王翠芝报销还没结: a household's own matter after the village's
         if not fact_has_status or not clause.events:
             return fact_has_status and not all(_compatible(m, fact.mentions) for m in clause.places)
         return not _same_places(clause.places, fact.mentions) or _new_category(fact, clause)
@@ -128,6 +130,10 @@ def _starts_new_fact(fact: Fact, clause: Clause) -> bool:
     if not clause.events or not fact_has_status:
         return False
     return _new_category(fact, clause)
+
+
+def _names_a_household(part) -> bool:
+    return any(m.level == "household" for m in part.mentions)
 
 
 def _new_category(fact: Fact, clause: Clause) -> bool:

@@ -85,3 +85,10 @@ def test_another_programme_of_the_category_is_asked_as_a_new_item(rules: Parser)
     head = next(h.head for h in snapshot.households if h.code == item.household_code)
     got = read(rules, f"{item.village}{head}家临时救助没领到")
     assert got.intent == "new_issue" and got.needs_confirmation
+
+
+def test_a_households_own_matter_after_the_villages_is_another_fact(rules: Parser) -> None:
+    """Round 17 (h18 郓阳县): 卫生室药配齐了；王翠芝报销还木结 had closed the household's item too."""
+    got = read(rules, "新村村卫生室药配齐了；赵连生孩子辍学的事还木有解决")
+    assert got.needs_confirmation and "several" in got.flags
+    assert [(f.household, f.status) for f in got.facts] == [(None, "resolved"), ("赵连生", "open")]
