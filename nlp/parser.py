@@ -604,6 +604,10 @@ class Parser:
             doubt = True  # 路灯修好了，村道月底前铺完, where the village has both items: which one?
             result.flags.add("things")
             reasons.append("说了同一类的几样：" + "、".join(things))
+        if _said_as_question(seen.masked, fact):
+            doubt = True  # 付德昌家光伏板修好了咯: 咯 asks in Yunnan and tells in Hunan
+            result.flags.add("question")
+            reasons.append("“…咯”是问还是说？")
         if result.category and _stray_problem(fact, result.category):
             doubt = True  # 汪来喜签约了，扶贫车间还停着: another problem the rules read no status of
             result.flags.add("unread")
@@ -1041,6 +1045,11 @@ def _clipped(text: str, mentions: Sequence[Mention], explained: list[bool]) -> l
 _BEFORE_A_PLACE = frozenset("在到去往的了和与跟同及是从给对把被让叫向镇乡县区村里说讲咧哒哩呢吗啊嗯个那这将要们我咱俺本该全各其另")
 
 
+def _said_as_question(masked: str, fact: Fact) -> bool:
+    """A clause of the fact ends in 咯, a question in the south-west and a statement elsewhere."""
+    return any(masked[clause.start:clause.end].rstrip("□ ").endswith("咯") for clause in fact.clauses)
+
+
 def _stray_problem(fact: Fact, category: str) -> bool:
     """A clause of the fact with no status that names another problem (by a strong word)."""
     return any(not clause.events and not clause.question and clause.categories
@@ -1222,7 +1231,7 @@ _VISIT = re.compile(
     r"拍[\u4e00-\u9fff]{0,3}照片?|看|□$)")
 _WAIT_THEN = re.compile(r"(?:^|[,。])等[^,。]{2,20}?(?:了|以后|之后)[,]?(?:我|你|咱|再|就)")
 _PROMISE_REACH = 8  # 下月5号前把账目理清: the date and the verb, at most this far apart
-_AGAIN = re.compile(r"又(?!是|要|得|能|会|去|来|说|发现)[\u4e00-\u9fff]{1,8}?[了啦]")
+_AGAIN = re.compile(r"又(?!是|要|得|能|会|去|来|说|发现|检查|查|看|核|复查|试)[\u4e00-\u9fff]{1,8}?[了啦]")
 
 
 def _relapses(masked: str, fact: Fact) -> bool:

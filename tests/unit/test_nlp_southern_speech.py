@@ -116,3 +116,15 @@ def test_one_unknown_character_before_a_village_is_asked(rules: Parser) -> None:
     got = read(rules, "黑东台村水管冻裂了")
     assert got.needs_confirmation and any("是不是“东台村”" in reason for reason in got.reasons)
     assert not any("是不是" in reason for reason in read(rules, "请东台村尽快解决饮水问题").reasons)
+
+
+# Round 18 (from h19 雾坪县, 云南): 咯 ends a question in Yunnan and a statement in Hunan, so a
+# report resting on it is asked; 又检查了一遍 is no relapse.
+
+def test_a_status_ending_in_lo_is_asked(rules: Parser) -> None:
+    got = read(rules, "东台村水管修好了咯")
+    assert got.needs_confirmation and any("咯" in reason for reason in got.reasons)
+
+
+def test_checking_again_is_no_relapse(rules: Parser) -> None:
+    assert read(rules, "李兆满家屋顶又检查了一遍，一点不漏").status == "resolved"
