@@ -28,14 +28,17 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import logging
-import multiprocessing
 import os
 import signal
+import socket
+import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any, Protocol
 
 from db.session import Database
@@ -271,17 +274,25 @@ class ProcessTurns:
 
 
 class _Child:
-    """The engine's process and the pipe to it (used from one worker thread at a time)."""
+    """The engine's process and the pipe to it (used from one worker thread at a time).
+
+    A plain ``python -m delivery.engine_main`` child on one end of a socket pair, not
+    multiprocessing's "spawn": that would also start multiprocessing's resource tracker,
+    a third process of the bot (12 MB) that the engine never uses, and import the bot's
+    ``__main__`` module once more in the child. The bot's threads (database, HTTP) are
+    not copied either way."""
 
     def __init__(self, settings: Settings, bot_username: str | None, log_level: int) -> None:
-        # "spawn": the bot's threads (database, HTTP) must not be copied into the child.
-        context = multiprocessing.get_context("spawn")
-        self._pipe, theirs = context.Pipe()
-        self._process = context.Process(
-            target=serve, args=(theirs, settings, bot_username, log_level, os.getpid()), name="gongjian-engine"
-        )
-        self._process.start()
-        theirs.close()  # only the child holds its end: its death ends our reads
+        ours, theirs = socket.socketpair()
+        with theirs:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "delivery.engine_main", str(theirs.fileno())],
+                pass_fds=(theirs.fileno(),),
+                env=_child_environment(),
+            )
+        # only the child holds its end now: its death ends our reads
+        self._pipe = Connection(ours.detach())
+        self._pipe.send((settings, bot_username, log_level, os.getpid()))
 
     def call(self, request: tuple) -> Any:
         try:
@@ -298,11 +309,20 @@ class _Child:
             self._pipe.send(None)  # the child ends after the batch it holds
         except OSError:
             pass
-        self._process.join(timeout=30)
-        if self._process.is_alive():
+        try:
+            self._process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
             self._process.kill()
-            self._process.join()
+            self._process.wait()
         self._pipe.close()
+
+
+def _child_environment() -> dict[str, str]:
+    """This environment, with the project's folder first on the child's import path (the
+    bot may have been started from anywhere)."""
+    project = str(Path(__file__).resolve().parent.parent)
+    inherited = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([project, inherited] if inherited else [project])}
 
 
 def serve(pipe: Any, settings: Settings, bot_username: str | None, log_level: int, parent_pid: int) -> None:

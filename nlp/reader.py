@@ -21,6 +21,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+from array import array
 from operator import add
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -119,7 +120,9 @@ def features(text: str, vocabulary: Vocabulary) -> list[str]:
 
 class _Heads:
     """The model's multinomial logistic heads side by side: one row per feature holding every
-    head's class weights, so that reading a message looks each feature up once."""
+    head's class weights, so that reading a message looks each feature up once. A row is an
+    array of doubles (the same numbers as the JSON's floats, 8 bytes each instead of a float
+    object of 24 and a pointer of 8): the model's 25,000 rows take 8 MB less."""
 
     def __init__(self, heads: dict[str, dict]) -> None:
         self.names = list(heads)
@@ -130,14 +133,15 @@ class _Heads:
             self._slices[name] = slice(width, width + len(self.classes[name]))
             width += len(self.classes[name])
         self._bias = [b for name in self.names for b in heads[name]["bias"]]
-        rows: dict[str, list[float]] = {}
+        rows: dict[str, array] = {}
+        zeros = array("d", [0.0] * width)
         for name, head in heads.items():
             cut = self._slices[name]
             for feature, weights in head["weights"].items():
                 row = rows.get(feature)
                 if row is None:
-                    row = rows[feature] = [0.0] * width
-                row[cut] = weights
+                    row = rows[feature] = array("d", zeros)
+                row[cut] = array("d", weights)
         self._rows = rows
 
     def predict(self, feats: Iterable[str]) -> dict[str, dict[str, float]]:

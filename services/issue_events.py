@@ -15,6 +15,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from db.models import IssueEvent
+from services.issue_preload import KEEPS_PRELOADED_ISSUES
 
 CREATED = "created"  # the field of an issue's first event: new value its code (or status, imported)
 Field = tuple[str, str | None, str | None]  # (field, old value, new value)
@@ -60,8 +61,8 @@ def write_events(session: Session, rows: list[dict[str, Any]]) -> None:
     """Insert history rows with one executemany (NULLs sent as such, so rows with and
     without a value share one batch; they are never read back as objects in the turn that
     writes them)."""
-    if rows:
-        session.execute(insert(IssueEvent.__table__), rows)
+    if rows:  # history changes no issue: preloaded ones stay as they are
+        session.execute(insert(IssueEvent.__table__).execution_options(**{KEEPS_PRELOADED_ISSUES: True}), rows)
 
 
 def latest_change_id(

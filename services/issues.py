@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from db.models import Household, Issue, Township, Village
 from services.errors import NotFound
+from services.issue_preload import preloaded_village_issues
 from vocab import IssueStatus
 
 if TYPE_CHECKING:
@@ -218,8 +219,13 @@ def open_issues_for(session: Session, target: Target, category: str | None) -> l
 
     For a village target, issues of the village itself come before household issues; when
     the village has village-level issues of that category, household issues are left out
-    (a cadre saying "东台村饮水问题" means the village's).
+    (a cadre saying "东台村饮水问题" means the village's). Village-level issues preloaded for
+    the batch (services/issue_preload.py) answer without a SELECT.
     """
+    if target.household_id is None:
+        preloaded = preloaded_village_issues(session, target.village_id, category)
+        if preloaded is not None:  # the village's own issues of the category leave household ones out
+            return preloaded
     query = _open_issues_query(category is not None, target.household_id is not None)
     params = {"village_id": target.village_id, "category": category, "household_id": target.household_id}
     issues = list(session.scalars(query, params).unique().all())

@@ -39,6 +39,7 @@ from services.issue_events import (
     new_change_id,
     write_events,
 )
+from services.issue_preload import KEEPS_PRELOADED_ISSUES
 from services.issues import Target, next_issue_code
 from services.scope import BUREAU_CATEGORIES, may_close, may_write, write_refusal
 from vocab import IssueStatus
@@ -309,7 +310,9 @@ def _report_write(unless_same_text: bool, field_count: int) -> Insert:
     ]
     rows_written = union_all(*rows) if len(rows) > 1 else rows[0]
     # An INSERT's rowcount is kept only when asked for: it says whether the UPDATE was made.
-    return insert(events).from_select(list(EVENT_COLUMNS), rows_written).execution_options(preserve_rowcount=True)
+    return insert(events).from_select(list(EVENT_COLUMNS), rows_written).execution_options(
+        preserve_rowcount=True, **{KEEPS_PRELOADED_ISSUES: True}
+    )
 
 
 @cache
@@ -327,6 +330,7 @@ def _report_update(unless_same_text: bool) -> Update:
             updated_at=bindparam("new_updated_at", type_=table.c.updated_at.type),
             version=bindparam("new_version", type_=table.c.version.type),
         )
+        .execution_options(**{KEEPS_PRELOADED_ISSUES: True})  # _write_report tells the loaded issue
     )
 
 

@@ -45,7 +45,9 @@ from services.errors import DomainError
 from services.issues import code_in_text
 from services.formatting import TELEGRAM_LIMIT, split_text
 from services.invites import InviteRefused, record_failed_attempt, redeem_invite
+from services.issue_preload import preload_village_issues
 from services.parser_provider import ParserProvider
+from services.scope import Scope
 from services.users import describe_user, find_by_telegram_id, preload_senders
 from settings import Settings
 
@@ -136,12 +138,28 @@ class ConversationEngine:
 
     def _turns(self, session: Session, incomings: Sequence[Incoming], *, savepoints: bool) -> list[TurnResult]:
         preload_senders(session, (i.sender_id for i in incomings if not _known_by_user_id(i)))
+        preload_village_issues(session, self._villages_of_writers(session, incomings))
         results = []
         for incoming in incomings:
             result = self._turn(session, without_control_characters(incoming), self.now(), savepoints)
             log.debug("user=%s intent=%s outcome=%s", result.user_id, result.intent, result.outcome)
             results.append(result)
         return results
+
+    def _villages_of_writers(self, session: Session, incomings: Sequence[Incoming]) -> set[tuple[str, str]]:
+        """The villages in the scopes of the batch's senders of messages (what their reports
+        are most likely about)."""
+        places: set[tuple[str, str]] = set()
+        for incoming in incomings:
+            text = (incoming.text or "").lstrip()
+            if incoming.callback_data or not text or text.startswith("/"):
+                continue
+            if incoming.chat_type == "group" and not incoming.addressed:
+                continue
+            user = self._sender(session, incoming)
+            if user is not None and user.active:
+                places |= Scope.of_user(user).villages
+        return places
 
     # ---- who is speaking ----------------------------------------------------------------
 

@@ -6,14 +6,30 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from db.migrate import alembic_config
+from db.migrate import alembic_config, current_revision, head_revision
 from db.models import Household, Issue, Township, Village
+from db.session import make_engine
+from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 
 def test_migrations_have_a_single_head():
     heads = ScriptDirectory.from_config(alembic_config()).get_heads()
     assert len(heads) == 1, f"several Alembic heads: {heads}"
+
+
+def test_the_head_read_from_the_migration_files_is_alembics():
+    assert head_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def test_the_revision_read_from_the_database_is_alembics(db_url, tmp_path):
+    engine = make_engine(db_url)
+    with engine.connect() as connection:
+        assert current_revision(engine) == MigrationContext.configure(connection).get_current_revision() == head_revision()
+    engine.dispose()
+    never_migrated = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+    assert current_revision(never_migrated) is None
+    never_migrated.dispose()
 
 
 def _village(session, township: str, village: str) -> Village:
