@@ -292,7 +292,11 @@ class _Child:
             )
         # only the child holds its end now: its death ends our reads
         self._pipe = Connection(ours.detach())
-        self._pipe.send((settings, bot_username, log_level, os.getpid()))
+        try:
+            self._pipe.send((settings, bot_username, log_level, os.getpid()))
+        except OSError as exc:  # it died at once: a passing failure, like its death later
+            self.stop()
+            raise BrokenProcessPool("the engine process ended") from exc
 
     def call(self, request: tuple) -> Any:
         try:
