@@ -32,10 +32,12 @@ _STICKER = re.compile(r"\[(?!转|引用|原文)[\u4e00-\u9fff]{1,4}\]")
 # South-western and north-western words for what the lexicons say in standard Mandarin
 # (咋个用 = 怎么用, 莫得水 = 没有水): read as the standard word, not learnt word by word.
 _DIALECT = {"咋个": "怎么", "咋子": "怎么", "啥子": "什么", "莫得": "没有", "没得": "没有", "晓得": "知道",
-            "有冇": "有没有", "哩冇": "了没", "除哩": "除了", "冇得": "没有", "冇有": "没有", "冇": "没", "嘅": "的", "佢": "他", "么子": "什么", "几多": "多少",
+            "有冇": "有没有", "哩冇": "了没", "除哩": "除了", "冇得": "没有", "冇有": "没有", "冇": "没", "嘅": "的",
+            "佢": "他", "么子": "什么", "几多": "多少",
             "啷个": "怎么", "木有": "没有", "还木": "还没", "么时候": "什么时候", "么事": "什么事"}
 # Hakka and Gan: 系 is 是 (不系没修, 说系通了; 系统 stays), 哇 between words is 说 (他哇修好哩)
-_HAKKA = ((re.compile(r"系(?![统列数])"), "是"), (re.compile(r"(?<=[\u4e00-\u9fff])哇(?=[\u4e00-\u9fff])"), "说"))
+_XI = re.compile(r"系(?![统列数])")
+_WA = re.compile(r"(?<=[\u4e00-\u9fff])哇(?=[\u4e00-\u9fff])")
 _DIALECT_WORDS = re.compile("|".join(_DIALECT))
 # 哩 ending a clause after a result (发错哩, 清出来哩, 好哩) is 了 in the south; 正砌墙哩 (呢) stays
 _RESULT_LI = re.compile(r"(?<=[好完齐错过掉通到来去上下成定满新妥])哩(?=[,，。.!！?？\s]|$)")
@@ -47,6 +49,9 @@ _SAY = re.compile(r"(?<![演宣])讲(?![话座究解课台卫政])")
 # 那个啥 / 那啥 said while looking for a word (那个啥龙泉村…) is no question: read as a pause.
 _SPOKEN_PAUSE = re.compile(r"那个?啥(?![时样情子么])")
 _SPOKEN_LE = re.compile(r"(?:(?<=[^\W好])|(?<=\w好))嘞")
+# Spoken and regional forms read as the standard ones, in this order, after the dialect words
+_SPOKEN_FORMS = ((_SPOKEN_LE, "了"), (_RESULT_LI, "了"), (_XIANG_LE, "了"), (_SPOKEN_PAUSE, ","), (_SAY, "说"),
+                 (_XI, "是"), (_WA, "说"))
 _SPACES = re.compile(r"\s+")
 _REPEATED_PUNCT = re.compile(r"([,、:;。!?])[,、:;。!?]*")
 _DIGIT_DOT = re.compile(r"(?<=\d)。(?=\d)")
@@ -69,12 +74,7 @@ class Normaliser:
         text = unicodedata.normalize("NFKC", text)
         text = self._t2s.convert(text)
         text = _DIALECT_WORDS.sub(lambda m: _DIALECT[m.group(0)], text)
-        text = _SPOKEN_LE.sub("了", text)
-        text = _RESULT_LI.sub("了", text)
-        text = _XIANG_LE.sub("了", text)
-        text = _SPOKEN_PAUSE.sub(",", text)
-        text = _SAY.sub("说", text)
-        for pattern, standard in _HAKKA:
+        for pattern, standard in _SPOKEN_FORMS:
             text = pattern.sub(standard, text)
         text = _STICKER.sub("", text)
         out: list[str] = []

@@ -25,7 +25,7 @@ from nlp.lexicon import IGNORE, KeywordMatcher, Lexicon, Match, load_lexicon
 from nlp.normalise import Normaliser
 from nlp.reader import AGREE_AT, SHIPPED_MODEL, Guess, StatisticalReader, reader_text
 from nlp.snapshot import IssueRef, LedgerSnapshot
-from nlp.status import IN_PROGRESS, OPEN, RESOLVED, STEPS, as_done, clause_events, decide
+from nlp.status import IN_PROGRESS, MATTER, OPEN, RESOLVED, STEPS, as_done, clause_events, decide
 from nlp.workdays import WorkCalendar
 from vocab import CATEGORIES
 
@@ -210,16 +210,11 @@ class Parser:
         category_matches = self._categories.find(masked)
         intent_matches = self._intent.find(masked)
 
-        names = [False] * len(masked)
-        for start, end in spans:
-            names[start:end] = [True] * (end - start)
-        covered = list(names)
-        for match in (*status_matches, *category_matches, *intent_matches):
-            if "generic_place" in match.labels or "household_after" in match.labels or match.end - match.start == 1:
-                continue  # one character (哈, 发) may be part of a name said by sound: 阿库日哈
-            covered[match.start:match.end] = [True] * (match.end - match.start)
-        for deadline in deadlines:
-            covered[deadline.start:deadline.end] = [True] * (deadline.end - deadline.start)
+        names = _marked([False] * len(masked), spans)
+        # one character (哈, 发) may be part of a name said by sound (阿库日哈): it covers nothing
+        covered = _marked(names, [(m.start, m.end) for m in (*status_matches, *category_matches, *intent_matches)
+                                  if m.end - m.start > 1 and not {"generic_place", "household_after"} & set(m.labels)]
+                          + [(d.start, d.end) for d in deadlines])
         clause_starts = frozenset(c.start for c in clauses)
         mentions += self.gazetteer.find_approximate(normalised, names, covered, scope_filter, clause_starts)
         mentions += self._own_place(intent_matches, scope_filter)
@@ -245,9 +240,9 @@ class Parser:
         if _only_a_visit(masked, clauses):
             labels.add("conditional")  # 明天去□看看塌方路 / 计划下周去核实□通水情况: the speaker's plan
         doubt_found = self._doubts.find(masked)
-        explained = list(names)  # every character some name, word, date or particle accounts for
-        for match in (*status_matches, *category_matches, *intent_matches, *doubt_found, *deadlines):
-            explained[match.start:match.end] = [True] * (match.end - match.start)
+        # every character some name, word, date or particle accounts for
+        explained = _marked(names, [(m.start, m.end) for m in (*status_matches, *category_matches, *intent_matches,
+                                                              *doubt_found, *deadlines)])
         seen = _Seen(masked, today, deadlines, scope_filter, _with_spoken_doubts(masked, doubt_found),
                      [m for m in category_matches if m.labels[0] != "ignore"], bool(_QUOTED.search(text)),
                      self.gazetteer.strangers(normalised, mentions), _clipped(normalised, mentions, explained))
@@ -606,7 +601,7 @@ class Parser:
             reasons.append("说了同一类的几样：" + "、".join(things))
         if _said_as_question(seen.masked, fact):
             doubt = True  # 付德昌家光伏板修好了咯: 咯 asks in Yunnan and tells in Hunan
-            result.flags.add("question")
+            result.flags.add("ask_or_tell")
             reasons.append("“…咯”是问还是说？")
         if result.category and _stray_problem(fact, result.category):
             doubt = True  # 汪来喜签约了，扶贫车间还停着: another problem the rules read no status of
@@ -768,8 +763,8 @@ class Parser:
             return []
         if sum(1 for issue in self._issues_for(place.options[0]) if issue.category == category) < 2:
             return []
-        labels = {label for word in problem for m in self._topics.find(word) for label in m.labels}
-        return sorted(label.split("/", 1)[1] for label in labels if label.startswith(category + "/"))
+        return sorted(label.split("/", 1)[1] for label in _topic_labels(problem, self._topics)
+                      if label.startswith(category + "/"))
 
     def _filed_with(self, place: _Place | None, category: str, words: Sequence[str]) -> bool:
         """True when an item of ``category`` at the place has one of ``words`` in its description,
@@ -939,9 +934,9 @@ def _category_opinion(result: Parse, guess: Guess, threshold: float) -> None:
         ranked = sorted(guess.categories, key=guess.categories.__getitem__, reverse=True)
         result.category_choices = tuple(ranked[:2])
         return
-    if result.intent == I.NEW_ISSUE and "weak_category" in result.flags:
-        threshold = 1.01  # 放水渠垮了: 水 alone does not make a new item 饮水; always asked
-    if not guess.doubts_category(result.category, threshold):
+    # 放水渠垮了: 水 alone does not make a new item 饮水, whatever the reader thinks: always asked
+    guessed = result.intent == I.NEW_ISSUE and "weak_category" in result.flags
+    if not guessed and not guess.doubts_category(result.category, threshold):
         return
     other = guess.likeliest_category
     if other == result.category:
@@ -1003,6 +998,14 @@ def _only_words(piece: str, words: tuple[str, ...]) -> bool:
             return False
         i += len(word)
     return True
+
+
+def _marked(base: list[bool], spans: Sequence[tuple[int, int]]) -> list[bool]:
+    """A copy of ``base`` with every position inside ``spans`` set."""
+    marked = list(base)
+    for start, end in spans:
+        marked[start:end] = [True] * (end - start)
+    return marked
 
 
 def _only_a_plan(seen: _Seen, fact: Fact, events: list[str], status_matches: list[Match]) -> bool:
@@ -1270,8 +1273,7 @@ def _describes(problem: list[str], description: str, topics: KeywordMatcher | No
     the whole the item is about (房顶漏 ~ 危房改造未完工), or, where the topics say nothing, share
     a meaningful character (水管 ~ 自来水管道冻裂), or there are none to compare."""
     if topics is not None:
-        said_topics = {label for word in problem for m in topics.find(word) for label in m.labels}
-        item_topics = {label for m in topics.find(description) for label in m.labels}
+        said_topics, item_topics = _topic_labels(problem, topics), _topic_labels((description,), topics)
         if said_topics and item_topics:
             return _fits(said_topics, item_topics, wholes)
     said = {ch for word in problem for ch in word} - _PROBLEM_STOP
@@ -1293,9 +1295,13 @@ def _same_topic(words: Sequence[str], description: str, topics: KeywordMatcher |
     """True when ``words`` and ``description`` name one thing by the lexicon's topics (暖气 ~ 取暖)."""
     if topics is None:
         return False
-    said = {label for word in words for m in topics.find(word) for label in m.labels}
-    item = {label for m in topics.find(description) for label in m.labels}
+    said, item = _topic_labels(words, topics), _topic_labels((description,), topics)
     return bool(said and item) and _fits(said, item, wholes)
+
+
+def _topic_labels(words: Sequence[str], topics: KeywordMatcher) -> set[str]:
+    """The "category/topic" labels the lexicon's topics give ``words``."""
+    return {label for word in words for m in topics.find(word) for label in m.labels}
 
 
 def _same_fact(one: Parse, other: Parse) -> bool:
@@ -1363,7 +1369,7 @@ def _is_bare(masked: str, category_matches: Sequence[Match], places: Sequence[Me
 
 
 _THAT_MESSAGE = re.compile(r"(?:那|这|上一?|刚才那?)条|刚才(?:发|报|说)的")
-_THAT_MATTER = re.compile(r"的(?:问题|事|事儿|事情)[,。!]?$")
+_THAT_MATTER = re.compile(MATTER.pattern + r"[,。!]?$")
 
 
 def _apply_correction(masked: str, clauses: list[Clause], mentions: list[Mention],

@@ -76,7 +76,7 @@ def clause_events(text: str, start: int, end: int, matches: list[Match], has_dea
         if negator is not None and not negated and _strong_negator(negator):
             events.append(_lack(text, negator))  # 卫生室没有村医: the negated thing is no status word
         event = None
-        if "completion" in labels and _MATTER.match(text, match.end):
+        if "completion" in labels and MATTER.match(text, match.end):
             event = None  # 复学的事 / 收益分配这个问题: the word names the matter, not its status
         elif "completion" in labels and text.startswith(_LATER, match.end):
             event = None  # 修好以后要验收 / 修好之前先拉水: a time clause, not a completion
@@ -176,11 +176,12 @@ def as_done(events: list[str]) -> list[str]:
     return ["done" if e == "step" else "done_plain" if e == "step_plain" else e for e in events]
 
 
-_ABLE = frozenset({"能", "可以"})
+_ABLE = frozenset({"能", "可以"})  # 能吃上了: able now, not a promise
 _GONE = ("没了", "没啦", "没有了", "不见了", "没喽")
-_MATTER = re.compile(r"(?:的|这个|那个|这|那)(?:事|事情|事儿|问题)")
+# 复学的事, 收益分配这个问题: the matter spoken about (nlp/parser.py reads a message ending so too)
+MATTER = re.compile(r"(?:的|这个|那个|这|那)(?:事|事情|事儿|问题)")
 # Order words that command whatever verb follows (需要, 让, 得 may describe; these do not)
-_COMMANDING = frozenset({"请", "要求", "责令", "责成", "务必", "务必要", "限期", "督促", "督办", "必须", "立即"})  # 能吃上了: able now, not a promise
+_COMMANDING = frozenset({"请", "要求", "责令", "责成", "务必", "务必要", "限期", "督促", "督办", "必须", "立即"})
 
 
 def _already(text: str, match: Match) -> bool:
