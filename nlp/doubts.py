@@ -14,9 +14,8 @@ import re
 from dataclasses import dataclass
 
 from nlp.lexicon import Match
-from nlp.status import IN_PROGRESS, OPEN, RESOLVED, STEPS
+from nlp.status import DONE_EVENTS, IN_PROGRESS, OPEN, RESOLVED, STEPS
 
-_DONE_EVENTS = frozenset({"done", "done_plain", "no_problem"})
 # "X说" relays someone else's words; 我说/你说/说明/说一下 do not.
 _RELAYED = re.compile(r"(?<![我你再没要跟先来小解听据不别和给刚才])说(?![明话法一下个说服了过])")
 _NEAR_REACH = 3  # 快 / 快要 must stand right before the verb it qualifies
@@ -54,7 +53,7 @@ def read_doubts(
     # 除了X，其他…: the exception may stand in the clause before the fact it turns round
     inside = [m for m in doubt_matches if (start <= m.start < end or (m.start < start and m.word.startswith("除")))
               and not _ignored(m)]
-    said_done = status == RESOLVED or bool(_DONE_EVENTS & set(events))
+    said_done = status == RESOLVED or bool(DONE_EVENTS & set(events))
     # a relayed "done" is offered as done unless the message itself says it is not (还是漏)
     relayed_done = said_done and not {"problem", "relapse"} & set(events)
     # Words that relay a completion stand before it: 说是修好了, not 修好了…说感谢.
@@ -65,7 +64,7 @@ def read_doubts(
         found.append(Doubt("order", word, f"“{word}…”是要求，不是进展"))
         status = OPEN
 
-    if STEPS & set(events) and status == IN_PROGRESS and not _DONE_EVENTS & set(events):
+    if STEPS & set(events) and status == IN_PROGRESS and not DONE_EVENTS & set(events):
         word = next((m.word for m in status_matches if "step_object" in m.labels), "材料")
         found.append(Doubt("step", word, f"说的是{word}，办了一步，还没解决"))
     for match in inside:
@@ -74,7 +73,8 @@ def read_doubts(
             phrase = _phrase(text, match.start, end)
             found.append(Doubt("near", match.word, f"您说“{phrase}”，还没完全办完"))
             status = IN_PROGRESS
-        elif kind == "hearsay" and (said_done and match.start < done_at or not said_done and _reported(status, events)):
+        elif kind == "hearsay" and (said_done and (match.start < done_at or match.word.endswith("说的"))
+                                    or not said_done and _reported(status, events)):
             found.append(Doubt("hearsay", match.word, f"“{match.word}”：是转述，还没核实"))
             if relayed_done:
                 status = RESOLVED  # the relayed claim is "done": offered as such, and asked

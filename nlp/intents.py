@@ -24,12 +24,16 @@ UNKNOWN = "unknown"
 WRITES = frozenset({REPORT, NEW_ISSUE})
 
 _A_NOT_A = re.compile(r"([\u4e00-\u9fff]{1,2})[没不]\1")
-_FINAL_NOT = re.compile(r"(?<![还都也并从尚仍就可再])(?:了)?(?:没有|没得|没)$")
+# 修好没 / 修好了没有, and the south's 修好未 / 修好无 (粤 闽 客: "yet?")
+_FINAL_NOT = re.compile(r"(?<![还都也并从尚仍就可再])(?:了)?(?:没有|没得|没|未|无)$")
 # 哪里修好了 / 哪通了: "where is it fixed?" denies that it is (also in nlp/parser.py's doubts)
 WHERE_DONE = re.compile(r"哪(?:里|儿)?(?:[\u4e00-\u9fff]{0,2}[好通完齐])了")
 _RHETORICAL = re.compile(r"不是.*[吗嘛]$|难道|怎么又|咋又|为什么又|为啥又|怎么还|咋还|凭什么|谁说|谁讲|又.{0,4}了[吗呢]?$|"
                          + WHERE_DONE.pattern)
 _COUNT_QUESTION = re.compile(r"还有几|几[个条项件处]问题|几[个条项件处户家]还")
+# 吗 in other regions: 咩 (粤) ends a question anywhere; 伐 (吴) after 了 or a result (修好伐,
+# 通了伐), not in 砍伐
+_OTHER_QUESTION_FINAL = re.compile(r"(?:了|[好完通齐到过妥])伐$")
 _STATEMENT_ADVERB_BEFORE_NE = re.compile(r"还|没|未|正|在")
 # Words that make a question about the ledger (not small talk): 问题, 户, 整改 ...
 _LEDGER_WORDS = re.compile(r"问题|户|整改|台账|销号|到期|逾期|进展|进度|情况|隐患|任务|清单")
@@ -58,7 +62,7 @@ def clause_form(text: str, stop: str, matches: list[Match]) -> ClauseForm:
         question = True
     if not question:
         last = body[-1]
-        if last in "吗么嘛":
+        if last in "吗么嘛咩" or _OTHER_QUESTION_FINAL.search(body):
             question = True
         elif last == "呢" and not _STATEMENT_ADVERB_BEFORE_NE.search(body):
             question = True
@@ -77,7 +81,7 @@ def clause_form(text: str, stop: str, matches: list[Match]) -> ClauseForm:
 
 def _has_verb_before_final_not(body: str) -> bool:
     """修好没有 / 解决了没: a verb right before the final 没(有); 还没有 / 都没 are statements."""
-    stem = body[:-2] if body.endswith(("没有", "没得")) else body[:-1]
+    stem = body[:-2] if body.endswith(("没有", "没得")) else body[:-1]  # 没, 未, 无
     stem = stem.removesuffix("了")
     return bool(stem) and stem[-1] not in "还都也并从尚仍就可再是"
 

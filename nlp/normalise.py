@@ -45,7 +45,10 @@ _RESULT_LI = re.compile(r"(?<=[好完齐错过掉通到来去上下成定满新�
 _XIANG_LE = re.compile(r"(?<=[\u4e00-\u9fff])(?<![嘀滴嗒])哒|(?<=[\u4e00-\u9fff])咧(?!嘴)")
 # 嘞 is the spoken 了 after a verb (弄好嘞, 通水嘞); 好嘞 on its own is "OK" and stays.
 # 讲 is 说 in the south-west and south (他讲修好了, 听群众讲); 讲话, 宣讲 and the like stay.
-_SAY = re.compile(r"(?<![演宣])讲(?![话座究解课台卫政])")
+# 话 between words is 说 in Cantonese (佢话修好咗, 村长话水通了); 的话 (if), 电话, 说话, 话费 and the
+# like stay.
+_SAY = re.compile(r"(?<![演宣])讲(?![话座究解课台卫政])"
+                  r"|(?<=[\u4e00-\u9fff])(?<![的电说讲对回谈笑废闲白通土问答神情实怪童佳官句这那听好坏大空会])话(?=[\u4e00-\u9fff])(?![费题筒语剧])")
 # 那个啥 / 那啥 said while looking for a word (那个啥龙泉村…) is no question: read as a pause.
 _SPOKEN_PAUSE = re.compile(r"那个?啥(?![时样情子么])")
 _SPOKEN_LE = re.compile(r"(?:(?<=[^\W好])|(?<=\w好))嘞")

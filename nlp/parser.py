@@ -25,7 +25,7 @@ from nlp.lexicon import IGNORE, KeywordMatcher, Lexicon, Match, load_lexicon
 from nlp.normalise import Normaliser
 from nlp.reader import AGREE_AT, SHIPPED_MODEL, Guess, StatisticalReader, reader_text
 from nlp.snapshot import IssueRef, LedgerSnapshot
-from nlp.status import IN_PROGRESS, MATTER, OPEN, RESOLVED, STEPS, as_done, clause_events, decide
+from nlp.status import DONE_EVENTS, IN_PROGRESS, MATTER, OPEN, RESOLVED, STEPS, as_done, clause_events, decide
 from nlp.workdays import WorkCalendar
 from vocab import CATEGORIES
 
@@ -128,6 +128,7 @@ class _Seen:
     quoted: bool
     strangers: list[tuple[int, int, str]] = field(default_factory=list)  # 板康村梁老四家: not in the ledger
     clipped: list[tuple[int, str]] = field(default_factory=list)  # 黑圪崂村 read as 圪崂村: (start, said)
+    explained: list[bool] = field(default_factory=list)  # positions some name, word, date or particle accounts for
 
 
 @dataclass
@@ -245,7 +246,7 @@ class Parser:
                                                               *doubt_found, *deadlines)])
         seen = _Seen(masked, today, deadlines, scope_filter, _with_spoken_doubts(masked, doubt_found),
                      [m for m in category_matches if m.labels[0] != "ignore"], bool(_QUOTED.search(text)),
-                     self.gazetteer.strangers(normalised, mentions), _clipped(normalised, mentions, explained))
+                     self.gazetteer.strangers(normalised, mentions), _clipped(normalised, mentions, explained), explained)
         if self._quotes_with_thanks(masked, seen, text):
             result.ack = True  # 收到，东台村饮水已解决，辛苦了: thanks for someone's report
             result.confidence = 0.8
@@ -338,7 +339,7 @@ class Parser:
             if clause.rhetorical:
                 # "不是修好了吗" / "谁说水通了" / "哪里修好了": the completion is what the complaint
                 # denies, so the clause says it is not done
-                denied = [e for e in events if e in ("done", "done_plain", "no_problem")]
+                denied = [e for e in events if e in DONE_EVENTS]
                 events = [e for e in events if e not in ("done", "done_plain", "promise", "no_problem")]
                 if denied and not events and _DENYING.search(masked, clause.start, clause.end):
                     events = ["not_done"]  # (不是修好了吗 alone may be a real question: it stays one)
@@ -603,6 +604,11 @@ class Parser:
             doubt = True  # 付德昌家光伏板修好了咯: 咯 asks in Yunnan and tells in Hunan
             result.flags.add("ask_or_tell")
             reasons.append("“…咯”是问还是说？")
+        particle = _unknown_particle(seen, fact)
+        if particle is not None and "ask_or_tell" not in result.flags:
+            doubt = True  # 水管修好咩 (Cantonese: fixed?) / 修好了噻: a particle of speech not met before
+            result.flags.add("particle")
+            reasons.append(f"句尾的“{particle}”没看懂，先确认")
         if result.category and _stray_problem(fact, result.category):
             doubt = True  # 汪来喜签约了，扶贫车间还停着: another problem the rules read no status of
             result.flags.add("unread")
@@ -1053,6 +1059,27 @@ def _said_as_question(masked: str, fact: Fact) -> bool:
     return any(masked[clause.start:clause.end].rstrip("□ ").endswith("咯") for clause in fact.clauses)
 
 
+def _unknown_particle(seen: _Seen, fact: Fact) -> str | None:
+    """A character no word explains right after the status word of a clause that says "done",
+    alone but for the particles every region shares (修好咩, 搞掂咗, 修好了噻): a particle of speech
+    the rules have not met, which may ask (咩, 咯) as well as tell. Particles are written with 口
+    (U+53E3-U+56D6, the radical's range in Unicode's radical-stroke order); content words that
+    are (没水吃) follow a problem, not a completion."""
+    for clause in fact.clauses:
+        if not DONE_EVENTS & set(clause.events) or not clause.status:
+            continue
+        last = max(clause.status, key=lambda m: m.end)
+        rest = [(k, ch) for k, ch in enumerate(seen.masked[last.end:clause.end], last.end)
+                if ch not in _SHARED_PARTICLES and ch not in "□ ,。!?、;:"]
+        if len(rest) == 1 and not seen.explained[rest[0][0]] and "\u53e3" <= rest[0][1] <= "\u56d6":
+            return rest[0][1]
+    return None
+
+
+# Sentence-final particles of standard speech and of every region the rules have met: they tell
+_SHARED_PARTICLES = frozenset("了啦的呀啊哦呢吧嘛噢哈喽哟呐嘞哩")
+
+
 def _stray_problem(fact: Fact, category: str) -> bool:
     """A clause of the fact with no status that names another problem (by a strong word)."""
     return any(not clause.events and not clause.question and clause.categories
@@ -1165,10 +1192,12 @@ def _done_then_going(events: list[str]) -> bool:
 
 def _with_spoken_doubts(masked: str, matches: list[Match]) -> list[Match]:
     """The doubt words, plus constructions no word list covers: 哪好了 / 哪里通了 (a rhetorical
-    denial), a clause opened by 可 / 但 (a contrast between two facts) and 据…反映 (hearsay)."""
+    denial), a clause opened by 可 / 但 (a contrast between two facts), 据…反映 and …村长说的
+    (hearsay)."""
     taken = [(m.start, m.end) for m in matches if not {"ack", "thanks", "filler"} & set(m.labels)]
     found = [Match(r.start(), r.end(), r.group(), (kind,))
-             for pattern, kind in ((WHERE_DONE, "denial"), (_BUT, "contrast"), (_ACCORDING_TO, "hearsay"))
+             for pattern, kind in ((WHERE_DONE, "denial"), (_BUT, "contrast"), (_ACCORDING_TO, "hearsay"),
+                                   (_SAID_AFTER, "hearsay"))
              for r in pattern.finditer(masked)
              if not any(start < r.end() and r.start() < end for start, end in taken)]
     return sorted(matches + found, key=lambda m: m.start) if found else matches
@@ -1223,6 +1252,8 @@ _BARE_RESULTATIVE = re.compile(r"(?<=[\u4e00-\u9fff])(?<![还很挺不是真太�
 _UNDER_WAY = re.compile(r"(?<![没未不])开始[\u4e00-\u9fff]|(?:^|(?<=[,。;]))(?:等(?![到于等])|正(?![常式好是]))[\u4e00-\u9fff]|(?:派|安排|找)[^,。!?;\s]{0,4}?(?:去|来|过来)[\u4e00-\u9fff]{1,2}(?:了|呢)?")
 _DENYING = re.compile(WHERE_DONE.pattern + "|谁说")  # 哪里修好了, 谁说通了: a denial, never a question
 _ACCORDING_TO = re.compile(r"据[\u4e00-\u9fff□]{1,6}?(?:反映|说|称|介绍|反馈)")  # 据村干反映: hearsay
+# …水通了，村长说的: the report is someone else's, named after it (not 我说的)
+_SAID_AFTER = re.compile(r"(?<=[,。]).{0,6}?(?<![我俺咱])说的(?=[,。!?]|$)")
 _BUT = re.compile(r"(?<=[,。;])(?:可是|但是|可|但|不过)(?![以能是不])")
 # The speaker going somewhere to look (明天去□看看, 这周抽时间去□看看路, 计划下周去核实…, 周四到□开
 #群众会, 等哈我去一趟□): a plan of the speaker's, which says nothing of a problem's status.

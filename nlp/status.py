@@ -72,7 +72,7 @@ def clause_events(text: str, start: int, end: int, matches: list[Match], has_dea
             events.append("no_problem")
             negator = None
             continue
-        negated = negator is not None and _within_reach(text, negator.end, match.start)
+        negated = negator is not None and _within_reach(text, negator.end, match.start, _reach(negator))
         if negator is not None and not negated and _strong_negator(negator):
             events.append(_lack(text, negator))  # 卫生室没有村医: the negated thing is no status word
         event = None
@@ -152,6 +152,7 @@ def clause_events(text: str, start: int, end: int, matches: list[Match], has_dea
 
 
 STEPS = frozenset({"step", "step_plain"})
+DONE_EVENTS = frozenset({"done", "done_plain", "no_problem"})  # what says the problem is gone
 _STEP_REACH = 4  # characters between a step object and its verb (材料都已经交了)
 
 
@@ -205,9 +206,19 @@ def _lack(text: str, negator: Match) -> str:
 
 
 def _strong_negator(match: Match) -> bool:
-    """没/没有/未/还没…: "not (yet)" on its own. 不 needs the word it negates, except 还不
-    (还不全, 还不行: still not)."""
-    return match.word != "不" and "problem" not in match.labels
+    """没/没有/未/还没…: "not (yet)" on its own. 不 and the other regions' one-character negators
+    need the word they negate, except 还不 (还不全, 还不行: still not)."""
+    return match.word != "不" and match.word not in _REGIONAL_NOT and "problem" not in match.labels
+
+
+# The other regions' 不 / 没 (粤 唔, 闽 伓 呣 毋 袂, 西北 西南 莫, 吴 覅 弗): each is also a surname or
+# part of a word (莫书记, 弗兰), so it negates only the word right after it (莫解决, 伓曾修好)
+_REGIONAL_NOT = frozenset("唔伓呣毋袂莫覅弗")
+_REGIONAL_REACH = 1
+
+
+def _reach(negator: Match) -> int:
+    return _REGIONAL_REACH if negator.word in _REGIONAL_NOT else _NEGATION_REACH
 
 
 def decide(events: list[str]) -> StatusReading:
@@ -215,7 +226,7 @@ def decide(events: list[str]) -> StatusReading:
     present = set(events)
     if present & STEPS:
         # a step done (材料交上去了) is work under way, unless the fact also says the fix is done
-        done = bool(present & {"done", "done_plain", "no_problem"})
+        done = bool(present & DONE_EVENTS)
         kept = [e for e in events if e not in STEPS] if done else ["progress" if e in STEPS else e for e in events]
         reading = decide(kept)
         return StatusReading(reading.status, reading.sure, tuple(events), reading.conflict)
