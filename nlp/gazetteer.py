@@ -51,6 +51,8 @@ _ETHNIC = re.compile(
     "鄂伦春|鄂温克|赫哲|怒|独龙|景颇|拉祜|水|毛南|仫佬|京|撒拉|保安|东乡|裕固|门巴|珞巴|基诺|德昂|阿昌|普米|"
     "布朗|塔吉克|乌孜别克|柯尔克孜|哈萨克|维吾尔|塔塔尔)族$")
 _CONJUNCTIONS = frozenset("和与跟同及")
+# a conjunction, negator or adverb right before 村干部 / 村医 (老师和村干部, 都没村医, 也有村医)
+_BEFORE_VILLAGE_WORDS = _CONJUNCTIONS | frozenset("没不无未都也还又就才很有缺")
 _VILLAGE_WORDS = ("村干部", "村民", "村医", "村里", "村委", "村组", "村支书", "村主任", "村会计", "村两委")
 _DIGIT_AS_SAID = str.maketrans("0123456789", "〇一二三四五六七八九")
 _ISSUE_CODE = re.compile(r"[a-z]{1,4}-?\d{2,6}")
@@ -432,8 +434,8 @@ class Gazetteer:
                                score=near[0][1])
         begin = max(floor, suffix_end - 3)
         surface = text[begin:suffix_end]
-        if surface[-2:-1] in _CONJUNCTIONS and text.startswith(_VILLAGE_WORDS, suffix_end - 1):
-            return None  # 老师和村干部: 和 joins two people, 村 begins 村干部
+        if surface[-2:-1] in _BEFORE_VILLAGE_WORDS and text.startswith(_VILLAGE_WORDS, suffix_end - 1):
+            return None  # 老师和村干部 / 到现在都没村医: 村 begins 村干部, 村医
         if len(surface) >= 3 and self._could_be_village(surface[:-1]) and not self._is_common_place_word(surface):
             return Mention(begin, suffix_end, surface, (), "unknown", score=0.0)
         return None

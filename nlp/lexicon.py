@@ -19,6 +19,7 @@ CATEGORY_FILE = "categories.yaml"
 STATUS_FILE = "status.yaml"
 INTENT_FILE = "intents.yaml"
 DOUBT_FILE = "doubts.yaml"
+REGIONAL_FILE = "regional.yaml"  # regional words read as standard ones before parsing
 TOKENIZER_BASE = DEFAULT_DIR / "jieba_base.txt"  # a one-word dictionary: names are added at start-up
 
 STATUS_GROUPS = (
@@ -98,6 +99,7 @@ class Lexicon:
     sources: tuple[str, ...] = field(default=())
     topics: dict[str, tuple[str, ...]] = field(default_factory=dict)  # "category/topic" -> words
     wholes: frozenset[str] = frozenset()  # "category/topic" of topics that are the whole thing (危房改造)
+    regional: dict[str, str] = field(default_factory=dict)  # regional word -> the standard word (咗 -> 了)
 
     def words(self, group: str) -> tuple[str, ...]:
         """Words of a status or intent group."""
@@ -118,6 +120,7 @@ def load_lexicon(extra_dir: Path | None = None) -> Lexicon:
     doubts: dict[str, list[str]] = {name: [] for name in DOUBT_GROUPS}
     topics: dict[str, list[str]] = {}
     wholes: set[str] = set()
+    regional: dict[str, str] = {}
     sources: list[str] = []
     for index, directory in enumerate(dirs):
         required = index == 0
@@ -130,6 +133,10 @@ def load_lexicon(extra_dir: Path | None = None) -> Lexicon:
             if required or path.exists():
                 _read_groups(path, groups)
                 sources.append(str(path))
+        path = directory / REGIONAL_FILE
+        if required or path.exists():
+            regional.update(read_regional(path))
+            sources.append(str(path))
     return Lexicon(
         category_words={k: tuple(dict.fromkeys(v)) for k, v in category_words.items()},
         category_weak={k: tuple(dict.fromkeys(v)) for k, v in category_weak.items()},
@@ -139,6 +146,7 @@ def load_lexicon(extra_dir: Path | None = None) -> Lexicon:
         sources=tuple(sources),
         topics={k: tuple(dict.fromkeys(v)) for k, v in topics.items()},
         wholes=frozenset(wholes),
+        regional=regional,
     )
 
 
@@ -211,3 +219,13 @@ def _read_groups(path: Path, groups: dict[str, list[str]]) -> None:
             known = "、".join(groups)
             raise LexiconError(f"{_where(path, key)}: 未知分组“{key.value}”，只能是: {known}")
         groups[key.value].extend(_word_list(path, value))
+
+
+def read_regional(path: Path = DEFAULT_DIR / REGIONAL_FILE) -> dict[str, str]:
+    """``说法: 普通话`` pairs of a regional words file."""
+    words = {}
+    for key, value in _mapping(path, _compose(path), "各地说法文件"):
+        if not isinstance(value, yaml.ScalarNode) or not key.value.strip() or not value.value.strip():
+            raise LexiconError(f"{_where(path, key)}: 应当是“说法: 普通话”，如 咗: 了")
+        words[key.value.strip()] = value.value.strip()
+    return words

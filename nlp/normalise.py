@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import opencc
 
+from nlp.lexicon import read_regional
 from nlp.numerals import parse_number
 
 # Marks that carry meaning in a report; every other emoji or symbol is decoration.
@@ -29,16 +30,9 @@ _PUNCT_MAP = {
 _OPENERS_CLOSERS = "()[]{}<>《》〈〉【】〔〕「」『』〖〗“”‘’\"'`"
 # WeChat sticker text such as [强] [微笑]; [转发] / [引用] mark quoted text and stay
 _STICKER = re.compile(r"\[(?!转|引用|原文)[\u4e00-\u9fff]{1,4}\]")
-# South-western and north-western words for what the lexicons say in standard Mandarin
-# (咋个用 = 怎么用, 莫得水 = 没有水): read as the standard word, not learnt word by word.
-_DIALECT = {"咋个": "怎么", "咋子": "怎么", "啥子": "什么", "莫得": "没有", "没得": "没有", "晓得": "知道",
-            "有冇": "有没有", "哩冇": "了没", "除哩": "除了", "冇得": "没有", "冇有": "没有", "冇": "没", "嘅": "的",
-            "佢": "他", "么子": "什么", "几多": "多少",
-            "啷个": "怎么", "木有": "没有", "还木": "还没", "么时候": "什么时候", "么事": "什么事"}
 # Hakka and Gan: 系 is 是 (不系没修, 说系通了; 系统 stays), 哇 between words is 说 (他哇修好哩)
 _XI = re.compile(r"系(?![统列数])")
 _WA = re.compile(r"(?<=[\u4e00-\u9fff])哇(?=[\u4e00-\u9fff])")
-_DIALECT_WORDS = re.compile("|".join(_DIALECT))
 # 哩 ending a clause after a result (发错哩, 清出来哩, 好哩) is 了 in the south; 正砌墙哩 (呢) stays
 _RESULT_LI = re.compile(r"(?<=[好完齐错过掉通到来去上下成定满新妥])哩(?=[,，。.!！?？\s]|$)")
 # 哒 after a word is 了 in Hunan (修好哒, 到账哒), 咧 in the north-west (垫平咧); 嘀嗒 and 咧嘴 stay
@@ -52,9 +46,27 @@ _SAY = re.compile(r"(?<![演宣])讲(?![话座究解课台卫政])"
 # 那个啥 / 那啥 said while looking for a word (那个啥龙泉村…) is no question: read as a pause.
 _SPOKEN_PAUSE = re.compile(r"那个?啥(?![时样情子么])")
 _SPOKEN_LE = re.compile(r"(?:(?<=[^\W好])|(?<=\w好))嘞")
+# Cantonese words that need their neighbours: 喇 ending a clause is 了 (喇叭, 喇嘛 and the surname 喇
+# stay); 紧 after a verb is going on (整紧, 发紧电: read as V着; 抓紧, 要紧, 紧急 stay); 晒 after a word
+# at the end is "all done" (补齐晒, 换晒新; 晒谷 stays); 返 before 了 / 来 / 去 / 家 / 车 is 回 (通返车,
+# 收返嚟, 返咗屋企; 返校, 劝返, 返贫 stay); 仲 is 还 (仲裁, 仲夏 stay);
+# 落 before 来/去 is 下 (批咗落嚟); 唔 before a word is 不 (唔漏, 唔渗; 唔 alone is "mm").
+_YUE_LE = re.compile(r"(?<=[\u4e00-\u9fff])喇(?=[,，。.!！?？\s]|$)")
+_YUE_ON = re.compile(r"(?<=[\u4e00-\u9fff])(?<![抓拉绷捆拧关握扎盯看跟守勒系扣咬攥要赶加很太最])紧(?![张急迫密缺凑俏身])")
+_YUE_ALL = re.compile(r"(?<=[\u4e00-\u9fff])晒(?=[,，。.!！?？\s喇啦了新]|$)")
+_YUE_BACK = re.compile(r"返(?=[了来去家车])")
+_YUE_STILL = re.compile(r"仲(?![裁夏])")
+_YUE_DOWN = re.compile(r"落(?=[来去])")
+_YUE_NOT = re.compile(r"唔(?=[\u4e00-\u9fff])")
+# 点 is 怎么 before a verb (点用, 点样查, 点撤回) and 怎么样 after a result at the end (办成点, 屋企点);
+# 一点, 重点, 教学点, 几点 stay
+_YUE_HOW = re.compile(r"(?<![一重几两三四五六七八九十要地站据终起焦观亮缺优特热])点(?:样)?(?=[用查撤报登改睇看做算办写发])")
+_YUE_HOW_END = re.compile(r"(?<=[成得家企屋])点(?:样)?(?=[,。!?]|$)|点样")
 # Spoken and regional forms read as the standard ones, in this order, after the dialect words
 _SPOKEN_FORMS = ((_SPOKEN_LE, "了"), (_RESULT_LI, "了"), (_XIANG_LE, "了"), (_SPOKEN_PAUSE, ","), (_SAY, "说"),
-                 (_XI, "是"), (_WA, "说"))
+                 (_XI, "是"), (_WA, "说"), (_YUE_LE, "了"), (_YUE_ON, "着"), (_YUE_ALL, "了"), (_YUE_BACK, "回"),
+                 (_YUE_STILL, "还"), (_YUE_DOWN, "下"), (_YUE_NOT, "不"), (_YUE_HOW, "怎么"),
+                 (_YUE_HOW_END, "怎么样"))
 _SPACES = re.compile(r"\s+")
 _REPEATED_PUNCT = re.compile(r"([,、:;。!?])[,、:;。!?]*")
 _DIGIT_DOT = re.compile(r"(?<=\d)。(?=\d)")
@@ -69,14 +81,21 @@ _COUNTED_NUMERAL = re.compile(
 class Normaliser:
     """Holds the OpenCC converter (loaded once per parser)."""
 
-    def __init__(self) -> None:
+    def __init__(self, regional: Mapping[str, str] | None = None) -> None:
+        """``regional``: regional words and the standard ones they are read as (the lexicon's
+        regional.yaml); None reads the default file."""
         self._t2s = opencc.OpenCC("t2s")
+        self._regional = dict(read_regional() if regional is None else regional)
+        # longest first, so 冇得 is read before 冇
+        words = sorted(self._regional, key=len, reverse=True)
+        self._regional_words = re.compile("|".join(map(re.escape, words))) if words else None
 
     def clean(self, text: str) -> str:
         """Simplified script, half width, no decoration, canonical punctuation, lower case."""
         text = unicodedata.normalize("NFKC", text)
         text = self._t2s.convert(text)
-        text = _DIALECT_WORDS.sub(lambda m: _DIALECT[m.group(0)], text)
+        if self._regional_words is not None:
+            text = self._regional_words.sub(lambda m: self._regional[m.group(0)], text)
         for pattern, standard in _SPOKEN_FORMS:
             text = pattern.sub(standard, text)
         text = _STICKER.sub("", text)

@@ -129,6 +129,7 @@ class _Seen:
     strangers: list[tuple[int, int, str]] = field(default_factory=list)  # 板康村梁老四家: not in the ledger
     clipped: list[tuple[int, str]] = field(default_factory=list)  # 黑圪崂村 read as 圪崂村: (start, said)
     explained: list[bool] = field(default_factory=list)  # positions some name, word, date or particle accounts for
+    intent_matches: list[Match] = field(default_factory=list)
 
 
 @dataclass
@@ -157,7 +158,7 @@ class Parser:
         self.agree_at = AGREE_AT
         self.category_agree_at = CATEGORY_AGREE_AT
         self.calendar = calendar
-        self.normaliser = Normaliser()
+        self.normaliser = Normaliser(self.lexicon.regional)
         self.gazetteer = Gazetteer(snapshot, self.lexicon)
         self._categories = _category_matcher(self.lexicon)
         self._topics = KeywordMatcher(_grouped(self.lexicon.topics))
@@ -246,7 +247,8 @@ class Parser:
                                                               *doubt_found, *deadlines)])
         seen = _Seen(masked, today, deadlines, scope_filter, _with_spoken_doubts(masked, doubt_found),
                      [m for m in category_matches if m.labels[0] != "ignore"], bool(_QUOTED.search(text)),
-                     self.gazetteer.strangers(normalised, mentions), _clipped(normalised, mentions, explained), explained)
+                     self.gazetteer.strangers(normalised, mentions), _clipped(normalised, mentions, explained), explained,
+                     intent_matches)
         if self._quotes_with_thanks(masked, seen, text):
             result.ack = True  # 收到，东台村饮水已解决，辛苦了: thanks for someone's report
             result.confidence = 0.8
@@ -386,8 +388,9 @@ class Parser:
                 intent = I.QUERY_HOUSEHOLD if _primary_is_household(all_places) else I.QUERY_AREA
                 return self._query(result, intent, clauses, facts, scope, deadlines)
             return self._unknown_or_asked(result, facts, specific, seen)
-        if "group_address" in labels and not (specific and asserts):
-            return self._finish_simple(result, I.UNKNOWN)
+        if ("group_address" in labels and not (specific and asserts)
+                and not ("query_cue" in labels and not statement_events and not residue)):
+            return self._finish_simple(result, I.UNKNOWN)  # (茶寮镇各村问题清单, nothing else, asks for a list)
         if statement_events:
             fact = fact_with_events[0]
             if "instruction" in labels and not specific:
@@ -405,6 +408,9 @@ class Parser:
             return self._query(result, intent, clauses, facts, scope, deadlines)
         if "query_cue" in labels and ("county" in labels or categories) and "chat" not in labels:
             return self._query(result, I.QUERY_AREA, clauses, facts, scope, deadlines)
+        county_words = [m for m in seen.intent_matches if "county" in m.labels]
+        if county_words and categories and _is_bare(masked, seen.category_matches, county_words):
+            return self._query(result, I.QUERY_AREA, clauses, facts, scope, deadlines)  # 全县档案问题
         about = _about(facts)
         if about is not None and specific and "chat" not in labels and not seen.quoted:
             # 红日村路灯那个事: a place and a problem, no status the rules can read. Never a dead
@@ -511,6 +517,10 @@ class Parser:
         reading = decide(events)
         if not reading.sure:
             confidence -= 0.2
+        if reading.status == RESOLVED and _ends_on_a_problem(fact):
+            doubt = True  # 补贴资金批了，未发到他手: done, then a problem that stands
+            result.flags.add("ends_on_problem")
+            reasons.append("先说办好了，后面又说有问题，先确认")
         if reading.conflict:
             doubt = True  # 蓄水池不渗了，水位一点没掉: a completion and a plain 没 the rules cannot place
             result.flags.add("conflict")
@@ -1080,6 +1090,14 @@ def _unknown_particle(seen: _Seen, fact: Fact) -> str | None:
 _SHARED_PARTICLES = frozenset("了啦的呀啊哦呢吧嘛噢哈喽哟呐嘞哩")
 
 
+def _ends_on_a_problem(fact: Fact) -> bool:
+    """A clause says done and a later one says only that a problem stands (批了，未发到他手 read as
+    a problem; 蜂箱发了，花椒地还是没人管): which is the item's news is not for the rules to pick."""
+    said = [c for c in fact.clauses if {"done", "problem"} & set(c.events)]
+    return (len(said) > 1 and "done" in said[0].events
+            and "problem" in said[-1].events and not DONE_EVENTS & set(said[-1].events))
+
+
 def _stray_problem(fact: Fact, category: str) -> bool:
     """A clause of the fact with no status that names another problem (by a strong word)."""
     return any(not clause.events and not clause.question and clause.categories
@@ -1388,10 +1406,11 @@ def _residue(masked: str, matches) -> str:
     return _FILLER.sub("", "".join(rest))
 
 
-def _is_bare(masked: str, category_matches: Sequence[Match], places: Sequence[Mention]) -> bool:
-    """True when the message is just a name (东台村, 李兆满家, 红旗村那边, 朱长桂家 said by sound),
+def _is_bare(masked: str, category_matches: Sequence[Match], places: Sequence) -> bool:
+    """True when the message is just a name (东台村, 李兆满家, 红旗村那边, 朱长桂家 said by sound, 全县),
     with category words at most (白雀镇住房问题)."""
-    if category_matches and _THAT_MATTER.search(masked):
+    specific = any(getattr(p, "level", "") in ("village", "household") for p in places)
+    if category_matches and specific and _THAT_MATTER.search(masked):
         return False  # 蒋桂花签字的问题 / 何家湾村门面租金的事: that matter, not a list of problems
     rest = list(masked)
     for span in (*category_matches, *places):

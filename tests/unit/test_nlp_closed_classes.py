@@ -45,7 +45,7 @@ def test_a_cut_tree_is_no_question(rules: Parser) -> None:
 
 
 @pytest.mark.parametrize("text, particle", [
-    ("东台村水管修好咗", "咗"),
+    ("东台村水管修好了啵", "啵"),
     ("东台村水管修好了噻", "噻"),
     ("东台村水管修好啰", "啰"),
     ("李兆满家危房改造完工了嘎", "嘎"),

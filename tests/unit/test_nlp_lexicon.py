@@ -61,7 +61,8 @@ def test_parser_reads_county_words(tmp_path: Path) -> None:
 
 
 def test_default_dir_files_exist() -> None:
-    assert {p.name for p in DEFAULT_DIR.glob("*.yaml")} == {"categories.yaml", "status.yaml", "intents.yaml", "doubts.yaml"}
+    assert {p.name for p in DEFAULT_DIR.glob("*.yaml")} == {"categories.yaml", "status.yaml", "intents.yaml", "doubts.yaml",
+                                                           "regional.yaml"}
 
 
 def test_keyword_matcher_takes_leftmost_longest() -> None:
