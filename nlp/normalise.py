@@ -51,6 +51,8 @@ _SPOKEN_LE = re.compile(r"(?:(?<=[^\W好])|(?<=\w好))嘞")
 # at the end is "all done" (补齐晒, 换晒新; 晒谷 stays); 返 before 了 / 来 / 去 / 家 / 车 is 回 (通返车,
 # 收返嚟, 返咗屋企; 返校, 劝返, 返贫 stay); 仲 is 还 (仲裁, 仲夏 stay);
 # 落 before 来/去 is 下 (批咗落嚟); 唔 before a word is 不 (唔漏, 唔渗; 唔 alone is "mm").
+# 克 before a place is 去 in the north-west (明天克阳洼村看下); 克服, 千克 stay
+_NW_GO = re.compile(r"(?<![千公毫兆马])克(?=[\u4e00-\u9fff]{1,4}[村乡镇])")
 _YUE_LE = re.compile(r"(?<=[\u4e00-\u9fff])喇(?=[,，。.!！?？\s]|$)")
 _YUE_ON = re.compile(r"(?<=[\u4e00-\u9fff])(?<![抓拉绷捆拧关握扎盯看跟守勒系扣咬攥要赶加很太最])紧(?![张急迫密缺凑俏身])")
 _YUE_ALL = re.compile(r"(?<=[\u4e00-\u9fff])晒(?=[,，。.!！?？\s喇啦了新]|$)")
@@ -66,7 +68,7 @@ _YUE_HOW_END = re.compile(r"(?<=[成得家企屋])点(?:样)?(?=[,。!?]|$)|点�
 _SPOKEN_FORMS = ((_SPOKEN_LE, "了"), (_RESULT_LI, "了"), (_XIANG_LE, "了"), (_SPOKEN_PAUSE, ","), (_SAY, "说"),
                  (_XI, "是"), (_WA, "说"), (_YUE_LE, "了"), (_YUE_ON, "着"), (_YUE_ALL, "了"), (_YUE_BACK, "回"),
                  (_YUE_STILL, "还"), (_YUE_DOWN, "下"), (_YUE_NOT, "不"), (_YUE_HOW, "怎么"),
-                 (_YUE_HOW_END, "怎么样"))
+                 (_YUE_HOW_END, "怎么样"), (_NW_GO, "去"))
 _SPACES = re.compile(r"\s+")
 _REPEATED_PUNCT = re.compile(r"([,、:;。!?])[,、:;。!?]*")
 _DIGIT_DOT = re.compile(r"(?<=\d)。(?=\d)")

@@ -89,3 +89,17 @@ def test_a_notice_to_every_village_is_no_query(rules: Parser) -> None:
 def test_a_burst_pipe_is_a_problem(rules: Parser) -> None:
     got = read(rules, "东台村自来水管爆了")
     assert got.intent == "report" and got.status == "open"
+
+
+@pytest.mark.parametrize("said, standard", [
+    ("明天克东台村看下水管", "明天去东台村看下水管"),   # 克 before a place: 去 (north-west)
+    ("东光镇阿达还有问题", "东光镇哪里还有问题"),
+    ("五千克化肥发了", "五千克化肥发了"),               # 千克 stays
+])
+def test_north_western_words_are_read_as_standard_words(said: str, standard: str) -> None:
+    assert Normaliser().clean(said) == standard
+
+
+def test_muddy_water_is_a_problem(rules: Parser) -> None:
+    got = read(rules, "东台村自来水还是浑的")
+    assert got.intent == "report" and got.status == "open"
