@@ -64,7 +64,8 @@ def read_doubts(
         found.append(Doubt("order", word, f"“{word}…”是要求，不是进展"))
         status = OPEN
 
-    if STEPS & set(events) and status == IN_PROGRESS and not DONE_EVENTS & set(events):
+    handed = any("handed" in m.labels for m in status_matches)  # 表交到卫生院了: a step too
+    if (STEPS & set(events) or handed) and status == IN_PROGRESS and not DONE_EVENTS & set(events):
         word = next((m.word for m in status_matches if "step_object" in m.labels), "材料")
         found.append(Doubt("step", word, f"说的是{word}，办了一步，还没解决"))
     for match in inside:

@@ -161,6 +161,7 @@ class Parser:
         self.normaliser = Normaliser(self.lexicon.regional)
         self.gazetteer = Gazetteer(snapshot, self.lexicon)
         self._categories = _category_matcher(self.lexicon)
+        self._person_words = frozenset(self.lexicon.intents.get("household_before", ()))  # 低保户, 五保户 …
         self._topics = KeywordMatcher(_grouped(self.lexicon.topics))
         self._status = KeywordMatcher(_grouped(self.lexicon.status))
         self._intent = KeywordMatcher(_grouped(self.lexicon.intents))
@@ -755,6 +756,8 @@ class Parser:
         weak = list(dict.fromkeys(c for _, c, s in fact.categories if not s))
         candidates = strong or weak
         open_categories = self._open_categories(place)
+        if strong:  # 这个低保户的房顶漏雨: the person word says who, not which item (房顶 does)
+            words = [w for w in words if w not in self._person_words]
         if candidates and not set(candidates) & open_categories and len(described) == 1 \
                 and self._filed_with(place, described[0], words):
             # 厕所还没改 where the household's item "厕所改造未完成" is filed under 住房: the
@@ -1237,8 +1240,10 @@ def _without_done_today(deadlines: list[Deadline], clauses: Sequence[Clause], to
 
 def _under_way_phrases(masked: str, matches: list[Match]) -> list[Match]:
     """Work started or sent for, whatever the verb: 开始砌了, 派人去修了, 找人去接了 (under way,
-    not done: the verb after 去 is the purpose)."""
-    return _overlaid(matches, [Match(r.start(), r.end(), r.group(), ("progress",)) for r in _UNDER_WAY.finditer(masked)])
+    not done: the verb after 去 is the purpose), papers handed to an office (表交到卫生院了)."""
+    return _overlaid(matches, [Match(r.start(), r.end(), r.group(),
+                                     ("progress", "handed") if r.group()[1] == "到" else ("progress",))
+                               for r in _UNDER_WAY.finditer(masked)])
 
 
 def _promised(clause: tuple[int, int], at: int, matches: list[Match], deadlines: Sequence[Deadline]) -> bool:
@@ -1267,7 +1272,9 @@ _CHEERS = ("👍", "👏", "🙏", "💪")
 _RESULTATIVE = re.compile(r"(?<=[\u4e00-\u9fff])(?<![还很挺不是真太最都也就快要能会])"
                          r"(?:好|完|齐|妥|全|清楚|清|平|回来|下来|上来|(?<=[拆清除还换砍移搬铲])掉)(?=[了的啦喽哩])")
 _BARE_RESULTATIVE = re.compile(r"(?<=[\u4e00-\u9fff])(?<![还很挺不是真太最都也就快要能会])(?:好|完|齐|妥|清|回来|下来|上来)(?=$|[,。!?;:、\s呢啊呀吧])")
-_UNDER_WAY = re.compile(r"(?<![没未不])开始[\u4e00-\u9fff]|(?:^|(?<=[,。;]))(?:等(?![到于等])|正(?![常式好是]))[\u4e00-\u9fff]|(?:派|安排|找)[^,。!?;\s]{0,4}?(?:去|来|过来)[\u4e00-\u9fff]{1,2}(?:了|呢)?")
+# …交到卫生院了 / 报到民政局了: papers handed to an office, which has still to act
+_UNDER_WAY = re.compile(r"(?:交|送|递|报)到[\u4e00-\u9fff□]{0,4}?(?:院|局|站|所|办|中心|政府|乡里|镇里|县里)|"
+                        r"(?<![没未不])开始[\u4e00-\u9fff]|(?:^|(?<=[,。;]))(?:等(?![到于等])|正(?![常式好是]))[\u4e00-\u9fff]|(?:派|安排|找)[^,。!?;\s]{0,4}?(?:去|来|过来)[\u4e00-\u9fff]{1,2}(?:了|呢)?")
 _DENYING = re.compile(WHERE_DONE.pattern + "|谁说")  # 哪里修好了, 谁说通了: a denial, never a question
 _ACCORDING_TO = re.compile(r"据[\u4e00-\u9fff□]{1,6}?(?:反映|说|称|介绍|反馈)")  # 据村干反映: hearsay
 # …水通了，村长说的: the report is someone else's, named after it (not 我说的)

@@ -103,3 +103,15 @@ def test_north_western_words_are_read_as_standard_words(said: str, standard: str
 def test_muddy_water_is_a_problem(rules: Parser) -> None:
     got = read(rules, "东台村自来水还是浑的")
     assert got.intent == "report" and got.status == "open"
+
+
+def test_a_person_word_says_who_not_which_item(rules: Parser) -> None:
+    # 孙桂芝's one item is 特困供养金未发放 (兜底保障); 特困户 says who she is, 房顶漏雨 is the problem
+    got = read(rules, "孙桂芝这个特困户的房顶漏雨")
+    assert got.category == "住房" and got.intent == "new_issue" and got.needs_confirmation
+
+
+@pytest.mark.parametrize("said, standard", [("叶春洋家厝顶漏了", "叶春洋家屋顶漏了"),  # 闽: 厝顶 is 屋顶
+                                            ("刚才那条无算", "刚才那条不算"), ("后厝村水通了", "后厝村水通了")])
+def test_min_words_are_read_as_standard_words(said: str, standard: str) -> None:
+    assert Normaliser().clean(said) == standard

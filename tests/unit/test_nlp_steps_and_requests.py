@@ -160,3 +160,9 @@ def test_a_counted_stretch_before_a_village_word_is_no_village(rules: Parser) ->
     got = read(rules, "河北村又发现一段村道塌了")
     assert got.village == "河北村" and got.category == "基础设施"
     assert not any("台账里没有" in reason for reason in got.reasons)
+
+
+@pytest.mark.parametrize("text", ["李兆满慢病卡的表填好交到卫生院了", "李兆满慢病卡的申请报到卫健局了"])
+def test_papers_handed_to_an_office_are_a_step(rules: Parser, text: str) -> None:
+    got = read(rules, text)
+    assert got.status == "in_progress" and got.needs_confirmation
