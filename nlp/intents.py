@@ -31,9 +31,9 @@ WHERE_DONE = re.compile(r"哪(?:里|儿)?(?:[\u4e00-\u9fff]{0,2}[好通完齐])�
 _RHETORICAL = re.compile(r"不是.*[吗嘛]$|难道|怎么又|咋又|为什么又|为啥又|怎么还|咋还|凭什么|谁说|谁讲|又.{0,4}了[吗呢]?$|"
                          + WHERE_DONE.pattern)
 _COUNT_QUESTION = re.compile(r"还有几|几[个条项件处]问题|几[个条项件处户家]还")
-# 吗 in other regions: 咩 (粤) ends a question anywhere; 伐 (吴) after 了 or a result (修好伐,
-# 通了伐), not in 砍伐
-_OTHER_QUESTION_FINAL = re.compile(r"(?:了|[好完通齐到过妥])伐$")
+# 吗 in other regions: 咩 (粤) ends a question anywhere; 伐 (吴) after a word (修好伐, 通了伐, 还漏伐),
+# not in 砍伐, 采伐, 步伐
+_OTHER_QUESTION_FINAL = re.compile(r"(?<=[\u4e00-\u9fff])(?<![砍采征讨步杀])伐$")
 _STATEMENT_ADVERB_BEFORE_NE = re.compile(r"还|没|未|正|在")
 # Words that make a question about the ledger (not small talk): 问题, 户, 整改 ...
 _LEDGER_WORDS = re.compile(r"问题|户|整改|台账|销号|到期|逾期|进展|进度|情况|隐患|任务|清单")

@@ -1273,7 +1273,7 @@ _RESULTATIVE = re.compile(r"(?<=[\u4e00-\u9fff])(?<![还很挺不是真太最都
                          r"(?:好|完|齐|妥|全|清楚|清|平|回来|下来|上来|(?<=[拆清除还换砍移搬铲])掉)(?=[了的啦喽哩])")
 _BARE_RESULTATIVE = re.compile(r"(?<=[\u4e00-\u9fff])(?<![还很挺不是真太最都也就快要能会])(?:好|完|齐|妥|清|回来|下来|上来)(?=$|[,。!?;:、\s呢啊呀吧])")
 # …交到卫生院了 / 报到民政局了: papers handed to an office, which has still to act
-_UNDER_WAY = re.compile(r"(?:交|送|递|报)到[\u4e00-\u9fff□]{0,4}?(?:院|局|站|所|办|中心|政府|乡里|镇里|县里)|"
+_UNDER_WAY = re.compile(r"(?:交|送|递|报|拨)到[\u4e00-\u9fff□]{0,4}?(?:院|局|站|所|办|中心|政府|财政|乡里|镇里|县里)|"
                         r"(?<![没未不])开始[\u4e00-\u9fff]|(?:^|(?<=[,。;]))(?:等(?![到于等])|正(?![常式好是]))[\u4e00-\u9fff]|(?:派|安排|找)[^,。!?;\s]{0,4}?(?:去|来|过来)[\u4e00-\u9fff]{1,2}(?:了|呢)?")
 _DENYING = re.compile(WHERE_DONE.pattern + "|谁说")  # 哪里修好了, 谁说通了: a denial, never a question
 _ACCORDING_TO = re.compile(r"据[\u4e00-\u9fff□]{1,6}?(?:反映|说|称|介绍|反馈)")  # 据村干反映: hearsay

@@ -88,3 +88,4 @@ def test_the_speakers_own_word_is_no_hearsay(rules: Parser, text: str) -> None:
 
 def test_if_is_no_relaying(rules: Parser) -> None:
     assert read(rules, "赵德胜家房子完工的话记得拍照留存").intent == "unknown"  # 的话: if, not 说
+

@@ -115,3 +115,18 @@ def test_a_person_word_says_who_not_which_item(rules: Parser) -> None:
                                             ("刚才那条无算", "刚才那条不算"), ("后厝村水通了", "后厝村水通了")])
 def test_min_words_are_read_as_standard_words(said: str, standard: str) -> None:
     assert Normaliser().clean(said) == standard
+
+
+def test_wu_words(rules: Parser) -> None:
+    assert Normaliser().clean("东台村水管修好爻") == "东台村水管修好了"  # 瓯语: 爻 is 了
+    assert read(rules, "东台村水管还漏伐").intent == "query_area"      # 伐 after any word asks
+
+
+def test_never_having_the_problem_is_no_problem(rules: Parser) -> None:
+    got = read(rules, "东台村自来水这一个月一回都没停过")
+    assert got.intent == "report" and got.status == "resolved"
+
+
+def test_money_moved_to_the_township_is_a_step(rules: Parser) -> None:
+    got = read(rules, "李兆满危房改造补贴资金拨到乡财政了")
+    assert got.status == "in_progress" and got.needs_confirmation
