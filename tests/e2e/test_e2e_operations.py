@@ -93,7 +93,7 @@ async def test_the_bot_process_answers_logs_one_line_per_update_and_stops_on_sig
     try:
         await bot.wait_polling()
         update_id = fake_bot_api.send_text(VILLAGE, "东台村饮水问题已解决")
-        [reply] = await fake_bot_api.wait_for_messages(VILLAGE.id, 1, timeout=120)
+        [reply] = await fake_bot_api.wait_for_replies(VILLAGE.id, 1, timeout=120)
     finally:
         code = await bot.terminate()
     assert code == 0
@@ -182,7 +182,7 @@ async def test_webhook_answers_200_only_for_journaled_updates(fake_bot_api, db_u
                 assert inbox.load(database, 555) is not None  # journaled before the 200
             async with client.post(url, json=update, headers=headers) as again:  # Telegram retries
                 assert again.status == 200
-        [reply] = await fake_bot_api.wait_for_messages(ADMIN.id, 1)
+        [reply] = await fake_bot_api.wait_for_replies(ADMIN.id, 1)
     assert reply.text == "收到：你好"
     assert [c.params["url"] for c in fake_bot_api.calls_of("setWebhook")] == ["https://bot.example.org/tg/hook"]
     assert fake_bot_api.calls_of("setWebhook")[0].params["secret_token"] == "s3cret"
@@ -252,7 +252,7 @@ async def test_json_lines_of_inbox_payloads_round_trip(fake_bot_api, db_url, dat
     engine = StandInEngine(database)
     async with running_bot(bot_settings(fake_bot_api, db_url, tmp_path), database, engine):
         update_id = fake_bot_api.send_text(ADMIN, "/status@gongjian_test_bot 东台村")
-        await fake_bot_api.wait_for_messages(ADMIN.id, 1)
+        await fake_bot_api.wait_for_replies(ADMIN.id, 1)
     stored = inbox.load(database, update_id).payload
     assert json.loads(json.dumps(stored)) == stored
     assert stored["message"]["text"] == "/status@gongjian_test_bot 东台村"

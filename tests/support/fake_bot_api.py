@@ -608,6 +608,17 @@ class FakeBotApi:
 
         return await self.wait_until(enough, timeout)
 
+    async def wait_for_replies(self, chat_id: int, count: int, timeout: float = WAIT_SECONDS) -> list[Sent]:
+        """Like ``wait_for_messages``, leaving out the private reminders a running bot sends on
+        its own once the county's day has begun (⏰ 整改提醒): a bot process started after 08:00
+        county time may send one before the answer a test waits for."""
+
+        def enough() -> list[Sent]:
+            replies = [m for m in self.messages_to(chat_id) if not m.text.startswith("⏰")]
+            return replies if len(replies) >= count else []
+
+        return await self.wait_until(enough, timeout)
+
 
 # -- the demo county's people as Telegram users, and how a test talks to the bot -------
 
