@@ -46,6 +46,7 @@ def _part_of_name(said: str, head: str) -> bool:
 _SURNAMED = re.compile(r"的?姓([\u4e00-\u9fff])的?(?:那|这)?(?:一)?(?:户|家)")
 # 依莫村阿呷莫的报销: two or three characters before 的/家/户 or a pause (a part of a name?)
 _GIVEN_NAME = re.compile(r"的?([\u4e00-\u9fff]{2,3}?)(?=的|家|户|屋里|[,、。 ])")
+_BARE_GIVEN_NAME = re.compile(r"([\u4e00-\u9fff]{2})")  # two characters right after the village
 _ETHNIC = re.compile(
     "(?:彝|藏|苗|瑶|壮|回|土家|蒙古|朝鲜|满|侗|布依|白|哈尼|傣|黎|傈僳|佤|畲|羌|纳西|土|仡佬|锡伯|达斡尔|"
     "鄂伦春|鄂温克|赫哲|怒|独龙|景颇|拉祜|水|毛南|仫佬|京|撒拉|保安|东乡|裕固|门巴|珞巴|基诺|德昂|阿昌|普米|"
@@ -267,11 +268,14 @@ class Gazetteer:
             village = mention.options[0]
             in_village = self._households_in.get((village.township, village.village), ())
             heads: list[Place] = []
-            for pattern in (_SURNAMED, _SURNAME_HOUSEHOLD, _GIVEN_NAME):
+            for pattern in (_SURNAMED, _SURNAME_HOUSEHOLD, _GIVEN_NAME, _BARE_GIVEN_NAME):
                 match = pattern.match(text, mention.end)
                 if match is None or following is not None and following.start < match.end():
                     continue
-                heads = [p for p in in_village if _part_of_name(match.group(1), p.household or "")]
+                if pattern is _BARE_GIVEN_NAME:  # 加岭村文光公益岗上了: exactly a head's given name
+                    heads = [p for p in in_village if _given_name(p.household or "") == match.group(1)]
+                else:
+                    heads = [p for p in in_village if _part_of_name(match.group(1), p.household or "")]
                 if heads:
                     break
             if heads:
@@ -534,3 +538,8 @@ def _scope_first(values: list, scope: ScopeFilter) -> list:
         if inside:
             return inside
     return values
+
+
+def _given_name(head: str) -> str:
+    """The given name of a head of three or four characters (吉文光 -> 文光); "" otherwise."""
+    return head[-2:] if len(head) in (3, 4) else ""

@@ -23,7 +23,8 @@ HELP = "help"
 UNKNOWN = "unknown"
 WRITES = frozenset({REPORT, NEW_ISSUE})
 
-_A_NOT_A = re.compile(r"([\u4e00-\u9fff]{1,2})[没不]\1")
+# 修没修 / 通不通 / 通了没通 (签字没签 is no question: 好多签字没签 tells)
+_A_NOT_A = re.compile(r"([\u4e00-\u9fff]{1,2})了?[没不]\1")
 # 修好没 / 修好了没有, and the south's 修好未 / 修好无 (粤 闽 客: "yet?")
 _FINAL_NOT = re.compile(r"(?<![还都也并从尚仍就可再])(?:了)?(?:没有|没得|没|未|无)$")
 # 哪里修好了 / 哪通了: "where is it fixed?" denies that it is (also in nlp/parser.py's doubts)

@@ -611,10 +611,11 @@ class Parser:
             doubt = True  # 路灯修好了，村道月底前铺完, where the village has both items: which one?
             result.flags.add("things")
             reasons.append("说了同一类的几样：" + "、".join(things))
-        if _said_as_question(seen.masked, fact):
+        question_form = _said_as_question(seen.masked, fact)
+        if question_form is not None:
             doubt = True  # 付德昌家光伏板修好了咯: 咯 asks in Yunnan and tells in Hunan
             result.flags.add("ask_or_tell")
-            reasons.append("“…咯”是问还是说？")
+            reasons.append(f"“{question_form}”是问还是说？")
         particle = _unknown_particle(seen, fact)
         if particle is not None and "ask_or_tell" not in result.flags:
             doubt = True  # 水管修好咩 (Cantonese: fixed?) / 修好了噻: a particle of speech not met before
@@ -1067,9 +1068,22 @@ def _clipped(text: str, mentions: Sequence[Mention], explained: list[bool]) -> l
 _BEFORE_A_PLACE = frozenset("在到去往的了和与跟同及是从给对把被让叫向镇乡县区村里说讲咧哒哩呢吗啊嗯个那这将要们我咱俺本该全各其另")
 
 
-def _said_as_question(masked: str, fact: Fact) -> bool:
-    """A clause of the fact ends in 咯, a question in the south-west and a statement elsewhere."""
-    return any(masked[clause.start:clause.end].rstrip("□ ").endswith("咯") for clause in fact.clauses)
+def _said_as_question(masked: str, fact: Fact) -> str | None:
+    """A clause of the fact ends in 咯, a question in the south-west and a statement elsewhere;
+    or 可 / 格 / 阿 stands right before its completion (房子可修好了, 路灯可都亮了): a question in
+    江淮, 中原, 云南 and 吴 speech (修好了吗), "at last" elsewhere. Returns the words (…咯, 可修好)."""
+    for clause in fact.clauses:
+        if masked[clause.start:clause.end].rstrip("□ ").endswith("咯"):
+            return "…咯"
+        for match in clause.status:
+            asked = "completion" in match.labels and _K_QUESTION.search(masked, clause.start, match.start)
+            if asked:
+                return masked[asked.start():match.end]
+    return None
+
+
+# 可 (格, 阿) before the verb, with at most 都 / 已 / 是 between, not 不可 / 就可 / 也可 (can)
+_K_QUESTION = re.compile(r"(?<![不就也才便方即许宁])[可格阿](?:都|已|是|已经)?$")
 
 
 def _unknown_particle(seen: _Seen, fact: Fact) -> str | None:

@@ -89,3 +89,22 @@ def test_the_speakers_own_word_is_no_hearsay(rules: Parser, text: str) -> None:
 def test_if_is_no_relaying(rules: Parser) -> None:
     assert read(rules, "赵德胜家房子完工的话记得拍照留存").intent == "unknown"  # 的话: if, not 说
 
+
+
+def test_v_le_not_v_asks(rules: Parser) -> None:
+    assert read(rules, "东台村水管通了没通").intent == "query_area"
+
+
+@pytest.mark.parametrize("text", ["李兆满家房子可修好了", "东台村路灯可都亮了"])
+def test_k_before_the_verb_may_ask(rules: Parser, text: str) -> None:
+    got = read(rules, text)  # 江淮 / 中原: 可修好了 = 修好了吗; elsewhere "at last"
+    assert got.needs_confirmation and "ask_or_tell" in got.flags
+
+
+def test_can_is_no_question(rules: Parser) -> None:
+    assert "ask_or_tell" not in read(rules, "东台村水管下周就可修好").flags
+
+
+def test_a_given_name_right_after_the_village_finds_the_household(rules: Parser) -> None:
+    got = read(rules, "天平村兆满危房改造完工了")  # 李兆满's given name
+    assert got.household == "李兆满" and got.needs_confirmation
