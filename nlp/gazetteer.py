@@ -165,6 +165,8 @@ class Gazetteer:
         self._generic_words = frozenset(lexicon.words("generic_place"))
         self.village_places: dict[str, list[Place]] = {}
         self._households_in: dict[tuple[str, str], list[Place]] = {}  # (township, village) -> households
+        # (township, village, given name) -> households: 加岭村文光 is looked up, not searched for
+        self._by_given_name: dict[tuple[str, str, str], list[Place]] = {}
         self.households_by_code: dict[str, Place] = {}
         self.issue_codes: dict[str, tuple[str, Place]] = {}
         self.place_index = PinyinIndex()
@@ -204,6 +206,8 @@ class Gazetteer:
             place = Place(ref.township, ref.village, ref.head, ref.code)
             self.households_by_code[ref.code] = place
             self._households_in.setdefault((ref.township, ref.village), []).append(place)
+            if _given_name(ref.head):
+                self._by_given_name.setdefault((ref.township, ref.village, _given_name(ref.head)), []).append(place)
             self._add(ref.head, place, freq, common)
             self.head_index.add(ref.head, place)
         self._surnames = frozenset(ref.head[0] for ref in snapshot.households if ref.head)
@@ -273,7 +277,7 @@ class Gazetteer:
                 if match is None or following is not None and following.start < match.end():
                     continue
                 if pattern is _BARE_GIVEN_NAME:  # 加岭村文光公益岗上了: exactly a head's given name
-                    heads = [p for p in in_village if _given_name(p.household or "") == match.group(1)]
+                    heads = self._by_given_name.get((village.township, village.village, match.group(1)), [])
                 else:
                     heads = [p for p in in_village if _part_of_name(match.group(1), p.household or "")]
                 if heads:
