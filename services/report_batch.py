@@ -52,8 +52,9 @@ class _Queue:
 
 def listen(engine: Engine) -> None:
     """Watch ``engine``'s connections so that queued writes go out before anything else
-    (once, when the conversation engine is built; a batch queues nothing without it)."""
-    if not event.contains(engine, "before_execute", _before_execute):
+    (once, when the conversation engine is built; a batch queues nothing without it).
+    PostgreSQL only: SQLite has no round trip to save, and every listener costs each statement."""
+    if engine.dialect.name == "postgresql" and not event.contains(engine, "before_execute", _before_execute):
         event.listen(engine, "before_execute", _before_execute)
         event.listen(engine, "rollback", _on_rollback)
         event.listen(engine, "rollback_savepoint", _on_rollback)
@@ -61,12 +62,11 @@ def listen(engine: Engine) -> None:
 
 @contextmanager
 def batched_report_writes(session: Session) -> Iterator[None]:
-    """Queue report writes on the session's connection until the block ends (PostgreSQL,
-    once :func:`listen` watches it; elsewhere writes run at once). Raises
+    """Queue report writes on the session's connection until the block ends (once
+    :func:`listen` watches its engine; elsewhere writes run at once). Raises
     :class:`WritesRefused` at the end if any queued write was not made."""
     connection = session.connection()
-    watched = event.contains(connection.engine, "before_execute", _before_execute)
-    if connection.dialect.name != "postgresql" or not watched:
+    if not event.contains(connection.engine, "before_execute", _before_execute):
         yield
         return
     info = connection.info  # held: an invalidated connection's .info raises
