@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+# SQLAlchemy's own ARRAY: importing the PostgreSQL dialect's would cost a bot on SQLite ~5 MB.
 from sqlalchemy import (
-    Connection, Insert, Integer, String, Text, bindparam, column, event, exists, func, insert, select, update,
+    ARRAY, Connection, Insert, Integer, String, Text, bindparam, column, event, exists, func, insert, select, update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
