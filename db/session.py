@@ -27,7 +27,11 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
+def make_engine(url: str, *, echo: bool = False, pre_ping: bool = True) -> Engine:
+    """``pre_ping``: check a pooled connection before each use (PostgreSQL; a round trip
+    each time), so that a use after a server restart does not fail. Callers that retry a
+    failed use anyway may go without (SQLAlchemy drops the pool's connections on the
+    first disconnect it sees)."""
     url = normalise_url(url)
     if make_url(url).get_backend_name() == "sqlite":
         engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
@@ -41,7 +45,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             dbapi_connection.isolation_level = None
 
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True)
+    return create_engine(url, echo=echo, pool_pre_ping=pre_ping)
 
 
 class Database:
@@ -52,8 +56,8 @@ class Database:
         self.sessions = sessionmaker(engine, expire_on_commit=False)
 
     @classmethod
-    def connect(cls, url: str, *, echo: bool = False, migrate: bool = True) -> Database:
-        engine = make_engine(url, echo=echo)
+    def connect(cls, url: str, *, echo: bool = False, migrate: bool = True, pre_ping: bool = True) -> Database:
+        engine = make_engine(url, echo=echo, pre_ping=pre_ping)
         if migrate:
             from db.migrate import upgrade  # alembic is only needed when migrating
 

@@ -341,7 +341,10 @@ def serve(pipe: Any, settings: Settings, bot_username: str | None, log_level: in
     from services.disclosure import install_log_redaction
 
     install_log_redaction()  # the child logs too: no ID, phone or bank card number there either
-    database = Database.connect(settings.database.url, migrate=False)  # migrated by the bot
+    # Migrated by the bot. No connection check before each batch (a round trip each): a batch
+    # that meets a dropped connection fails as a passing failure, its lanes retry it, and the
+    # pool has dropped its connections by then.
+    database = Database.connect(settings.database.url, migrate=False, pre_ping=False)
     engine = ConversationEngine(database, settings)
     engine.bot_username = bot_username
     while (request := _next_request(pipe)) is not None:

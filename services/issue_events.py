@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import exists, insert, select
 from sqlalchemy.orm import Session
 
 from db.models import IssueEvent
@@ -63,6 +63,33 @@ def write_events(session: Session, rows: list[dict[str, Any]]) -> None:
     writes them)."""
     if rows:  # history changes no issue: preloaded ones stay as they are
         session.execute(insert(IssueEvent.__table__).execution_options(**{KEEPS_PRELOADED_ISSUES: True}), rows)
+
+
+def undone_change_ids(issue_id: Any = None):
+    """Ids of changes an undo reverted (an undo is an event on the issue it reverts)."""
+    query = select(IssueEvent.undoes).where(IssueEvent.undoes.is_not(None))
+    return query if issue_id is None else query.where(IssueEvent.issue_id == issue_id)
+
+
+def same_text_conditions(issue_id: Any, user_id: Any, text: Any, since: Any) -> tuple:
+    """The sender's own not-undone event on the issue from the same text since ``since``,
+    with no change to the issue after it: a report sent again after someone else changed the
+    issue (a supervisor reopened it) is a new report of the current state, not a double.
+    The four are SQL expressions: one report's bound parameters, or a batch's columns
+    (services/report_batch.py)."""
+    events = IssueEvent.__table__
+    later = events.alias("later")
+    return (
+        events.c.issue_id == issue_id,
+        events.c.user_id == user_id,
+        events.c.message_text == text,
+        events.c.at >= since,
+        events.c.undoes.is_(None),
+        # correlated to a batch's columns (when given), never to the events read here
+        events.c.change_id.not_in(undone_change_ids(issue_id).correlate_except(events)),
+        ~exists().where(later.c.issue_id == events.c.issue_id, later.c.id > events.c.id,
+                        later.c.change_id != events.c.change_id),
+    )
 
 
 def latest_change_id(

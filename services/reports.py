@@ -37,10 +37,13 @@ from services.issue_events import (
     EVENT_COLUMNS,
     event_rows,
     new_change_id,
+    same_text_conditions,
+    undone_change_ids,
     write_events,
 )
 from services.issue_preload import KEEPS_PRELOADED_ISSUES
 from services.issues import Target, next_issue_code
+from services.report_batch import queue_report_write
 from services.scope import BUREAU_CATEGORIES, may_close, may_write, write_refusal
 from vocab import IssueStatus
 
@@ -137,12 +140,6 @@ def _set_fields(issue: Issue, fields: list[tuple[str, str | None, str | None]], 
     issue.updated_at = now
 
 
-def _undone_change_ids(issue_id: Any = None):
-    """Ids of changes an undo reverted (an undo is an event on the issue it reverts)."""
-    query = select(IssueEvent.undoes).where(IssueEvent.undoes.is_not(None))
-    return query if issue_id is None else query.where(IssueEvent.issue_id == issue_id)
-
-
 def _recent_same_text(
     session: Session, issue_id: int, actor: Actor, since: dt.datetime
 ) -> Row | None:
@@ -157,22 +154,10 @@ def _same_text_params(issue_id: int, actor: Actor, since: dt.datetime) -> dict[s
     return {"issue_id": issue_id, "user_id": actor.user.id, "text": actor.text, "since": since}
 
 
-def _same_text_conditions() -> tuple:
-    """The sender's own not-undone event on the issue from the same text since ``since``,
-    with no change to the issue after it: a report sent again after someone else changed the
-    issue (a supervisor reopened it) is a new report of the current state, not a double."""
-    events = IssueEvent.__table__
-    later = events.alias("later")
-    return (
-        events.c.issue_id == bindparam("issue_id"),
-        events.c.user_id == bindparam("user_id"),
-        events.c.message_text == bindparam("text"),
-        events.c.at >= bindparam("since", type_=events.c.at.type),
-        events.c.undoes.is_(None),
-        events.c.change_id.not_in(_undone_change_ids(bindparam("issue_id"))),
-        ~exists().where(later.c.issue_id == events.c.issue_id, later.c.id > events.c.id,
-                        later.c.change_id != events.c.change_id),
-    )
+def _same_text_guard() -> tuple:
+    """:func:`same_text_conditions` on the report's bound parameters."""
+    return same_text_conditions(bindparam("issue_id"), bindparam("user_id"), bindparam("text"),
+                                bindparam("since", type_=IssueEvent.__table__.c.at.type))
 
 
 @cache
@@ -180,7 +165,7 @@ def _same_text_query() -> Select:
     events = IssueEvent.__table__
     return (
         select(events.c.change_id, events.c.actor)
-        .where(*_same_text_conditions())
+        .where(*_same_text_guard())
         .order_by(events.c.at.desc(), events.c.id.desc())
         .limit(1)
     )
@@ -197,7 +182,7 @@ def _recent_same_values(
                 IssueEvent.field == name,
                 IssueEvent.new_value == value,
                 IssueEvent.at >= since,
-                IssueEvent.change_id.not_in(_undone_change_ids(issue.id)),
+                IssueEvent.change_id.not_in(undone_change_ids(issue.id)),
             ).order_by(IssueEvent.at.desc(), IssueEvent.id.desc()).limit(1)
         ).first()
         if event is not None:
@@ -276,7 +261,9 @@ def _write_report(
     params.update(_same_text_params(issue.id, actor, since))
     change_id = new_change_id()
     events = event_rows(issue.id, fields, now, change_id=change_id, **actor.event_columns())
-    if session.get_bind().dialect.name == "postgresql":
+    if queue_report_write(session, issue.id, params, events):
+        written = True  # sent with the batch's other writes; if not made, the batch runs again
+    elif session.get_bind().dialect.name == "postgresql":
         params.update(_numbered(events))
         written = session.execute(_report_write(bool(actor.text), len(fields)), params).rowcount == len(fields)
     else:
@@ -320,7 +307,7 @@ def _report_update(unless_same_text: bool) -> Update:
     table = Issue.__table__
     guards = [table.c.id == bindparam("issue_id"), table.c.version == bindparam("seen_version")]
     if unless_same_text:
-        guards.append(~exists().where(*_same_text_conditions()))
+        guards.append(~exists().where(*_same_text_guard()))
     return (
         update(table)
         .where(*guards)
@@ -410,7 +397,7 @@ def last_change_of(session: Session, user: User) -> list[IssueEvent]:
         select(IssueEvent).where(
             IssueEvent.user_id == user.id,
             IssueEvent.undoes.is_(None),
-            IssueEvent.change_id.not_in(_undone_change_ids()),
+            IssueEvent.change_id.not_in(undone_change_ids()),
         ).order_by(IssueEvent.at.desc(), IssueEvent.id.desc()).limit(1)
     ).first()
     if latest is None:

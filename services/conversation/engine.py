@@ -47,6 +47,8 @@ from services.formatting import TELEGRAM_LIMIT, split_text
 from services.invites import InviteRefused, record_failed_attempt, redeem_invite
 from services.issue_preload import preload_village_issues
 from services.parser_provider import ParserProvider
+from services.report_batch import WritesRefused, batched_report_writes
+from services.report_batch import listen as listen_for_report_batches
 from services.scope import Scope
 from services.users import describe_user, find_by_telegram_id, preload_senders
 from settings import Settings
@@ -108,6 +110,7 @@ class ConversationEngine:
             self.calendar, reader_model=settings.path_of(settings.storage.reader_model))
         self.bot_username: str | None = settings.telegram.bot_username
         self._clock = clock or utcnow
+        listen_for_report_batches(database.engine)
 
     def warm_up(self) -> None:
         """Build the parser now (slow), so that the first message is answered quickly."""
@@ -125,12 +128,14 @@ class ConversationEngine:
         under one savepoint for the batch (two statements fewer a turn); if one of them is
         refused or fails, that savepoint is rolled back and the batch runs again with a
         savepoint per turn. A turn with an attachment always has its own savepoint: its file
-        is kept before anything can fail and must not be kept twice.
+        is kept before anything can fail and must not be kept twice. On PostgreSQL the first
+        run's report writes go to the server together (services/report_batch.py); should one
+        of them not be made, the batch runs again the same way, each write on its own.
         """
         try:
-            with session.begin_nested():
+            with session.begin_nested(), batched_report_writes(session):
                 return self._turns(session, incomings, savepoints=False)
-        except _Redo:
+        except (_Redo, WritesRefused):
             # Objects told their new values directly (set_committed_value) are not expired
             # by the savepoint's rollback: read everything afresh.
             session.expire_all()

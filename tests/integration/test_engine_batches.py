@@ -7,12 +7,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from db.models import InboxUpdate, IssueEvent
+from db.models import InboxUpdate, IssueEvent, User
 from delivery.pump import take_turns
 from services import inbox
 from services.conversation.messages import Incoming
 from services.issues import issue_by_code
 from tests.support.engine_chat import TELEGRAM_IDS, issue_state
+from vocab import Role
 
 
 def said(name: str, text: str, message_id: int) -> Incoming:
@@ -138,3 +139,94 @@ def test_a_refused_digest_command_is_recorded_as_refused(engine, demo_database):
     assert result.outcome == "refused"
     assert "工作群" in result.replies[0].text
     assert inbox.load(demo_database, 21).outcome == "refused"
+
+
+def test_a_batched_write_refused_by_its_guard_runs_the_batch_again(engine, demo_database, monkeypatch):
+    """PostgreSQL sends a batch's report writes together, each as if it had been made: when
+    one is not (the issue changed after the batch read it), the batch runs again with its
+    writes one by one, so every reply says what was written."""
+    if demo_database.dialect != "postgresql":
+        pytest.skip("another writer cannot change an issue while a SQLite batch holds the ledger")
+    from services.conversation import engine as engine_module
+
+    preload = engine_module.preload_village_issues
+    changed = []
+
+    def preload_then_someone_changes_zg_0003(session, places):
+        preload(session, places)
+        if not changed:  # another chat's transaction commits a change of ZG-0003 meanwhile
+            with demo_database.transaction() as other:
+                issue = issue_by_code(other, "ZG-0003")
+                issue.deadline = issue.deadline.replace(year=issue.deadline.year + 1)
+                changed.append(issue.deadline)
+
+    monkeypatch.setattr(engine_module, "preload_village_issues", preload_then_someone_changes_zg_0003)
+    journaled(demo_database, 81, 82)
+    results = take_turns(demo_database, engine, [
+        (said("东台村工作队", "东台村饮水问题已解决", 1), 81),
+        (said("东台村工作队", "东台村刘在龙家黄牛补贴到位了", 2), 82),
+    ], [])
+    assert [r.outcome for r in results] == ["applied", "applied"]
+    assert issue_state(demo_database, "ZG-0003")[0] == "已整改" and user_events(demo_database, "ZG-0003") == 1
+    assert issue_state(demo_database, "ZG-0004")[0] == "已整改" and user_events(demo_database, "ZG-0004") == 1
+    with demo_database.transaction() as s:
+        assert [issue_by_code(s, "ZG-0003").deadline] == changed  # the other writer's change stays
+
+
+def test_a_batch_of_reports_sends_its_writes_together(engine, demo_database):
+    """On PostgreSQL the batch's reports (on village-level issues, found without a query of
+    their own) reach the server as one write statement."""
+    from sqlalchemy import event
+
+    statements = []
+
+    def note(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    with demo_database.transaction() as s:  # a second village cadre (the demo has one)
+        s.add(User(telegram_id=1099, name="东光村工作队", role=Role.VILLAGE.value, scope=["东光镇/东光村"], active=True))
+    journaled(demo_database, 91, 92)
+    event.listen(demo_database.engine, "before_cursor_execute", note)
+    try:
+        results = take_turns(demo_database, engine, [
+            (said("东台村工作队", "东台村饮水问题已解决", 1), 91),
+            (Incoming(sender_id=1099, chat_id=1099, text="东光村基础设施问题已解决", message_id=2), 92),
+        ], [])
+    finally:
+        event.remove(demo_database.engine, "before_cursor_execute", note)
+    assert [r.outcome for r in results] == ["applied", "applied"]
+    writes = [s for s in statements if "UPDATE issue " in s]
+    assert len(writes) == (1 if demo_database.dialect == "postgresql" else 2)
+    assert user_events(demo_database, "ZG-0003") == 1 and user_events(demo_database, "ZG-0032") == 1
+
+
+def test_without_a_connection_check_a_dropped_connection_fails_one_batch_for_a_retry(
+    demo_database, settings, clock, parser_provider
+):
+    """The engine process checks no connection before a batch (a round trip each): a batch
+    on a connection the server dropped fails as a passing failure, and the next one works."""
+    if demo_database.dialect != "postgresql":
+        pytest.skip("a PostgreSQL server's connections")
+    from sqlalchemy import text
+
+    from db.session import Database
+    from delivery.faults import is_transient
+    from services.conversation.engine import ConversationEngine
+
+    url = demo_database.engine.url.render_as_string(hide_password=False)
+    database = Database.connect(url, migrate=False, pre_ping=False)  # as the engine process does
+    try:
+        engine = ConversationEngine(database, settings, clock=clock, parser_provider=parser_provider)
+        journaled(database, 101, 102)
+        take_turns(database, engine, [(said("东台村工作队", "/help", 1), 101)], [])
+        with database.transaction() as s:
+            backend = s.scalar(text("SELECT pg_backend_pid()"))
+        with demo_database.transaction() as s:
+            s.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+        with pytest.raises(Exception) as failure:
+            take_turns(database, engine, [(said("东台村工作队", "东台村饮水问题已解决", 2), 102)], [])
+        assert is_transient(failure.value)
+        [result] = take_turns(database, engine, [(said("东台村工作队", "东台村饮水问题已解决", 2), 102)], [])
+        assert result.outcome == "applied" and user_events(database, "ZG-0003") == 1
+    finally:
+        database.dispose()
