@@ -77,10 +77,10 @@ def read_doubts(
         elif kind == "hearsay" and (said_done and (match.start < done_at or match.word.endswith("说的"))
                                     or not said_done and _reported(status, events)):
             found.append(Doubt("hearsay", match.word, f"“{match.word}”：是转述，还没核实"))
-            if relayed_done:
+            if relayed_done and not _denied(found):
                 status = RESOLVED  # the relayed claim is "done": offered as such, and asked
         elif kind == "unverified" and (said_done or status is not None):
-            if relayed_done:
+            if relayed_done and not _denied(found):
                 status = RESOLVED  # 说是通了，还没去看: "done" as said, not yet seen
             found.append(Doubt("hearsay", match.word, f"“{match.word}”：是转述，还没核实"))
         elif kind == "denial" and (said_done or status is not None):
@@ -100,8 +100,8 @@ def read_doubts(
     if said_done and not any(d.kind == "hearsay" for d in found):
         relayed = _RELAYED.search(text, start, max(start, done_at))
         if relayed is not None:
-            if relayed_done:
-                status = RESOLVED
+            if relayed_done and not _denied(found):
+                status = RESOLVED  # (说安好了，哪里安好了: the denial stands)
             found.append(Doubt("hearsay", text[max(start, relayed.start() - 2):relayed.end()].strip("□,"),
                                "是转述别人的话，还没核实"))
     if status is not None:
@@ -118,6 +118,10 @@ def read_doubts(
 
 
 _BUT_WORDS = frozenset({"可", "但", "可是", "但是", "不过"})
+
+
+def _denied(found: list[Doubt]) -> bool:
+    return any(d.kind == "denial" for d in found)
 
 
 def _reported(status: str | None, events: list[str]) -> bool:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import jieba
 from rapidfuzz import fuzz, process
@@ -32,7 +32,7 @@ _HOUSEHOLD_CODE = re.compile(r"\d{6}-\d{3,6}")
 # 双河村老于家 / 四合村孔家 / 老营村的田家: a household by its head's surname, right after its village
 # 双河村老于家 / 板康村韦大姐家: a surname, maybe with a word of kinship, then 家
 _SURNAME_HOUSEHOLD = re.compile(r"(?:的)?(?:老|小)?([\u4e00-\u9fff]{1,2}?)"
-                                r"(?:大姐|大哥|大爷|大娘|大叔|大婶|大嫂|二哥|二姐|老汉|阿婆|阿公|嫂子|奶奶|爷爷|伯|叔|婶|嫂|姐|哥)?"
+                                r"(?:大姐|大哥|大爷|大娘|大叔|大婶|大嫂|二哥|二姐|老汉|阿婆|阿公|嫂子|奶奶|爷爷|嬢嬢|孃孃|阿姨|大妈|婆婆|老太|伯伯|叔叔|伯|叔|婶|嫂|姐|哥)?"
                                 r"(?:家|屋里|屋家|屋下)")
 # (numerals are digits by now: 梁老四家 reads 梁老4家)
 _SOMEONE = re.compile(r"的?([\u4e00-\u9fff])[\u4e00-\u9fff0-9]{1,2}?(?:家(?!里的|长|属|庭|具|电|务)|屋里)")
@@ -163,6 +163,10 @@ class Gazetteer:
         self._household_before = tuple(sorted(lexicon.words("household_before"), key=len, reverse=True))
         self._generic = KeywordMatcher({w: ("generic",) for w in lexicon.words("generic_place")})
         self._generic_words = frozenset(lexicon.words("generic_place"))
+        self._thing_words = tuple(sorted({w for words in lexicon.category_words.values() for w in words
+                                          if len(w) >= 2}))  # 乌云的雨露计划: a name, then a thing
+        self._cun_words = tuple(sorted({w for words in lexicon.category_words.values() for w in words
+                                        if w.startswith("村") and len(w) >= 2}))  # 村道, 村部, 村医
         self.village_places: dict[str, list[Place]] = {}
         self._households_in: dict[tuple[str, str], list[Place]] = {}  # (township, village) -> households
         # (township, village, given name) -> households: 加岭村文光 is looked up, not searched for
@@ -186,7 +190,7 @@ class Gazetteer:
         for township in snapshot.townships:
             place = Place(township)
             self._add(township, place, freq, common)
-            stem = _strip_suffix(township, "镇乡")
+            stem = _strip_suffix(township, "镇乡") or _strip_suffix(township, "苏木")  # 赛汉塔拉苏木: 赛汉塔拉
             if stem:
                 self._add(stem, place, freq, common, stem=True)
             bare = _ETHNIC.sub("", stem or "")  # 依果彝族乡 is also said 依果
@@ -257,7 +261,19 @@ class Gazetteer:
             mentions.append(
                 Mention(start, position, token, tuple(entry.places), "stem" if entry.stem else "exact")
             )
-        return self._with_surnames(text, mentions)
+        return self._with_surnames(text, self._sharing_cun(text, mentions))
+
+    def _sharing_cun(self, text: str, mentions: list[Mention]) -> list[Mention]:
+        """巴音嘎查村道 / 东台村部: the village's 村 is also the first character of the thing (村道, 村部),
+        so the village is read without it and the thing keeps it."""
+        shared = []
+        for mention in mentions:
+            end = mention.end
+            if (mention.level == "village" and mention.surface.endswith("村") and len(mention.surface) >= 3
+                    and any(text.startswith(word, end - 1) for word in self._cun_words)):
+                mention = replace(mention, end=end - 1, surface=mention.surface[:-1])
+            shared.append(mention)
+        return shared
 
     def _with_surnames(self, text: str, mentions: list[Mention]) -> list[Mention]:
         """A village said with a surname and 家 right after it (双河村老于家), or with part of a
@@ -266,20 +282,22 @@ class Gazetteer:
         found = []
         for index, mention in enumerate(mentions):
             found.append(mention)
-            if mention.level != "village" or len(mention.options) != 1:
+            if mention.level != "village":
                 continue
             following = mentions[index + 1] if index + 1 < len(mentions) else None
-            village = mention.options[0]
-            in_village = self._households_in.get((village.township, village.village), ())
+            # a village name two townships share (竹林沟村黄家): the households of both are looked at
+            villages = [(v.township, v.village) for v in mention.options if v.village and not v.household]
             heads: list[Place] = []
             for pattern in (_SURNAMED, _SURNAME_HOUSEHOLD, _GIVEN_NAME, _BARE_GIVEN_NAME):
                 match = pattern.match(text, mention.end)
                 if match is None or following is not None and following.start < match.end():
                     continue
-                if pattern is _BARE_GIVEN_NAME:  # 加岭村文光公益岗上了: exactly a head's given name
-                    heads = self._by_given_name.get((village.township, village.village, match.group(1)), [])
-                else:
-                    heads = [p for p in in_village if _part_of_name(match.group(1), p.household or "")]
+                for township, village in villages:
+                    if pattern is _BARE_GIVEN_NAME:  # 加岭村文光公益岗上了: exactly a head's given name
+                        heads += self._by_given_name.get((township, village, match.group(1)), [])
+                    else:
+                        heads += [p for p in self._households_in.get((township, village), ())
+                                  if _part_of_name(match.group(1), p.household or "")]
                 if heads:
                     break
             if heads:
@@ -334,8 +352,10 @@ class Gazetteer:
             return not entry.weak or not entry.stem
         if self.household_context(text, start, end):
             return True
-        if entry.weak:
-            return False
+        if entry.weak:  # 乌云 (also "dark clouds"): at a clause's start, right before a thing of the ledger
+            return (start == 0 or text[start - 1] in PUNCTUATION) and (
+                text.startswith(self._thing_words, end) or text.startswith("的", end)
+                and text.startswith(self._thing_words, end + 1))
         if len(token) >= 3:
             return True
         # Two-character heads: at the start of a clause or right after a place name.
@@ -511,6 +531,9 @@ def common_word_frequencies(words: set[str]) -> dict[str, int]:
 
 
 def _strip_suffix(name: str, suffixes: str) -> str | None:
+    """The name without its kind: one of the characters ``suffixes`` (镇, 乡, 村), or the word 苏木."""
+    if suffixes == "苏木":
+        return name[:-2] if len(name) >= 4 and name.endswith("苏木") else None
     if len(name) >= 3 and name[-1] in suffixes:
         return name[:-1]
     return None

@@ -28,7 +28,8 @@ _A_NOT_A = re.compile(r"([\u4e00-\u9fff]{1,2})了?[没不]\1")
 # 修好没 / 修好了没有, and the south's 修好未 / 修好无 (粤 闽 客: "yet?")
 _FINAL_NOT = re.compile(r"(?<![还都也并从尚仍就可再])(?:了)?(?:没有|没得|没|未|无)$")
 # 哪里修好了 / 哪通了: "where is it fixed?" denies that it is (also in nlp/parser.py's doubts)
-WHERE_DONE = re.compile(r"哪(?:里|儿)?(?:[\u4e00-\u9fff]{0,2}[好通完齐])了")
+# 弄好什么了 / 修好啥了: "fixed what?" denies it too
+WHERE_DONE = re.compile(r"哪(?:里|儿)?(?:[\u4e00-\u9fff]{0,2}[好通完齐])了|[好通完齐成](?:什么|啥)了")
 _RHETORICAL = re.compile(r"不是.*[吗嘛]$|难道|怎么又|咋又|为什么又|为啥又|怎么还|咋还|凭什么|谁说|谁讲|又.{0,4}了[吗呢]?$|"
                          + WHERE_DONE.pattern)
 _COUNT_QUESTION = re.compile(r"还有几|几[个条项件处]问题|几[个条项件处户家]还")
@@ -49,7 +50,7 @@ class ClauseForm:
 
 def clause_form(text: str, stop: str, matches: list[Match]) -> ClauseForm:
     """Whether a clause (normalised, without its final punctuation) asks something."""
-    body = text.rstrip("了啊呀哦")
+    body = text.rstrip("了啊呀哦哇")  # 哇: 到了没哇 (北方、晋语的"吧/啊")
     if not body:
         return ClauseForm(stop == "?", False)
     question = stop == "?"
@@ -69,7 +70,8 @@ def clause_form(text: str, stop: str, matches: list[Match]) -> ClauseForm:
             question = True
         elif last in "否" or body.endswith(("了没", "了没有", "没呢", "行不", "好不", "对不")):
             question = True
-        elif _FINAL_NOT.search(body) and len(body) >= 3 and _has_verb_before_final_not(body):
+        elif (_FINAL_NOT.search(body) and len(body) >= 3 and _has_verb_before_final_not(body)
+              and not text.endswith(("没了", "没有了", "无了"))):  # 渗水没了: the leak is gone
             question = True
         elif text.endswith("不") and len(body) >= 3 and body[-2] not in "还都也并从尚仍就可再是":
             question = True  # 住得安全不 / 还有问题不

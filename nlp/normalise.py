@@ -18,7 +18,7 @@ from nlp.lexicon import read_regional
 from nlp.numerals import parse_number
 
 # Marks that carry meaning in a report; every other emoji or symbol is decoration.
-DONE_MARKS = "✅✔☑✓🆗"
+DONE_MARKS = "✅✔☑✓🆗👌"
 NOT_DONE_MARKS = "❌✗✘❎"
 
 # Punctuation after NFKC (full width is already half width): one canonical mark each.
@@ -64,11 +64,19 @@ _YUE_NOT = re.compile(r"唔(?=[\u4e00-\u9fff])")
 # 一点, 重点, 教学点, 几点 stay
 _YUE_HOW = re.compile(r"(?<![一重几两三四五六七八九十要地站据终起焦观亮缺优特热])点(?:样)?(?=[用查撤报登改睇看做算办写发])")
 _YUE_HOW_END = re.compile(r"(?<=[成得家企屋])点(?:样)?(?=[,。!?]|$)|点样")
+# 甚 is 什么 in Shanxi and western Inner Mongolia (有甚问题, 甚时候, 能闹甚); 甚至, 甚少, 太甚 stay
+_JIN_WHAT = re.compile(r"(?<![太更尤过])甚(?![至为少多好佳大远微嚣])")
+# 哈 right after a verb at a clause's end is 一下 in the south-west (发我看哈, 等哈)
+_SW_A_BIT = re.compile(r"(?<=[看等说问查发想试听讲])哈(?=[,，。.!！?？\s]|$)")
+# 闹 is 弄 in the north (闹好了, 闹完, 还没闹, 闹不成); 热闹, 闹事, 闹矛盾 stay
+_NORTH_DO = re.compile(r"(?<=[没未])闹|闹(?=[好完成妥齐利不下])")
+# 啦 after a word is 了 (没啦, 好啦); 啦啦队, 哗啦 stay
+_LA = re.compile(r"(?<=[\u4e00-\u9fff])(?<![啦哗呼噼稀])啦(?!啦)")
 # Spoken and regional forms read as the standard ones, in this order, after the dialect words
 _SPOKEN_FORMS = ((_SPOKEN_LE, "了"), (_RESULT_LI, "了"), (_XIANG_LE, "了"), (_SPOKEN_PAUSE, ","), (_SAY, "说"),
                  (_XI, "是"), (_WA, "说"), (_YUE_LE, "了"), (_YUE_ON, "着"), (_YUE_ALL, "了"), (_YUE_BACK, "回"),
                  (_YUE_STILL, "还"), (_YUE_DOWN, "下"), (_YUE_NOT, "不"), (_YUE_HOW, "怎么"),
-                 (_YUE_HOW_END, "怎么样"), (_NW_GO, "去"))
+                 (_YUE_HOW_END, "怎么样"), (_NW_GO, "去"), (_JIN_WHAT, "什么"), (_NORTH_DO, "弄"), (_SW_A_BIT, "一下"), (_LA, "了"))
 _SPACES = re.compile(r"\s+")
 _REPEATED_PUNCT = re.compile(r"([,、:;。!?])[,、:;。!?]*")
 _DIGIT_DOT = re.compile(r"(?<=\d)。(?=\d)")

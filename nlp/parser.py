@@ -604,6 +604,7 @@ class Parser:
         if result.intent == I.NEW_ISSUE and len(kinds) > 1:
             doubt = True  # 进村那段路塌了个大坑: 路 or 塌 — a new item's category is a guess
             result.flags.add("category")
+            result.category_choices = tuple(kinds)  # the sender picks: the rules' ones offered first
             if not category_doubt:
                 reasons.append("问题类别不确定：" + "、".join(kinds))
         things = self._things_said(result.category, problem, place)
@@ -1194,8 +1195,9 @@ def _step_done(fact: Fact, category_matches: list[Match]) -> bool:
     def words(clause: Clause) -> set[str]:
         return {m.word for m in category_matches if clause.start <= m.start < clause.end}
 
-    return any(_done_then_going(d.events) if d is g else not words(d) or not words(g) or words(g) <= words(d)
-               for d in done for g in going)
+    # the work going on is said after the step (材料交上去了，卡也办下来了: the fix came after it)
+    return any(_done_then_going(d.events) if d is g else d.start < g.start and (
+        not words(d) or not words(g) or words(g) <= words(d)) for d in done for g in going)
 
 
 def _step_before_work(masked: str, fact: Fact) -> bool:
@@ -1287,7 +1289,7 @@ _RESULTATIVE = re.compile(r"(?<=[\u4e00-\u9fff])(?<![还很挺不是真太最都
                          r"(?:好|完|齐|妥|全|清楚|清|平|回来|下来|上来|(?<=[拆清除还换砍移搬铲])掉)(?=[了的啦喽哩])")
 _BARE_RESULTATIVE = re.compile(r"(?<=[\u4e00-\u9fff])(?<![还很挺不是真太最都也就快要能会])(?:好|完|齐|妥|清|回来|下来|上来)(?=$|[,。!?;:、\s呢啊呀吧])")
 # …交到卫生院了 / 报到民政局了: papers handed to an office, which has still to act
-_UNDER_WAY = re.compile(r"(?:交|送|递|报|拨)到[\u4e00-\u9fff□]{0,4}?(?:院|局|站|所|办|中心|政府|财政|乡里|镇里|县里)|"
+_UNDER_WAY = re.compile(r"(?:交|送|递|报|拨)到[\u4e00-\u9fff□]{0,4}?(?:院|局|站|所|办|中心|政府|财政|乡里|镇里|县里|残联|公司|银行|信用社|学校|委|社)|"
                         r"(?<![没未不])开始[\u4e00-\u9fff]|(?:^|(?<=[,。;]))(?:等(?![到于等])|正(?![常式好是]))[\u4e00-\u9fff]|(?:派|安排|找)[^,。!?;\s]{0,4}?(?:去|来|过来)[\u4e00-\u9fff]{1,2}(?:了|呢)?")
 _DENYING = re.compile(WHERE_DONE.pattern + "|谁说")  # 哪里修好了, 谁说通了: a denial, never a question
 _ACCORDING_TO = re.compile(r"据[\u4e00-\u9fff□]{1,6}?(?:反映|说|称|介绍|反馈)")  # 据村干反映: hearsay

@@ -48,6 +48,7 @@ def clause_events(text: str, start: int, end: int, matches: list[Match], has_dea
     remaining = False
     step: Match | None = None  # the last step object (材料, 单据) said in the clause
     gone_until = -1  # 漏雨没啦: the 没 that says the problem is gone is read with it
+    problem_end = -9  # where the last problem word (and its 了) ended: 坏了|一半
     for match in matches:
         labels = match.labels
         if "ignore" in labels or match.start < gone_until:
@@ -108,6 +109,9 @@ def clause_events(text: str, start: int, end: int, matches: list[Match], has_dea
                     event = "promise"
                 else:
                     event = "done_plain"
+        elif "progress" in labels and match.word in _HALF and events and events[-1] in ("problem", "relapse") \
+                and match.start - problem_end <= 1:
+            event = None  # 路灯坏了一半: how much is broken, not how much is done
         elif "progress" in labels:
             event = "not_done" if negated else "progress"
         elif ("problem" in labels or "problem_noun" in labels) and text.startswith(_GONE, match.end):
@@ -134,6 +138,8 @@ def clause_events(text: str, start: int, end: int, matches: list[Match], has_dea
             remaining = True
         if event in ("done", "done_plain") and _steps(text, step, match, end):
             event = "step" if event == "done" else "step_plain"  # 材料交到卫生院了: one step, not the fix
+        if event in ("problem", "relapse"):
+            problem_end = match.end + (1 if text.startswith("了", match.end) else 0)
         if event is not None:
             events.append(event)
             perfective_at = None  # 已经在装车了，明天发到户: 已 belongs to the first verb only
@@ -152,6 +158,7 @@ def clause_events(text: str, start: int, end: int, matches: list[Match], has_dea
 
 
 STEPS = frozenset({"step", "step_plain"})
+_HALF = frozenset({"一半", "半拉", "一多半"})
 DONE_EVENTS = frozenset({"done", "done_plain", "no_problem"})  # what says the problem is gone
 _STEP_REACH = 4  # characters between a step object and its verb (材料都已经交了)
 

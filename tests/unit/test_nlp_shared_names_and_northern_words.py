@@ -1,0 +1,102 @@
+"""Round 25 (from h28 叙溪县 and h29 察岭县, development sets now): a village name two townships
+share still finds a household by surname (竹林沟村黄家), a village's 村 is also the first
+character of the thing after it (巴音嘎查村道), townships named without 苏木, a head whose name is
+an ordinary word (乌云) at a clause's start before a thing of the ledger, the northern words
+甚 / 咋介 / 闹 / 啦, "fixed what?" as a denial that a relayed claim does not override, 坏了一半 as the
+extent of a problem, and a step followed by the fix itself. Over a small ledger written for these
+tests; today is Tuesday 2026-12-01."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from nlp.normalise import Normaliser
+from nlp.parser import Parser
+from nlp.snapshot import HouseholdRef, IssueRef, LedgerSnapshot, PlaceRef
+from tests.corpus.evaluate import default_calendar
+
+TODAY = dt.date(2026, 12, 1)
+STEPPE, TOWN, OTHER = "赛汉塔拉苏木", "龙滩镇", "凉风垭乡"
+
+
+@pytest.fixture(scope="module")
+def rules() -> Parser:
+    villages = (PlaceRef(STEPPE, "巴音嘎查村"), PlaceRef(STEPPE, "宝力根嘎查村"), PlaceRef(TOWN, "竹林沟村"),
+                PlaceRef(OTHER, "竹林沟村"), PlaceRef(TOWN, "红沙村"))
+    households = (HouseholdRef("H1", TOWN, "竹林沟村", "黄福贵"), HouseholdRef("H2", STEPPE, "宝力根嘎查村", "乌云"),
+                  HouseholdRef("H3", TOWN, "红沙村", "张存旺"))
+    issues = (IssueRef("I1", STEPPE, "巴音嘎查村", None, "基础设施", "未整改", "村道坑洼"),
+              IssueRef("I2", TOWN, "竹林沟村", "H1", "教育", "未整改", "孩子辍学在家"),
+              IssueRef("I3", STEPPE, "宝力根嘎查村", "H2", "教育", "未整改", "雨露计划补助未到位"),
+              IssueRef("I4", TOWN, "红沙村", "H3", "医疗", "整改中", "慢病卡未办理"),
+              IssueRef("I5", TOWN, "红沙村", None, "基础设施", "未整改", "路灯损坏"))
+    snapshot = LedgerSnapshot((STEPPE, TOWN, OTHER), villages, households, issues)
+    return Parser(snapshot, default_calendar(), reader=None)
+
+
+def read(parser: Parser, text: str):
+    return parser.parse(text, TODAY)
+
+
+def test_a_surname_after_a_village_two_townships_share_finds_the_household_and_asks(rules: Parser) -> None:
+    got = read(rules, "竹林沟村黄家娃儿还没回学校")
+    assert (got.township, got.household, got.status) == (TOWN, "黄福贵", "open")
+    assert got.needs_confirmation
+
+
+def test_the_villages_cun_is_also_the_first_character_of_the_thing(rules: Parser) -> None:
+    got = read(rules, "巴音嘎查村道年底前能铺完")
+    assert (got.village, got.category, got.status) == ("巴音嘎查村", "基础设施", "in_progress")
+
+
+def test_a_township_is_named_without_sumu(rules: Parser) -> None:
+    assert read(rules, "赛汉塔拉巴音嘎查村").township == STEPPE
+
+
+@pytest.mark.parametrize("text, household", [("乌云雨露计划补助没到位", "乌云"), ("乌云的雨露计划补助到位了", "乌云"),
+                                             ("今天乌云密布", None)])
+def test_a_head_whose_name_is_a_word_is_found_before_a_thing_of_the_ledger(
+        rules: Parser, text: str, household: str | None) -> None:
+    assert read(rules, text).household == household
+
+
+@pytest.mark.parametrize("said, standard", [
+    ("红沙村有甚问题", "红沙村有什么问题"), ("咋介报新问题", "怎么报新问题"), ("路灯闹好了", "路灯弄好了"),
+    ("还没闹", "还没弄"), ("水窖渗水没啦", "水窖渗水没了"), ("问题清单发我看哈", "问题清单发我看一下"),
+])
+def test_northern_and_south_western_words_are_read_as_standard_ones(said: str, standard: str) -> None:
+    assert Normaliser().clean(said) == standard
+
+
+@pytest.mark.parametrize("kept", ["甚至没人管", "村里很热闹", "啦啦队", "欺人太甚"])
+def test_standard_words_that_look_northern_stay(kept: str) -> None:
+    assert Normaliser().clean(kept) == kept
+
+
+@pytest.mark.parametrize("text, intent", [("红沙村有甚问题", "query_area"), ("能干甚", "help"),
+                                          ("乌云家咋介了", "query_household")])
+def test_questions_in_northern_words(rules: Parser, text: str, intent: str) -> None:
+    assert read(rules, text).intent == intent
+
+
+def test_a_question_ending_in_wa_after_mei_is_a_question(rules: Parser) -> None:
+    assert read(rules, "宝力根嘎查乌云家雨露计划补助到了没哇").intent == "query_household"
+
+
+@pytest.mark.parametrize("text", ["巴音嘎查村道说修好了 哪里修好了", "巴音嘎查村道说弄好了 弄好甚了"])
+def test_a_relayed_claim_then_fixed_what_is_open_and_asked(rules: Parser, text: str) -> None:
+    got = read(rules, text)
+    assert (got.intent, got.status) == ("report", "open") and got.needs_confirmation
+
+
+def test_half_broken_is_how_much_is_broken(rules: Parser) -> None:
+    assert read(rules, "红沙村路灯坏了一半").status == "open"
+    assert read(rules, "红沙村路灯修了一半").status == "in_progress"
+
+
+def test_papers_handed_in_and_then_the_card_issued_is_done(rules: Parser) -> None:
+    got = read(rules, "张存旺慢病卡材料交上去了 卡也办下来了")
+    assert (got.household, got.status) == ("张存旺", "resolved")
+    assert read(rules, "张存旺慢病卡材料递到残联了").status == "in_progress"
