@@ -165,8 +165,9 @@ class Gazetteer:
         self._generic_words = frozenset(lexicon.words("generic_place"))
         self._thing_words = tuple(sorted({w for words in lexicon.category_words.values() for w in words
                                           if len(w) >= 2}))  # 乌云的雨露计划: a name, then a thing
-        self._cun_words = tuple(sorted({w for words in lexicon.category_words.values() for w in words
-                                        if w.startswith("村") and len(w) >= 2}))  # 村道, 村部, 村医
+        # things whose word starts with the village's 村 (村道, 村部, 村医); 村集体 names an owner, not a thing
+        self._cun_words = tuple(sorted({w for category, words in lexicon.category_words.items() for w in words
+                                        if w.startswith("村") and len(w) >= 2 and category != "集体经济"}))
         self.village_places: dict[str, list[Place]] = {}
         self._households_in: dict[tuple[str, str], list[Place]] = {}  # (township, village) -> households
         # (township, village, given name) -> households: 加岭村文光 is looked up, not searched for

@@ -32,6 +32,8 @@ _FINAL_NOT = re.compile(r"(?<![还都也并从尚仍就可再])(?:了)?(?:没有
 WHERE_DONE = re.compile(r"哪(?:里|儿)?(?:[\u4e00-\u9fff]{0,2}[好通完齐])了|[好通完齐成](?:什么|啥)了")
 _RHETORICAL = re.compile(r"不是.*[吗嘛]$|难道|怎么又|咋又|为什么又|为啥又|怎么还|咋还|凭什么|谁说|谁讲|又.{0,4}了[吗呢]?$|"
                          + WHERE_DONE.pattern)
+# 几 and a measure word (几盏灯, 几口井, 几座桥): a count, as 几户 / 几个 are
+_HOW_MANY = re.compile(r"几[个户条家项处件盏口座间台头只根段批所名位人眼亩栋辆]")
 _COUNT_QUESTION = re.compile(r"还有几|几[个条项件处]问题|几[个条项件处户家]还")
 # 吗 in other regions: 咩 (粤) ends a question anywhere; 伐 (吴) after a word (修好伐, 通了伐, 还漏伐),
 # not in 砍伐, 采伐, 步伐
@@ -54,7 +56,7 @@ def clause_form(text: str, stop: str, matches: list[Match]) -> ClauseForm:
     if not body:
         return ClauseForm(stop == "?", False)
     question = stop == "?"
-    counted = any("question_count" in m.labels for m in matches)
+    counted = any("question_count" in m.labels for m in matches) or bool(_HOW_MANY.search(text))
     for match in matches:
         if "question_word" in match.labels:
             before = text[max(0, match.start - 1):match.start]

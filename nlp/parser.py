@@ -381,6 +381,10 @@ class Parser:
         if "due" in labels and not (specific and asserts) and (deadlines or "快到期" in masked
                                                               or "即将到期" in masked or not all_places):
             return self._query(result, I.QUERY_DUE, clauses, facts, scope, deadlines)
+        if _how_much_is_left(masked, seen.category_matches) and not seen.quoted:
+            # 罗汉乡还有好多问题没整改 / 全县档案问题还剩好多: how much is left, asked as a list
+            intent = I.QUERY_HOUSEHOLD if _primary_is_household(all_places) else I.QUERY_AREA
+            return self._query(result, intent, clauses, facts, scope, deadlines)
         if asking:
             about_ledger = all_places or categories or "county" in labels or mentions_ledger(masked)
             # A question that is more than names, problem and question words is not for the
@@ -513,8 +517,11 @@ class Parser:
         events = [e for c in fact.clauses for e in c.events]
         if _relapses(seen.masked, fact):
             events.append("relapse")  # 亮了三天又灭了: a verb with 又 after the fix
-        if STEPS & set(events) and {c for _, c, _ in fact.categories} == {"档案"}:
-            events = as_done(events)  # 户档材料补齐了: for a paperwork item the 材料 is the fix
+        if STEPS & set(events) and ({c for _, c, _ in fact.categories} == {"档案"}
+                                    or self._step_is_the_item(fact, mentions)):
+            events = as_done(events)  # 户档材料补齐了 / 方案交了 (item 方案未上报): the paper is the fix
+        if "progress" in events and _perfective_said(seen.masked, fact) and self._action_is_the_item(fact, mentions):
+            events = ["done" if e == "progress" else e for e in events]  # 方案公示了, item 方案未公示
         reading = decide(events)
         if not reading.sure:
             confidence -= 0.2
@@ -604,7 +611,6 @@ class Parser:
         if result.intent == I.NEW_ISSUE and len(kinds) > 1:
             doubt = True  # 进村那段路塌了个大坑: 路 or 塌 — a new item's category is a guess
             result.flags.add("category")
-            result.category_choices = tuple(kinds)  # the sender picks: the rules' ones offered first
             if not category_doubt:
                 reasons.append("问题类别不确定：" + "、".join(kinds))
         things = self._things_said(result.category, problem, place)
@@ -636,6 +642,8 @@ class Parser:
         if result.intent == I.REPORT and result.status is None:
             doubt = True
             result.flags.add("no_status")
+            if _MATTER_ONLY.search(seen.masked, fact.start, fact.end):
+                result.flags.add("matter")  # 吴梅签字的问题 / 水管那个事，跟你说一下: the matter, no status
             reasons.append("没看出是否已经解决")
         result.deadline = _fact_deadline(fact, events, result.status, seen)
         if any(m.how in ("homophone", "loose", "fuzzy") for m in mentions):
@@ -796,6 +804,20 @@ class Parser:
         return any(any(word in issue.description for word in words)
                    or _same_topic(words, issue.description, self._topics, self.lexicon.wholes) for issue in items)
 
+    def _step_is_the_item(self, fact: Fact, mentions: list[Mention]) -> bool:
+        """The step's object (方案, 公告) is what an item of the place asks for (分红方案未公示)."""
+        words = {m.word for c in fact.clauses for m in c.status if "step_object" in m.labels}
+        places = {p for m in mentions for p in m.options if p.village}
+        return bool(words) and any(word in issue.description for p in places for issue in self._issues_for(p)
+                                   for word in words)
+
+    def _action_is_the_item(self, fact: Fact, mentions: list[Mention]) -> bool:
+        """A step of work (公示, 上报, 审批) is what an item of the place says is not done (分配方案未公示)."""
+        words = {m.word for c in fact.clauses for m in c.status if "progress" in m.labels and len(m.word) >= 2}
+        places = {p for m in mentions for p in m.options if p.village}
+        return any(f"{neg}{word}" in issue.description for p in places for issue in self._issues_for(p)
+                   for word in words for neg in ("未", "没", "不"))
+
     def _described_categories(self, place: _Place | None, text: str) -> list[str]:
         """Categories of the place's items whose description shares a two-character word with
         ``text`` (the fact, names masked)."""
@@ -905,6 +927,20 @@ _FILLER = re.compile(r"[□,、:;。!?\s的呢啊呀吧嘛家户了]|那边|这�
 
 
 _MAX_QUERY_RESIDUE = 4
+# 还有好多问题没整改 / 有好多没销号的 / 还剩不少: how much of the ledger is left, no one thing named
+_LEFT = re.compile(r"(?:还有|还剩|有|剩)(?:好多|很多|不少|一堆|一大堆|好些|那么多)(?:个|条)?(?:问题|没|未|的|$)"
+                   r"|还剩(?:好多|很多|不少)")
+
+
+def _how_much_is_left(masked: str, category_matches: list[Match]) -> bool:
+    """How much is left (还有好多问题没整改), with no thing of a category said: only a category's
+    own name (档案问题) may be."""
+    if not _LEFT.search(masked):
+        return False
+    return all(m.word in _CATEGORY_NAMES or m.word in CATEGORIES for m in category_matches)
+# A message that only names a matter: …的事 / 那个事情 / 这个问题, maybe "let me tell you" after it
+_MATTER_ONLY = re.compile(r"(?:的|这个|那个|这|那)(?:事|事情|事儿|问题)(?:[,\s]*(?:我|俺)?(?:跟你|给你|和你|向你)?"
+                          r"(?:说一下|讲一下|说下|说说|反映一下|反映下|汇报一下|你晓得的|你知道的|你懂的))?[,。!?]*$")
 
 
 # Quoted or forwarded text in the raw message: a line starting with > or 》, or 「…」/『…』/“…”
@@ -924,7 +960,9 @@ def _second_opinion(result: Parse, guess: Guess, threshold: float = AGREE_AT) ->
     if result.status is None and guess.writes and guess.status and result.intent == I.REPORT:
         # the rules read no status: the statistical reader's is the likeliest reading; it is
         # offered first among the buttons and never written without a question
-        result.status = result.offered_status = guess.status
+        result.offered_status = guess.status
+        if "matter" not in result.flags:  # 古榕村水管那个事: only the matter named, no status said
+            result.status = guess.status
         result.flags.add("reader_status")
         result.needs_confirmation = True
     if (result.intent == I.REPORT and guess.writes and guess.status and guess.status != result.status
@@ -1553,3 +1591,9 @@ def _ambiguity_reason(primary: Mention, options: list[Place]) -> str:
         return f"有{len(options)}个“{options[0].village}”：{where}"
     names = "、".join(dict.fromkeys(_option_name(p) for p in options))
     return f"“{primary.surface}”可能是{names}"
+
+
+def _perfective_said(masked: str, fact: Fact) -> bool:
+    """The fact says something happened (已 / 了): 方案公示了, not 方案在公示."""
+    text = masked[fact.start:fact.end]
+    return "了" in text or "已" in text

@@ -109,6 +109,8 @@ def clause_events(text: str, start: int, end: int, matches: list[Match], has_dea
                     event = "promise"
                 else:
                     event = "done_plain"
+        elif "progress" in labels and match.word == "已经在" and _PLACE_AFTER_ZAI.match(text, match.end):
+            event = None  # 村医已经在卫生室坐诊了: 在 says where, not that work goes on
         elif "progress" in labels and match.word in _HALF and events and events[-1] in ("problem", "relapse") \
                 and match.start - problem_end <= 1:
             event = None  # 路灯坏了一半: how much is broken, not how much is done
@@ -159,6 +161,8 @@ def clause_events(text: str, start: int, end: int, matches: list[Match], has_dea
 
 STEPS = frozenset({"step", "step_plain"})
 _HALF = frozenset({"一半", "半拉", "一多半"})
+# 在 before a place and then a verb (在卫生室坐诊, 在学校上课, 在家里住): a preposition
+_PLACE_AFTER_ZAI = re.compile(r"[\u4e00-\u9fff]{0,4}?(?:卫生室|卫生院|学校|工地|车间|地里|家里|屋里|村里|镇上|县里|室|所|院|站|校|家)(?=[\u4e00-\u9fff])")
 DONE_EVENTS = frozenset({"done", "done_plain", "no_problem"})  # what says the problem is gone
 _STEP_REACH = 4  # characters between a step object and its verb (材料都已经交了)
 

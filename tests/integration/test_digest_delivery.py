@@ -159,7 +159,8 @@ def test_crash_after_telegram_accepted_but_before_recording_sends_no_duplicate(s
 def test_two_processes_on_one_database_send_each_digest_once(setup, db_url):
     _, settings, _ = setup
     send = FakeTelegram()
-    both_built_first = threading.Barrier(2, timeout=30)
+    # generous: on a loaded 2-core machine the second "process" may take long to get here
+    both_built_first = threading.Barrier(2, timeout=120)
     reports, errors = [], []
 
     def chart_of(name):

@@ -1,4 +1,4 @@
-"""Round 25 (from h28 叙溪县 and h29 察岭县, development sets now): a village name two townships
+"""Rounds 25 and 26 (from h28 叙溪县, h29 察岭县, h30 乌秀县 and h31 紫塬县, development sets now): a village name two townships
 share still finds a household by surname (竹林沟村黄家), a village's 村 is also the first
 character of the thing after it (巴音嘎查村道), townships named without 苏木, a head whose name is
 an ordinary word (乌云) at a clause's start before a thing of the ledger, the northern words
@@ -31,7 +31,8 @@ def rules() -> Parser:
               IssueRef("I2", TOWN, "竹林沟村", "H1", "教育", "未整改", "孩子辍学在家"),
               IssueRef("I3", STEPPE, "宝力根嘎查村", "H2", "教育", "未整改", "雨露计划补助未到位"),
               IssueRef("I4", TOWN, "红沙村", "H3", "医疗", "整改中", "慢病卡未办理"),
-              IssueRef("I5", TOWN, "红沙村", None, "基础设施", "未整改", "路灯损坏"))
+              IssueRef("I5", TOWN, "红沙村", None, "基础设施", "未整改", "路灯损坏"),
+              IssueRef("I6", STEPPE, "巴音嘎查村", None, "集体经济", "未整改", "羊场分红方案未公示"))
     snapshot = LedgerSnapshot((STEPPE, TOWN, OTHER), villages, households, issues)
     return Parser(snapshot, default_calendar(), reader=None)
 
@@ -100,3 +101,44 @@ def test_papers_handed_in_and_then_the_card_issued_is_done(rules: Parser) -> Non
     got = read(rules, "张存旺慢病卡材料交上去了 卡也办下来了")
     assert (got.household, got.status) == ("张存旺", "resolved")
     assert read(rules, "张存旺慢病卡材料递到残联了").status == "in_progress"
+
+
+# --- round 26 (from h30 黔东南 and h31 吕梁) ---------------------------------------------------
+
+@pytest.mark.parametrize("text", ["红沙村路灯那个事 跟你说一下", "张存旺慢病卡的事", "红沙村路灯的问题 我反映一下"])
+def test_a_message_that_only_names_a_matter_reads_no_status(rules: Parser, text: str) -> None:
+    got = read(rules, text)
+    assert got.intent == "report" and got.status is None and got.needs_confirmation
+    assert "matter" in got.flags
+
+
+def test_how_many_with_any_measure_word_asks(rules: Parser) -> None:
+    got = read(rules, "红沙村还有几盏路灯不亮")
+    assert (got.intent, got.village, got.category) == ("query_area", "红沙村", "基础设施")
+
+
+@pytest.mark.parametrize("text, intent, township", [
+    ("赛汉塔拉还有好多问题没整改", "query_area", STEPPE), ("全县还剩好多没销号的", "query_area", None),
+    ("张存旺家还有好多问题没弄完", "query_household", TOWN),
+])
+def test_how_much_is_left_is_a_query(rules: Parser, text: str, intent: str, township: str | None) -> None:
+    got = read(rules, text)
+    assert (got.intent, got.township) == (intent, township)
+
+
+def test_a_problem_with_its_thing_is_still_a_report_of_it(rules: Parser) -> None:
+    assert read(rules, "红沙村还有好多路灯不亮").intent == "report"
+
+
+def test_zai_before_a_place_is_where_not_work_going_on(rules: Parser) -> None:
+    assert read(rules, "红沙村张存旺已经在卫生室办慢病卡了").status != "in_progress"
+    assert read(rules, "红沙村路灯已经在修了").status == "in_progress"
+
+
+def test_doing_what_the_item_says_is_not_done_is_the_fix(rules: Parser) -> None:
+    assert read(rules, "巴音嘎查村羊场分红方案公示了").status == "resolved"
+    assert read(rules, "巴音嘎查村羊场分红方案正在公示").status == "in_progress"
+
+
+def test_no_more_said_as_meiyou_zai_is_resolved(rules: Parser) -> None:
+    assert read(rules, "竹林沟村黄福贵家娃娃没有再辍学").status == "resolved"
