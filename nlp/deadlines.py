@@ -478,6 +478,7 @@ _RULES: tuple[tuple[re.Pattern[str], Handler], ...] = tuple(
         (r"(?P<rel>)周末(?:前|之前|以前)?", _week),
         (rf"(?P<n>{FEW}|{NUM})\s*个?\s*工作日\s*(?:内|之内|以内|后|之后|以后)?", _n_workdays),
         (rf"(?P<n>{FEW}|{NUM})\s*个?\s*(?:天|日)\s*(?:内|之内|以内|后|之后|以后|左右|里)", _n_days),
+        (rf"(?<![不没])过(?P<n>{NUM})\s*(?:天|日)", _n_days),  # 过两天就到: in two days
         (rf"(?P<n>{FEW}|{NUM}|半)\s*个?\s*{WEEK}\s*(?:内|之内|以内|后|之后|以后|左右)", _n_weeks),
         (rf"(?P<n>{FEW}|{NUM}|半)\s*个(?P<half>半)?\s*月\s*(?:内|之内|以内|后|之后|以后|左右)", _n_months),
         (r"(?P<n>半)\s*月\s*(?:内|之内|以内)", _n_months),

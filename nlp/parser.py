@@ -522,6 +522,8 @@ class Parser:
             events = as_done(events)  # 户档材料补齐了 / 方案交了 (item 方案未上报): the paper is the fix
         if "progress" in events and _perfective_said(seen.masked, fact) and self._action_is_the_item(fact, mentions):
             events = ["done" if e == "progress" else e for e in events]  # 方案公示了, item 方案未公示
+        if not events and _dated_promise(seen, fact):
+            events = ["promise"]  # 下月5号前打成 / 两天内清出来: a date, then what will be done by it
         reading = decide(events)
         if not reading.sure:
             confidence -= 0.2
@@ -1597,3 +1599,19 @@ def _perfective_said(masked: str, fact: Fact) -> bool:
     """The fact says something happened (已 / 了): 方案公示了, not 方案在公示."""
     text = masked[fact.start:fact.end]
     return "了" in text or "已" in text
+
+
+_PROMISED_AFTER = re.compile(r"[,，]?(?:就|能|会|可以|全部|都|一定|保证)*[\u4e00-\u9fff]{1,6}(?:了)?$")
+
+
+def _dated_promise(seen: _Seen, fact: Fact) -> bool:
+    """A date said as a bound (前 / 内 / 后天) and then, to the clause's end, only what will be done
+    by it, no negation (下月5号前打成, 两天内清出来, 过两天就到): a promise, whatever the verb."""
+    for deadline in seen.deadlines:
+        if not (fact.start <= deadline.start < fact.end) or not deadline.bounded:
+            continue
+        clause_end = next((c.end for c in fact.clauses if c.start <= deadline.start < c.end), fact.end)
+        after = seen.masked[deadline.end:clause_end]
+        if after and "□" not in after and not re.search(r"[没未不别甭莫把要得须请]", after) and _PROMISED_AFTER.match(after):
+            return True
+    return False

@@ -142,3 +142,12 @@ def test_doing_what_the_item_says_is_not_done_is_the_fix(rules: Parser) -> None:
 
 def test_no_more_said_as_meiyou_zai_is_resolved(rules: Parser) -> None:
     assert read(rules, "竹林沟村黄福贵家娃娃没有再辍学").status == "resolved"
+
+
+@pytest.mark.parametrize("text, deadline", [("红沙村路灯下月5号前换齐", dt.date(2027, 1, 5)),
+                                            ("张存旺慢病卡过两天就办下来", dt.date(2026, 12, 3)),
+                                            ("红沙村路灯后儿就能亮", dt.date(2026, 12, 3))])
+def test_a_bounded_date_and_then_any_verb_is_a_promise(rules: Parser, text: str, deadline: dt.date) -> None:
+    got = read(rules, text)
+    assert (got.status, got.deadline) == ("in_progress", deadline)
+
