@@ -549,6 +549,10 @@ class Parser:
             doubt = True
             result.flags.add(found.kind)
             reasons.append(found.reason)
+        if result.status == RESOLVED and "hearsay" in result.flags and (
+                "ends_on_problem" in result.flags or any(
+                    c.rhetorical and any("problem" in m.labels for m in c.status) for c in fact.clauses)):
+            result.status = OPEN  # 说完工了，咋还漏风哩: a relayed claim, then the problem the sender sees
         if _weak_evidence(status_matches):
             result.flags.add("weak")
             if result.status == IN_PROGRESS and _only_a_plan(seen, fact, events, status_matches):

@@ -151,3 +151,13 @@ def test_a_bounded_date_and_then_any_verb_is_a_promise(rules: Parser, text: str,
     got = read(rules, text)
     assert (got.status, got.deadline) == ("in_progress", deadline)
 
+
+
+def test_except_one_village_the_others_done_leaves_that_village_open(rules: Parser) -> None:
+    got = read(rules, "除了红沙村 龙滩镇别的村路灯都修好了")  # 别的 is "other", no negator
+    assert (got.village, got.status) == ("红沙村", "open") and got.needs_confirmation
+
+
+def test_a_relayed_claim_then_the_problem_seen_is_open(rules: Parser) -> None:
+    got = read(rules, "红沙村路灯说修好了 咋还坏着哩")
+    assert got.status == "open" and got.needs_confirmation
