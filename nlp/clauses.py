@@ -125,8 +125,10 @@ def _starts_new_fact(fact: Fact, clause: Clause) -> bool:
         if not fact_has_status or not clause.events:
             return fact_has_status and not all(_compatible(m, fact.mentions) for m in clause.places)
         return not _same_places(clause.places, fact.mentions) or _new_category(fact, clause)
-    if clause.events and not fact_has_status and _new_category(fact, clause):
-        return True  # 村医来了，村道又被冲了一截: another problem with its own status
+    if clause.events and not fact_has_status and _new_category(fact, clause, strong_only=True):
+        # 村医来了，村道又被冲了一截: another problem with its own status; after a topic said
+        # alone (冯家焉村村道，水泥拉到了), a weak word (水 of 水泥, 电 of 电工) starts nothing new
+        return True
     if not clause.events or not fact_has_status:
         return False
     return _new_category(fact, clause)
@@ -136,9 +138,10 @@ def _names_a_household(part) -> bool:
     return any(m.level == "household" for m in part.mentions)
 
 
-def _new_category(fact: Fact, clause: Clause) -> bool:
+def _new_category(fact: Fact, clause: Clause, strong_only: bool = False) -> bool:
     # 慢病卡办好了，她家后墙又裂了: a weak word (墙) names the clause's problem when no strong one does
-    new_categories = {c for _, c, strong in clause.categories if strong} or {c for _, c, _s in clause.categories}
+    new_categories = {c for _, c, strong in clause.categories if strong} or (
+        set() if strong_only else {c for _, c, _s in clause.categories})
     old_categories = fact.strong_categories
     return bool(new_categories) and bool(old_categories) and not (new_categories & old_categories)
 

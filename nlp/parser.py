@@ -1188,9 +1188,13 @@ def _under_way(events: list[str]) -> bool:
 
 
 def _problem_words(category_matches: list[Match], fact: Fact) -> list[str]:
-    """The words naming the problem in a fact (屋顶, 漏水), without category names (饮水, 问题)."""
+    """The words naming the problem in a fact (屋顶, 漏水), without category names (饮水, 问题) or
+    the offices that handle them (感谢住建局: 住建局 names who, not what)."""
     return [m.word for m in category_matches
-            if fact.start <= m.start < fact.end and m.word not in _CATEGORY_NAMES]
+            if fact.start <= m.start < fact.end and m.word not in _CATEGORY_NAMES and not _OFFICE.search(m.word)]
+
+
+_OFFICE = re.compile(r"(?:局|委|办|站|所|院|中心|政府)$")
 
 
 _BIGRAM_STOP = frozenset("问题的了和与及村家户事已未没不还有是在到位个")

@@ -161,3 +161,19 @@ def test_except_one_village_the_others_done_leaves_that_village_open(rules: Pars
 def test_a_relayed_claim_then_the_problem_seen_is_open(rules: Parser) -> None:
     got = read(rules, "红沙村路灯说修好了 咋还坏着哩")
     assert got.status == "open" and got.needs_confirmation
+
+
+def test_a_topic_then_its_status_in_words_with_a_weak_category_character_is_one_fact(rules: Parser) -> None:
+    """红沙村路灯，水泥拉到了: 水 of 水泥 starts no other matter after a topic said alone."""
+    got = read(rules, "红沙村路灯 水泥拉到了 正装着哩")
+    assert (got.village, got.category, got.status) == ("红沙村", "基础设施", "in_progress")
+    assert not got.facts
+
+
+def test_thanks_to_an_office_do_not_make_the_report_a_new_problem(rules: Parser) -> None:
+    got = read(rules, "谢谢卫健局 张存旺慢病卡办下来了")
+    assert (got.intent, got.household) == ("report", "张存旺")
+
+
+def test_a_problem_verb_with_zhe_is_still_so(rules: Parser) -> None:
+    assert read(rules, "红沙村路灯还坏着").status == "open"
