@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import opencc
 
@@ -91,10 +91,13 @@ _COUNTED_NUMERAL = re.compile(
 class Normaliser:
     """Holds the OpenCC converter (loaded once per parser)."""
 
-    def __init__(self, regional: Mapping[str, str] | None = None) -> None:
+    def __init__(self, regional: Mapping[str, str] | None = None, names: Iterable[str] = ()) -> None:
         """``regional``: regional words and the standard ones they are read as (the lexicon's
-        regional.yaml); None reads the default file."""
+        regional.yaml); None reads the default file. ``names``: the ledger's own names (阿克塔什村,
+        阿不都热合曼), which no regional reading may change (克 there is no 去)."""
         self._t2s = opencc.OpenCC("t2s")
+        self._names = frozenset(name for name in names if len(name) >= 2)
+        self._longest_name = max((len(name) for name in self._names), default=0)
         self._regional = dict(read_regional() if regional is None else regional)
         # longest first, so 冇得 is read before 冇
         words = sorted(self._regional, key=len, reverse=True)
@@ -105,9 +108,10 @@ class Normaliser:
         text = unicodedata.normalize("NFKC", text)
         text = self._t2s.convert(text)
         if self._regional_words is not None:
-            text = self._regional_words.sub(lambda m: self._regional[m.group(0)], text)
+            text = self._regional_words.sub(
+                lambda m: m.group(0) if self._in_a_name(m) else self._regional[m.group(0)], text)
         for pattern, standard in _SPOKEN_FORMS:
-            text = pattern.sub(standard, text)
+            text = pattern.sub(lambda m, standard=standard: m.group(0) if self._in_a_name(m) else standard, text)
         text = _STICKER.sub("", text)
         out: list[str] = []
         for ch in text:
@@ -133,6 +137,18 @@ class Normaliser:
         text = _SPACES.sub(",", text.strip())
         text = _REPEATED_PUNCT.sub(r"\1", text)
         return text.strip(",、:;。")
+
+    def _in_a_name(self, match: re.Match[str]) -> bool:
+        """True when the matched word lies inside one of the ledger's names said in the text."""
+        if not self._names:
+            return False
+        text, start, end = match.string, match.start(), match.end()
+        longest = self._longest_name
+        for first in range(max(0, end - longest), start + 1):
+            for last in range(max(end, first + 2), min(len(text), first + longest) + 1):
+                if text[first:last] in self._names:
+                    return True
+        return False
 
     def numerals(self, text: str, protected: Sequence[tuple[int, int]]) -> tuple[str, list[tuple[int, int]]]:
         """Counted Chinese numerals -> digits outside ``protected`` spans; returns the new text

@@ -158,7 +158,8 @@ class Parser:
         self.agree_at = AGREE_AT
         self.category_agree_at = CATEGORY_AGREE_AT
         self.calendar = calendar
-        self.normaliser = Normaliser(self.lexicon.regional)
+        names = {*snapshot.townships, *(v.village for v in snapshot.villages), *(h.head for h in snapshot.households)}
+        self.normaliser = Normaliser(self.lexicon.regional, names | {n[:-1] for n in names if len(n) >= 3})
         self.gazetteer = Gazetteer(snapshot, self.lexicon)
         self._categories = _category_matcher(self.lexicon)
         self._person_words = frozenset(self.lexicon.intents.get("household_before", ()))  # 低保户, 五保户 …
@@ -786,6 +787,9 @@ class Parser:
             in_ledger = [c for c in candidates if c in open_categories]
             if len(in_ledger) == 1:
                 return in_ledger[0], None
+            filed = [c for c in in_ledger if self._holds_every_word(place, c, words)]
+            if len(filed) == 1:  # 果园承包费: the item "村集体果园承包费未收缴" holds every word said
+                return filed[0], None  # (村部屋顶漏水 is not a household's 屋顶漏雨: 村部 is not in it)
             return candidates[0], "说到了几类问题：" + "、".join(candidates)
         if len(open_categories) == 1:
             return next(iter(open_categories)), "没说是哪类问题，按台账里唯一的一条"
@@ -809,6 +813,13 @@ class Parser:
         items = [issue for issue in self._issues_for(place.options[0]) if issue.category == category]
         return any(any(word in issue.description for word in words)
                    or _same_topic(words, issue.description, self._topics, self.lexicon.wholes) for issue in items)
+
+    def _holds_every_word(self, place: _Place | None, category: str, words: Sequence[str]) -> bool:
+        """True when an item of ``category`` at the place has every one of ``words`` in its description."""
+        if place is None or len(place.options) != 1 or not words:
+            return False
+        return any(issue.category == category and all(word in issue.description for word in words)
+                   for issue in self._issues_for(place.options[0]))
 
     def _step_is_the_item(self, fact: Fact, mentions: list[Mention]) -> bool:
         """The step's object (方案, 公告) is what an item of the place asks for (分红方案未公示)."""
@@ -1194,7 +1205,7 @@ def _problem_words(category_matches: list[Match], fact: Fact) -> list[str]:
             if fact.start <= m.start < fact.end and m.word not in _CATEGORY_NAMES and not _OFFICE.search(m.word)]
 
 
-_OFFICE = re.compile(r"(?:局|委|办|站|所|院|中心|政府)$")
+_OFFICE = re.compile(r"^..+(?:局|委|办|中心|政府)$")  # 住建局, 卫健委, 民政办 (卫生室, 厕所 are things)
 
 
 _BIGRAM_STOP = frozenset("问题的了和与及村家户事已未没不还有是在到位个")

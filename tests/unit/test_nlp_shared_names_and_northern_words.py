@@ -177,3 +177,48 @@ def test_thanks_to_an_office_do_not_make_the_report_a_new_problem(rules: Parser)
 
 def test_a_problem_verb_with_zhe_is_still_so(rules: Parser) -> None:
     assert read(rules, "红沙村路灯还坏着").status == "open"
+
+
+# --- round 27 (from h32 新疆南疆 and h33 河北) ------------------------------------------------
+
+def test_a_regional_reading_never_changes_a_ledger_name() -> None:
+    """克 before a place is 去 in the north-west, but not inside 阿克塔什村."""
+    names = Normaliser(names=("阿克塔什村", "阿克塔什"))
+    assert names.clean("阿克塔什村路灯全部亮了") == "阿克塔什村路灯全部亮了"
+    assert names.clean("明天克红沙村看看") == "明天去红沙村看看"
+
+
+def test_a_village_with_ke_in_its_name_is_found() -> None:
+    township = "阿热勒乡"
+    snapshot = LedgerSnapshot((township,), (PlaceRef(township, "阿克塔什村"),), (),
+                              (IssueRef("I1", township, "阿克塔什村", None, "基础设施", "未整改", "路灯损坏"),))
+    got = Parser(snapshot, default_calendar(), reader=None).parse("阿克塔什村路灯全部亮了", TODAY)
+    assert (got.village, got.status) == ("阿克塔什村", "resolved")
+
+
+@pytest.mark.parametrize("said, standard", [("路灯嘛时候能修好", "路灯什么时候能修好"), ("还有嘛问题", "还有什么问题"),
+                                            ("水多会儿能通", "水什么时候能通"), ("水管没麻达了", "水管没问题了")])
+def test_hebei_and_xinjiang_words_are_read_as_standard_ones(said: str, standard: str) -> None:
+    assert Normaliser().clean(said) == standard
+
+
+def test_of_two_categories_said_the_item_holding_every_word_wins() -> None:
+    town = "南流寨镇"
+    snapshot = LedgerSnapshot((town,), (PlaceRef(town, "宋家疃村"),), (HouseholdRef("H1", town, "宋家疃村", "宋德林"),), (
+        IssueRef("I1", town, "宋家疃村", "H1", "产业", "未整改", "蔬菜大棚棚膜破损"),
+        IssueRef("I2", town, "宋家疃村", None, "集体经济", "整改中", "村集体果园承包费未收缴"),
+        IssueRef("I3", town, "宋家疃村", None, "基础设施", "未整改", "村道塌方")))
+    parser = Parser(snapshot, default_calendar(), reader=None)
+    got = parser.parse("宋家疃村果园承包费收齐了", TODAY)
+    assert (got.intent, got.category) == ("report", "集体经济")
+    roof = parser.parse("宋家疃村村部屋顶漏水", TODAY)  # no item holds 村部 and 屋顶: asked
+    assert roof.needs_confirmation
+
+
+def test_salty_water_is_a_problem_and_no_longer_salty_is_fixed(rules: Parser) -> None:
+    snapshot = LedgerSnapshot((TOWN,), (PlaceRef(TOWN, "红沙村"),), (),
+                              (IssueRef("I1", TOWN, "红沙村", None, "饮水", "未整改", "自来水水质发咸"),))
+    parser = Parser(snapshot, default_calendar(), reader=None)
+    assert parser.parse("红沙村的水不咸了", TODAY).status == "resolved"
+    still = parser.parse("红沙村水还是咸的", TODAY)
+    assert (still.intent, still.status) == ("report", "open")
