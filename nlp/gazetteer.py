@@ -428,7 +428,7 @@ class Gazetteer:
     def _place_window(self, text: str, run_start: int, suffix_end: int, scope: ScopeFilter,
                       covered: list[bool]) -> Mention | None:
         suffix = text[suffix_end - 1]
-        for size in (5, 4, 3):  # longest first: 大蒲柴河村 before 柴河村
+        for size in (7, 6, 5, 4, 3):  # longest first: 吾斯塘伯依村, 大蒲柴河村 before 柴河村
             begin = suffix_end - size
             if begin < run_start:
                 continue
@@ -496,7 +496,7 @@ class Gazetteer:
 
     def _head_window(self, text: str, start: int, end: int, scope: ScopeFilter,
                      clause_starts: frozenset[int], ends: set[int]) -> Mention | None:
-        for size in (3, 4, 2):
+        for size in (6, 5, 3, 4, 2):  # 麦麦提吐尔逊 (for 买买提吐尔逊), then the usual three characters
             stop = start + size
             if stop > end:
                 continue

@@ -52,7 +52,8 @@ _SPOKEN_LE = re.compile(r"(?:(?<=[^\W好])|(?<=\w好))嘞")
 # 收返嚟, 返咗屋企; 返校, 劝返, 返贫 stay); 仲 is 还 (仲裁, 仲夏 stay);
 # 落 before 来/去 is 下 (批咗落嚟); 唔 before a word is 不 (唔漏, 唔渗; 唔 alone is "mm").
 # 克 before a place is 去 in the north-west (明天克阳洼村看下); 克服, 千克 stay
-_NW_GO = re.compile(r"(?<![千公毫兆马])克(?=[\u4e00-\u9fff]{1,4}[村乡镇])")
+# (only after a pause, a time or a person: 阿克塔仕村, a misspelt name, keeps its 克)
+_NW_GO = re.compile(r"(?:^|(?<=[,，。\s天晚午早我们咱俺要就再都也先]))克(?=[\u4e00-\u9fff]{1,4}[村乡镇])")
 _YUE_LE = re.compile(r"(?<=[\u4e00-\u9fff])喇(?=[,，。.!！?？\s]|$)")
 _YUE_ON = re.compile(r"(?<=[\u4e00-\u9fff])(?<![抓拉绷捆拧关握扎盯看跟守勒系扣咬攥要赶加很太最])紧(?![张急迫密缺凑俏身])")
 _YUE_ALL = re.compile(r"(?<=[\u4e00-\u9fff])晒(?=[,，。.!！?？\s喇啦了新]|$)")

@@ -222,3 +222,26 @@ def test_salty_water_is_a_problem_and_no_longer_salty_is_fixed(rules: Parser) ->
     assert parser.parse("红沙村的水不咸了", TODAY).status == "resolved"
     still = parser.parse("红沙村水还是咸的", TODAY)
     assert (still.intent, still.status) == ("report", "open")
+
+
+@pytest.fixture(scope="module")
+def long_names() -> Parser:
+    township = "库木萨依镇"
+    villages = (PlaceRef(township, "吾斯塘博依村"), PlaceRef(township, "古勒巴格村"))
+    households = (HouseholdRef("H1", township, "古勒巴格村", "阿不都热合曼"),
+                  HouseholdRef("H2", township, "吾斯塘博依村", "买买提吐尔逊"))
+    issues = (IssueRef("I1", township, "吾斯塘博依村", None, "集体经济", "未整改", "合作社分红未兑现"),
+              IssueRef("I2", township, "古勒巴格村", "H1", "住房", "未整改", "墙体开裂"),
+              IssueRef("I3", township, "吾斯塘博依村", "H2", "医疗", "整改中", "慢病卡未办理"))
+    return Parser(LedgerSnapshot((township,), villages, households, issues), default_calendar(), reader=None)
+
+
+@pytest.mark.parametrize("text, village, household", [
+    ("吾斯塘伯依村分红发下去了", "吾斯塘博依村", None),               # six characters, 伯 for 博
+    ("阿布都热合曼家墙还没补", "古勒巴格村", "阿不都热合曼"),          # 布 for 不
+    ("麦麦提吐尔逊慢病卡办下来了", "吾斯塘博依村", "买买提吐尔逊"),    # 麦麦提 for 买买提
+])
+def test_long_transliterated_names_are_found_by_sound_and_asked(
+        long_names: Parser, text: str, village: str, household: str | None) -> None:
+    got = long_names.parse(text, TODAY)
+    assert (got.village, got.household) == (village, household) and got.needs_confirmation
