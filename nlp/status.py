@@ -90,6 +90,9 @@ def clause_events(text: str, start: int, end: int, matches: list[Match], has_dea
                 event = "progress" if started else "not_done"
             else:
                 able = promise_word in _ABLE
+                # 估计办下来了 / 应该修好了: a guess about work done (hedged, asked), not a promise
+                guessed_done = promise_word in _GUESSES and (match.word[-1] in _LE
+                                                            or _le_follows(text, match.end, end, matches, match))
                 perfective = (
                     perfective_at is not None
                     or match.word[-1] in _LE
@@ -99,7 +102,8 @@ def clause_events(text: str, start: int, end: int, matches: list[Match], has_dea
                 if len(match.word) == 1 and not perfective and promise_at is None and not has_deadline \
                         and order_at is None:
                     event = None  # a bare one-character verb (修, 换) says nothing about status
-                elif perfective and (promise_at is None or able or _already(text, match)) and order_at is None:
+                elif perfective and (promise_at is None or able or guessed_done or _already(text, match)) \
+                        and order_at is None:
                     # 修好了 / 能吃上自来水了 (able now) / 雨露计划补助已整改 (已: whatever
                     # promise word came before, here 计划 naming the programme): done
                     event = "done"
@@ -189,6 +193,7 @@ def as_done(events: list[str]) -> list[str]:
 
 
 _ABLE = frozenset({"能", "可以"})  # 能吃上了: able now, not a promise
+_GUESSES = frozenset({"估计", "预计", "可能", "应该"})  # promise words that also guess at what is done
 _GONE = ("没了", "没啦", "没有了", "不见了", "没喽")
 # 复学的事, 收益分配这个问题: the matter spoken about (nlp/parser.py reads a message ending so too)
 MATTER = re.compile(r"(?:的|这个|那个|这|那)(?:事|事情|事儿|问题)")

@@ -245,3 +245,10 @@ def test_long_transliterated_names_are_found_by_sound_and_asked(
         long_names: Parser, text: str, village: str, household: str | None) -> None:
     got = long_names.parse(text, TODAY)
     assert (got.village, got.household) == (village, household) and got.needs_confirmation
+
+
+@pytest.mark.parametrize("text, status", [("红沙村路灯估计修好了", "resolved"), ("红沙村路灯估计下周能修好", "in_progress")])
+def test_a_guess_about_work_done_is_the_reading_asked_and_a_guess_about_a_date_a_promise(
+        rules: Parser, text: str, status: str) -> None:
+    got = read(rules, text)
+    assert got.status == status and got.needs_confirmation and "hedge" in got.flags
