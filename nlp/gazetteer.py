@@ -178,6 +178,7 @@ class Gazetteer:
         self.head_index = PinyinIndex()
         self._village_names: list[str] = []
         self._surnames: frozenset[str] = frozenset()
+        self._longest = 0
         self._build(snapshot)
 
     # --- building ---------------------------------------------------------------------------
@@ -219,11 +220,20 @@ class Gazetteer:
         for issue in snapshot.issues:
             place = self.households_by_code.get(issue.household_code or "") or Place(issue.township, issue.village)
             self.issue_codes[issue.code.lower()] = (issue.code, place)
+        self._longest = max((len(word) for word in self._entries), default=0)
         add_word = self.tokenizer.add_word
         for word, entry in self._entries.items():
             if entry.stem and entry.weak:
                 continue  # 红旗, 平安 as bare stems: ordinary words far more often than places
             add_word(word, NAME_FREQ, "ns" if entry.places[0].household_code is None else "nr")
+
+    def is_name(self, text: str) -> bool:
+        """True when ``text`` is a name of the ledger (a township, village, stem or head)."""
+        return text in self._entries
+
+    @property
+    def longest_name(self) -> int:
+        return self._longest
 
     def _add(self, word: str, place: Place, freq: dict, common: dict, stem: bool = False) -> None:
         word = word.lower()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import opencc
 
@@ -92,13 +92,18 @@ _COUNTED_NUMERAL = re.compile(
 class Normaliser:
     """Holds the OpenCC converter (loaded once per parser)."""
 
-    def __init__(self, regional: Mapping[str, str] | None = None, names: Iterable[str] = ()) -> None:
+    def __init__(self, regional: Mapping[str, str] | None = None, names: Iterable[str] = (),
+                 is_name: Callable[[str], bool] | None = None, longest_name: int = 0) -> None:
         """``regional``: regional words and the standard ones they are read as (the lexicon's
-        regional.yaml); None reads the default file. ``names``: the ledger's own names (阿克塔什村,
-        阿不都热合曼), which no regional reading may change (克 there is no 去)."""
+        regional.yaml); None reads the default file. The ledger's own names (阿克塔什村, 阿不都热合曼),
+        which no regional reading may change (克 there is no 去): ``names``, or ``is_name`` and the
+        length of the longest (the gazetteer's own table, so the names are held once)."""
         self._t2s = opencc.OpenCC("t2s")
-        self._names = frozenset(name for name in names if len(name) >= 2)
-        self._longest_name = max((len(name) for name in self._names), default=0)
+        if is_name is None:
+            table = frozenset(name for name in names if len(name) >= 2)
+            is_name, longest_name = table.__contains__, max((len(name) for name in table), default=0)
+        self._is_name = is_name
+        self._longest_name = longest_name
         self._regional = dict(read_regional() if regional is None else regional)
         # longest first, so 冇得 is read before 冇
         words = sorted(self._regional, key=len, reverse=True)
@@ -141,13 +146,13 @@ class Normaliser:
 
     def _in_a_name(self, match: re.Match[str]) -> bool:
         """True when the matched word lies inside one of the ledger's names said in the text."""
-        if not self._names:
+        longest = self._longest_name
+        if not longest:
             return False
         text, start, end = match.string, match.start(), match.end()
-        longest = self._longest_name
         for first in range(max(0, end - longest), start + 1):
             for last in range(max(end, first + 2), min(len(text), first + longest) + 1):
-                if text[first:last] in self._names:
+                if self._is_name(text[first:last]):
                     return True
         return False
 

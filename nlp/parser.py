@@ -158,9 +158,9 @@ class Parser:
         self.agree_at = AGREE_AT
         self.category_agree_at = CATEGORY_AGREE_AT
         self.calendar = calendar
-        names = {*snapshot.townships, *(v.village for v in snapshot.villages), *(h.head for h in snapshot.households)}
-        self.normaliser = Normaliser(self.lexicon.regional, names | {n[:-1] for n in names if len(n) >= 3})
         self.gazetteer = Gazetteer(snapshot, self.lexicon)
+        self.normaliser = Normaliser(self.lexicon.regional, is_name=self.gazetteer.is_name,
+                                     longest_name=self.gazetteer.longest_name)
         self._categories = _category_matcher(self.lexicon)
         self._person_words = frozenset(self.lexicon.intents.get("household_before", ()))  # 低保户, 五保户 …
         self._topics = KeywordMatcher(_grouped(self.lexicon.topics))
