@@ -52,7 +52,7 @@ class ClauseForm:
 
 def clause_form(text: str, stop: str, matches: list[Match]) -> ClauseForm:
     """Whether a clause (normalised, without its final punctuation) asks something."""
-    body = text.rstrip("了啊呀哦哇")  # 哇: 到了没哇 (北方、晋语的"吧/啊")
+    body = text.rstrip("了啊呀哦哇撒")  # 到了没哇 (北方、晋语的"吧/啊"), 来过没有撒 (鄂、川)
     if not body:
         return ClauseForm(stop == "?", False)
     question = stop == "?"

@@ -71,13 +71,15 @@ _JIN_WHAT = re.compile(r"(?<![太更尤过])甚(?![至为少多好佳大远微�
 _SW_A_BIT = re.compile(r"(?<=[看等说问查发想试听讲])哈(?=[,，。.!！?？\s]|$)")
 # 闹 is 弄 in the north (闹好了, 闹完, 还没闹, 闹不成); 热闹, 闹事, 闹矛盾 stay
 _NORTH_DO = re.compile(r"(?<=[没未])闹|闹(?=[好完成妥齐利不下])")
+# 么样 is 怎么样 in Hubei (屋里么样哒, 搞得么样); 怎么样, 什么样, 这么样 stay
+_HUBEI_HOW = re.compile(r"(?<![怎什这那多要])么样")
 # 啦 after a word is 了 (没啦, 好啦); 啦啦队, 哗啦 stay
 _LA = re.compile(r"(?<=[\u4e00-\u9fff])(?<![啦哗呼噼稀])啦(?!啦)")
 # Spoken and regional forms read as the standard ones, in this order, after the dialect words
 _SPOKEN_FORMS = ((_SPOKEN_LE, "了"), (_RESULT_LI, "了"), (_XIANG_LE, "了"), (_SPOKEN_PAUSE, ","), (_SAY, "说"),
                  (_XI, "是"), (_WA, "说"), (_YUE_LE, "了"), (_YUE_ON, "着"), (_YUE_ALL, "了"), (_YUE_BACK, "回"),
                  (_YUE_STILL, "还"), (_YUE_DOWN, "下"), (_YUE_NOT, "不"), (_YUE_HOW, "怎么"),
-                 (_YUE_HOW_END, "怎么样"), (_NW_GO, "去"), (_JIN_WHAT, "什么"), (_NORTH_DO, "弄"), (_SW_A_BIT, "一下"), (_LA, "了"))
+                 (_YUE_HOW_END, "怎么样"), (_NW_GO, "去"), (_JIN_WHAT, "什么"), (_NORTH_DO, "弄"), (_SW_A_BIT, "一下"), (_LA, "了"), (_HUBEI_HOW, "怎么样"))
 _SPACES = re.compile(r"\s+")
 _REPEATED_PUNCT = re.compile(r"([,、:;。!?])[,、:;。!?]*")
 _DIGIT_DOT = re.compile(r"(?<=\d)。(?=\d)")

@@ -163,6 +163,7 @@ class Parser:
                                      longest_name=self.gazetteer.longest_name)
         self._categories = _category_matcher(self.lexicon)
         self._person_words = frozenset(self.lexicon.intents.get("household_before", ()))  # 低保户, 五保户 …
+        self._weak_words = frozenset(w for words in self.lexicon.category_weak.values() for w in words)
         self._topics = KeywordMatcher(_grouped(self.lexicon.topics))
         self._status = KeywordMatcher(_grouped(self.lexicon.status))
         self._intent = KeywordMatcher(_grouped(self.lexicon.intents))
@@ -210,6 +211,7 @@ class Parser:
         found_status = self._status.find(masked)
         deadlines = _without_done_today(find_deadlines(masked, today, self.calendar), clauses, today, found_status,
                                         masked)
+        deadlines = _not_until(masked, deadlines)
         status_matches = _under_way_phrases(masked, _with_resultatives(masked, found_status, deadlines, clauses))
         category_matches = self._categories.find(masked)
         intent_matches = self._intent.find(masked)
@@ -773,8 +775,9 @@ class Parser:
         weak = list(dict.fromkeys(c for _, c, s in fact.categories if not s))
         candidates = strong or weak
         open_categories = self._open_categories(place)
-        if strong:  # 这个低保户的房顶漏雨: the person word says who, not which item (房顶 does)
-            words = [w for w in words if w not in self._person_words]
+        if strong:  # 这个低保户的房顶漏雨: the person word says who, not which item (房顶 does);
+            # 没去上学，在家放牦牛: a weak word (牛) does not file the report under another item
+            words = [w for w in words if w not in self._person_words and w not in self._weak_words]
         if candidates and not set(candidates) & open_categories and len(described) == 1 \
                 and self._filed_with(place, described[0], words):
             # 厕所还没改 where the household's item "厕所改造未完成" is filed under 住房: the
@@ -1297,6 +1300,11 @@ def _with_spoken_doubts(masked: str, matches: list[Match]) -> list[Match]:
              for r in pattern.finditer(masked)
              if not any(start < r.end() and r.start() < end for start, end in taken)]
     return sorted(matches + found, key=lambda m: m.start) if found else matches
+
+
+def _not_until(masked: str, deadlines: list[Deadline]) -> list[Deadline]:
+    """做到过年 / 干到月底: 到 a date with no 前 says until when, not by when."""
+    return [d for d in deadlines if not (d.start > 0 and masked[d.start - 1] == "到" and not d.text.endswith(("前", "以前", "之前")))]
 
 
 def _without_done_today(deadlines: list[Deadline], clauses: Sequence[Clause], today: dt.date,

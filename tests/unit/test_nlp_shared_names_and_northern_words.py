@@ -32,7 +32,8 @@ def rules() -> Parser:
               IssueRef("I3", STEPPE, "宝力根嘎查村", "H2", "教育", "未整改", "雨露计划补助未到位"),
               IssueRef("I4", TOWN, "红沙村", "H3", "医疗", "整改中", "慢病卡未办理"),
               IssueRef("I5", TOWN, "红沙村", None, "基础设施", "未整改", "路灯损坏"),
-              IssueRef("I6", STEPPE, "巴音嘎查村", None, "集体经济", "未整改", "羊场分红方案未公示"))
+              IssueRef("I6", STEPPE, "巴音嘎查村", None, "集体经济", "未整改", "羊场分红方案未公示"),
+              IssueRef("I7", TOWN, "竹林沟村", "H1", "产业", "未整改", "黄牛养殖补贴未发"))
     snapshot = LedgerSnapshot((STEPPE, TOWN, OTHER), villages, households, issues)
     return Parser(snapshot, default_calendar(), reader=None)
 
@@ -252,3 +253,29 @@ def test_a_guess_about_work_done_is_the_reading_asked_and_a_guess_about_a_date_a
         rules: Parser, text: str, status: str) -> None:
     got = read(rules, text)
     assert got.status == status and got.needs_confirmation and "hedge" in got.flags
+
+
+# --- round 28 (from h34 甘孜 and h35 恩施) ----------------------------------------------------
+
+@pytest.mark.parametrize("said, standard", [("张存旺屋里么样哒", "张存旺屋里怎么样了"), ("路灯怎么样了", "路灯怎么样了"),
+                                            ("什么样的", "什么样的")])
+def test_hubei_meyang_is_how(said: str, standard: str) -> None:
+    assert Normaliser().clean(said) == standard
+
+
+def test_a_question_ending_in_sa_after_meiyou_is_a_question(rules: Parser) -> None:
+    assert read(rules, "张存旺家医生来过没有撒").intent == "query_household"
+
+
+def test_until_a_date_is_no_deadline(rules: Parser) -> None:
+    assert read(rules, "红沙村路灯在修 要修到月底").deadline is None
+    assert read(rules, "红沙村路灯月底前修好").deadline == dt.date(2026, 12, 31)
+
+
+def test_a_weak_word_in_a_circumstance_does_not_file_the_report_elsewhere() -> None:
+    """次仁多吉家娃娃没去上学，在家放牦牛: 牛 does not make it the household's farming item."""
+    town = "绒曲镇"
+    snapshot = LedgerSnapshot((town,), (PlaceRef(town, "觉吾村"),), (HouseholdRef("H1", town, "觉吾村", "次仁多吉"),),
+                              (IssueRef("I1", town, "觉吾村", "H1", "产业", "未整改", "牦牛养殖补贴未发放"),))
+    got = Parser(snapshot, default_calendar(), reader=None).parse("次仁多吉家娃娃没去上学 在家放牦牛", TODAY)
+    assert (got.intent, got.category) == ("new_issue", "教育")
