@@ -272,7 +272,24 @@ class Gazetteer:
             mentions.append(
                 Mention(start, position, token, tuple(entry.places), "stem" if entry.stem else "exact")
             )
-        return self._with_surnames(text, self._sharing_cun(text, mentions))
+        return self._with_surnames(text, self._longer_by_sound(text, self._sharing_cun(text, mentions)))
+
+    def _longer_by_sound(self, text: str, mentions: list[Mention]) -> list[Mention]:
+        """次仁朵吉 / 泽仁拉母: a head's name (次仁) said exactly, then characters that with it sound
+        like a longer head's name (次仁多吉): the longer name, read by sound (asked)."""
+        found = []
+        for index, mention in enumerate(mentions):
+            following = mentions[index + 1].start if index + 1 < len(mentions) else len(text)
+            if mention.level == "household":
+                for stop in range(min(following, mention.start + self._longest), mention.end, -1):
+                    values, loose = self.head_index.lookup(text[mention.start:stop])
+                    longer = [v for v in values if len(v.household or "") == stop - mention.start]
+                    if longer and not loose:
+                        mention = Mention(mention.start, stop, text[mention.start:stop], tuple(longer), "homophone",
+                                          score=0.85)
+                        break
+            found.append(mention)
+        return found
 
     def _sharing_cun(self, text: str, mentions: list[Mention]) -> list[Mention]:
         """巴音嘎查村道 / 东台村部: the village's 村 is also the first character of the thing (村道, 村部),

@@ -1549,7 +1549,13 @@ def _apply_correction(masked: str, clauses: list[Clause], mentions: list[Mention
 def _is_correction(masked: str, marker: Match) -> bool:
     if marker.word == "不对":
         return masked[marker.end:marker.end + 2].lstrip(",") .startswith("是")
+    if marker.word in _FIX_WORDS and (masked[max(0, marker.start - 2):marker.start].endswith(("已", "已经", "都", "也", "给"))
+                                      or masked.startswith(("了", "过", "好", "完"), marker.end)):
+        return False  # 户档已更正 / 信息更正了: the record was put right, the message is not corrected
     return True
+
+
+_FIX_WORDS = frozenset({"更正", "纠正", "订正", "修正", "改正"})
 
 
 def _mark_corrections(masked: str, mentions: list[Mention]) -> None:

@@ -279,3 +279,19 @@ def test_a_weak_word_in_a_circumstance_does_not_file_the_report_elsewhere() -> N
                               (IssueRef("I1", town, "觉吾村", "H1", "产业", "未整改", "牦牛养殖补贴未发放"),))
     got = Parser(snapshot, default_calendar(), reader=None).parse("次仁多吉家娃娃没去上学 在家放牦牛", TODAY)
     assert (got.intent, got.category) == ("new_issue", "教育")
+
+
+def test_a_record_put_right_is_a_report_not_a_correction_of_the_message(rules: Parser) -> None:
+    """孜珠村达瓦户档已更正 in a summary: the file was corrected; the other lines still stand."""
+    got = read(rules, "龙滩镇汇报\n红沙村张存旺慢病卡办下来了\n红沙村路灯已更正")
+    assert got.household == "张存旺" and got.needs_confirmation and len(got.facts) == 2
+    assert read(rules, "更正：是红沙村路灯修好了").intent == "report"
+
+
+def test_a_longer_head_said_by_sound_after_a_shorter_one_exactly() -> None:
+    town = "普玛乡"
+    snapshot = LedgerSnapshot((town,), (PlaceRef(town, "觉吾村"), PlaceRef(town, "卡攻村")),
+                              (HouseholdRef("H1", town, "觉吾村", "次仁多吉"), HouseholdRef("H2", town, "卡攻村", "次仁")),
+                              (IssueRef("I1", town, "觉吾村", "H1", "产业", "未整改", "牦牛补贴未发"),))
+    got = Parser(snapshot, default_calendar(), reader=None).parse("次仁朵吉家牦牛补贴到了", TODAY)
+    assert (got.household, got.intent) == ("次仁多吉", "report") and got.needs_confirmation
