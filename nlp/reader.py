@@ -120,9 +120,10 @@ def features(text: str, vocabulary: Vocabulary) -> list[str]:
 
 class _Heads:
     """The model's multinomial logistic heads side by side: one row per feature holding every
-    head's class weights, so that reading a message looks each feature up once. A row is an
-    array of doubles (the same numbers as the JSON's floats, 8 bytes each instead of a float
-    object of 24 and a pointer of 8): the model's 25,000 rows take 8 MB less."""
+    head's class weights, so that reading a message looks each feature up once. The rows are one
+    flat array of 4-byte floats (the JSON's weights have three decimals), found by a feature's row
+    number: no Python float objects and no array object per row, which for the model's ~40,000
+    rows keeps the bot's memory about 6 MB lower than an array of doubles per row."""
 
     def __init__(self, heads: dict[str, dict]) -> None:
         self.names = list(heads)
@@ -132,26 +133,29 @@ class _Heads:
         for name in self.names:
             self._slices[name] = slice(width, width + len(self.classes[name]))
             width += len(self.classes[name])
+        self._width = width
         self._bias = [b for name in self.names for b in heads[name]["bias"]]
-        rows: dict[str, array] = {}
-        zeros = array("d", [0.0] * width)
+        index: dict[str, int] = {}
+        for head in heads.values():
+            for feature in head["weights"]:
+                index.setdefault(feature, len(index))
+        weights = array("f", bytes(4 * width * len(index)))
         for name, head in heads.items():
             cut = self._slices[name]
-            for feature, weights in head["weights"].items():
-                row = rows.get(feature)
-                if row is None:
-                    row = rows[feature] = array("d", zeros)
-                row[cut] = array("d", weights)
-        self._rows = rows
+            for feature, row in head["weights"].items():
+                start = index[feature] * width + cut.start
+                weights[start:start + len(row)] = array("f", row)
+        self._index = index
+        self._weights = weights
 
     def predict(self, feats: Iterable[str]) -> dict[str, dict[str, float]]:
         """Every head's class probabilities."""
         scores = self._bias
-        rows = self._rows
+        index, weights, width = self._index, self._weights, self._width
         for feat in feats:
-            row = rows.get(feat)
-            if row is not None:
-                scores = list(map(add, scores, row))
+            at = index.get(feat)
+            if at is not None:
+                scores = list(map(add, scores, weights[at * width:(at + 1) * width]))
         found = {}
         for name in self.names:
             part = scores[self._slices[name]]
