@@ -47,8 +47,10 @@ def read_doubts(
     status: str | None,
     rhetorical: bool,
     quoted: bool,
+    contradicted: bool = False,
 ) -> FactDoubts:
-    """The doubts of the fact ``text[start:end]`` whose status reads ``status``."""
+    """The doubts of the fact ``text[start:end]`` whose status reads ``status``. ``contradicted``:
+    the fact goes on to say the problem stands (说完工了，咋还漏风哩), so a relayed "done" is open."""
     found: list[Doubt] = []
     # 除了X，其他…: the exception may stand in the clause before the fact it turns round
     inside = [m for m in doubt_matches if (start <= m.start < end or (m.start < start and m.word.startswith("除")))
@@ -104,6 +106,8 @@ def read_doubts(
                 status = RESOLVED  # (说安好了，哪里安好了: the denial stands)
             found.append(Doubt("hearsay", text[max(start, relayed.start() - 2):relayed.end()].strip("□,"),
                                "是转述别人的话，还没核实"))
+    if contradicted and status == RESOLVED and any(d.kind == "hearsay" for d in found):
+        status = OPEN
     if status is not None:
         hedge = next((m.word for m in status_matches if "hedge" in m.labels), None)
         if hedge is None and text[start:end].rstrip("。!,").endswith("吧"):

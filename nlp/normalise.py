@@ -71,6 +71,11 @@ _JIN_WHAT = re.compile(r"(?<![太更尤过])甚(?![至为少多好佳大远微�
 _SW_A_BIT = re.compile(r"(?<=[看等说问查发想试听讲])哈(?=[,，。.!！?？\s]|$)")
 # 闹 is 弄 in the north (闹好了, 闹完, 还没闹, 闹不成); 热闹, 闹事, 闹矛盾 stay
 _NORTH_DO = re.compile(r"(?<=[没未])闹|闹(?=[好完成妥齐利不下])")
+# 嘛 is 什么 in Hebei and Tianjin after 有 / 干 / 做 (有嘛问题, 干嘛) and before 时候 / 问题 / 事 (嘛时候);
+# 嘛 ending a sentence stays a particle (修好了嘛). 介 is 这 before a measure or a noun of time or place
+# (介事儿, 介村, 介礼拜); 介绍, 中介, 简介 stay.
+_HEBEI_WHAT = re.compile(r"(?<=[有干做])嘛|嘛(?=时候|问题|事|情况|东西)")
+_HEBEI_THIS = re.compile(r"(?<![中简媒])介(?=[事村镇乡户礼周个月回次会])")
 # 么样 is 怎么样 in Hubei (屋里么样哒, 搞得么样); 怎么样, 什么样, 这么样 stay
 _HUBEI_HOW = re.compile(r"(?<![怎什这那多要])么样")
 # 啦 after a word is 了 (没啦, 好啦); 啦啦队, 哗啦 stay
@@ -79,7 +84,8 @@ _LA = re.compile(r"(?<=[\u4e00-\u9fff])(?<![啦哗呼噼稀])啦(?!啦)")
 _SPOKEN_FORMS = ((_SPOKEN_LE, "了"), (_RESULT_LI, "了"), (_XIANG_LE, "了"), (_SPOKEN_PAUSE, ","), (_SAY, "说"),
                  (_XI, "是"), (_WA, "说"), (_YUE_LE, "了"), (_YUE_ON, "着"), (_YUE_ALL, "了"), (_YUE_BACK, "回"),
                  (_YUE_STILL, "还"), (_YUE_DOWN, "下"), (_YUE_NOT, "不"), (_YUE_HOW, "怎么"),
-                 (_YUE_HOW_END, "怎么样"), (_NW_GO, "去"), (_JIN_WHAT, "什么"), (_NORTH_DO, "弄"), (_SW_A_BIT, "一下"), (_LA, "了"), (_HUBEI_HOW, "怎么样"))
+                 (_YUE_HOW_END, "怎么样"), (_NW_GO, "去"), (_JIN_WHAT, "什么"), (_NORTH_DO, "弄"), (_SW_A_BIT, "一下"), (_LA, "了"), (_HUBEI_HOW, "怎么样"),
+                 (_HEBEI_WHAT, "什么"), (_HEBEI_THIS, "这"))
 _SPACES = re.compile(r"\s+")
 _REPEATED_PUNCT = re.compile(r"([,、:;。!?])[,、:;。!?]*")
 _DIGIT_DOT = re.compile(r"(?<=\d)。(?=\d)")

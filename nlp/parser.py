@@ -539,9 +539,12 @@ class Parser:
             result.flags.add("conflict")
             reasons.append("说办好了，又说“没…”，先确认")
         status_matches = [m for c in fact.clauses for m in c.status]
+        # 说完工了，咋还漏风哩: the sender's own words stand against a relayed "done"
+        contradicted = "ends_on_problem" in result.flags or any(
+            c.rhetorical and any("problem" in m.labels for m in c.status) for c in fact.clauses)
         doubts = read_doubts(
             seen.masked, fact.start, fact.end, seen.doubt_matches, status_matches, events, reading.status,
-            any(c.rhetorical for c in fact.clauses), seen.quoted,
+            any(c.rhetorical for c in fact.clauses), seen.quoted, contradicted,
         )
         result.status = doubts.status
         if any(word in seen.masked[fact.start:fact.end] for word in _LEDGER_STATUS_WORDS) and not doubts.doubts:
@@ -552,10 +555,6 @@ class Parser:
             doubt = True
             result.flags.add(found.kind)
             reasons.append(found.reason)
-        if result.status == RESOLVED and "hearsay" in result.flags and (
-                "ends_on_problem" in result.flags or any(
-                    c.rhetorical and any("problem" in m.labels for m in c.status) for c in fact.clauses)):
-            result.status = OPEN  # 说完工了，咋还漏风哩: a relayed claim, then the problem the sender sees
         if _weak_evidence(status_matches):
             result.flags.add("weak")
             if result.status == IN_PROGRESS and _only_a_plan(seen, fact, events, status_matches):
@@ -827,16 +826,18 @@ class Parser:
     def _step_is_the_item(self, fact: Fact, mentions: list[Mention]) -> bool:
         """The step's object (方案, 公告) is what an item of the place asks for (分红方案未公示)."""
         words = {m.word for c in fact.clauses for m in c.status if "step_object" in m.labels}
-        places = {p for m in mentions for p in m.options if p.village}
-        return bool(words) and any(word in issue.description for p in places for issue in self._issues_for(p)
-                                   for word in words)
+        return any(word in description for description in self._descriptions_at(mentions) for word in words)
 
     def _action_is_the_item(self, fact: Fact, mentions: list[Mention]) -> bool:
         """A step of work (公示, 上报, 审批) is what an item of the place says is not done (分配方案未公示)."""
         words = {m.word for c in fact.clauses for m in c.status if "progress" in m.labels and len(m.word) >= 2}
-        places = {p for m in mentions for p in m.options if p.village}
-        return any(f"{neg}{word}" in issue.description for p in places for issue in self._issues_for(p)
+        return any(f"{neg}{word}" in description for description in self._descriptions_at(mentions)
                    for word in words for neg in ("未", "没", "不"))
+
+    def _descriptions_at(self, mentions: list[Mention]) -> list[str]:
+        """The descriptions of the non-closed items at the villages and households ``mentions`` name."""
+        places = {p for m in mentions for p in m.options if p.village}
+        return [issue.description for p in places for issue in self._issues_for(p)]
 
     def _described_categories(self, place: _Place | None, text: str) -> list[str]:
         """Categories of the place's items whose description shares a two-character word with
@@ -958,8 +959,10 @@ def _how_much_is_left(masked: str, category_matches: list[Match]) -> bool:
     if not _LEFT.search(masked):
         return False
     return all(m.word in _CATEGORY_NAMES or m.word in CATEGORIES for m in category_matches)
-# A message that only names a matter: …的事 / 那个事情 / 这个问题, maybe "let me tell you" after it
-_MATTER_ONLY = re.compile(r"(?:的|这个|那个|这|那)(?:事|事情|事儿|问题)(?:[,\s]*(?:我|俺)?(?:跟你|给你|和你|向你)?"
+
+
+# A message that only names a matter (status.MATTER at its end), maybe "let me tell you" after it
+_MATTER_ONLY = re.compile(MATTER.pattern + r"(?:[,\s]*(?:我|俺)?(?:跟你|给你|和你|向你)?"
                           r"(?:说一下|讲一下|说下|说说|反映一下|反映下|汇报一下|你晓得的|你知道的|你懂的))?[,。!?]*$")
 
 
@@ -1304,7 +1307,8 @@ def _with_spoken_doubts(masked: str, matches: list[Match]) -> list[Match]:
 
 def _not_until(masked: str, deadlines: list[Deadline]) -> list[Deadline]:
     """做到过年 / 干到月底: 到 a date with no 前 says until when, not by when."""
-    return [d for d in deadlines if not (d.start > 0 and masked[d.start - 1] == "到" and not d.text.endswith(("前", "以前", "之前")))]
+    return [d for d in deadlines
+            if not (d.start > 0 and masked[d.start - 1] == "到" and not d.text.endswith(("前", "以前", "之前")))]
 
 
 def _without_done_today(deadlines: list[Deadline], clauses: Sequence[Clause], today: dt.date,
@@ -1549,7 +1553,8 @@ def _apply_correction(masked: str, clauses: list[Clause], mentions: list[Mention
 def _is_correction(masked: str, marker: Match) -> bool:
     if marker.word == "不对":
         return masked[marker.end:marker.end + 2].lstrip(",") .startswith("是")
-    if marker.word in _FIX_WORDS and (masked[max(0, marker.start - 2):marker.start].endswith(("已", "已经", "都", "也", "给"))
+    before = masked[max(0, marker.start - 2):marker.start]
+    if marker.word in _FIX_WORDS and (before.endswith(("已", "已经", "都", "也", "给"))
                                       or masked.startswith(("了", "过", "好", "完"), marker.end)):
         return False  # 户档已更正 / 信息更正了: the record was put right, the message is not corrected
     return True
@@ -1635,6 +1640,7 @@ def _perfective_said(masked: str, fact: Fact) -> bool:
 
 
 _PROMISED_AFTER = re.compile(r"[,，]?(?:就|能|会|可以|全部|都|一定|保证)*[\u4e00-\u9fff]{1,6}(?:了)?$")
+_NO_PROMISE = re.compile(r"[没未不别甭莫把要得须请]")  # negated, or an order (下周五前把路灯换齐)
 
 
 def _dated_promise(seen: _Seen, fact: Fact) -> bool:
@@ -1645,6 +1651,6 @@ def _dated_promise(seen: _Seen, fact: Fact) -> bool:
             continue
         clause_end = next((c.end for c in fact.clauses if c.start <= deadline.start < c.end), fact.end)
         after = seen.masked[deadline.end:clause_end]
-        if after and "□" not in after and not re.search(r"[没未不别甭莫把要得须请]", after) and _PROMISED_AFTER.match(after):
+        if after and "□" not in after and not _NO_PROMISE.search(after) and _PROMISED_AFTER.match(after):
             return True
     return False

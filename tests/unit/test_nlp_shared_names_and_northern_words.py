@@ -295,3 +295,9 @@ def test_a_longer_head_said_by_sound_after_a_shorter_one_exactly() -> None:
                               (IssueRef("I1", town, "觉吾村", "H1", "产业", "未整改", "牦牛补贴未发"),))
     got = Parser(snapshot, default_calendar(), reader=None).parse("次仁朵吉家牦牛补贴到了", TODAY)
     assert (got.household, got.intent) == ("次仁多吉", "report") and got.needs_confirmation
+
+
+@pytest.mark.parametrize("said, standard", [("介村还有嘛问题", "这村还有什么问题"), ("这个机器人能干嘛", "这个机器人能干什么"),
+                                            ("修好了嘛", "修好了嘛"), ("介绍一下", "介绍一下")])
+def test_hebei_ma_and_jie_are_read_by_their_neighbours(said: str, standard: str) -> None:
+    assert Normaliser().clean(said) == standard
