@@ -37,6 +37,7 @@ class Clause:
     rhetorical: bool = False
     weak_question: bool = False
     events: list[str] = field(default_factory=list)  # status events read from this clause
+    listed: bool = False  # starts a list item (另外, 再一个, 2.) or a new sentence (after 。;!?)
 
     @property
     def places(self) -> list[Mention]:
@@ -83,16 +84,19 @@ def split_clauses(text: str) -> list[Clause]:
     cuts = {match.start() for match in _ENUMERATION.finditer(text) if match.start() > 0}
     clauses: list[Clause] = []
     start = 0
+    listed = False
     for i, ch in enumerate(text):
         if ch in STRONG_STOPS or ch in WEAK_STOPS:
             if i > start:
-                clauses.append(Clause(start, i, ch))
+                clauses.append(Clause(start, i, ch, listed=listed or start in cuts))
             start = i + 1
+            listed = ch in STRONG_STOPS
         elif i in cuts and i > start:
-            clauses.append(Clause(start, i, ""))
+            clauses.append(Clause(start, i, "", listed=listed or start in cuts))
             start = i
+            listed = False
     if start < len(text):
-        clauses.append(Clause(start, len(text), ""))
+        clauses.append(Clause(start, len(text), "", listed=listed or start in cuts))
     return clauses
 
 
@@ -116,6 +120,9 @@ def _starts_new_fact(fact: Fact, clause: Clause) -> bool:
     if clause.places:
         if not fact.mentions:
             return False  # the place comes after the status: 说是修好了，结果李兆满家房顶还是漏
+        if clause.listed and (not all(_compatible(m, fact.mentions) for m in clause.places)
+                              or _other_problem(fact, clause)):
+            return True  # 柳湾村田间路还是烂的 另外蔺永平入户水管修好了: another place or problem, listed
         if not fact_has_status and clause.events and _new_category(fact, clause):
             return True  # 水源井打深了，刘淑芬低保也批下来了: another problem, its own status
         if fact_has_status and not clause.events and _new_category(fact, clause):
@@ -144,6 +151,12 @@ def _new_category(fact: Fact, clause: Clause, strong_only: bool = False) -> bool
         set() if strong_only else {c for _, c, _s in clause.categories})
     old_categories = fact.strong_categories
     return bool(new_categories) and bool(old_categories) and not (new_categories & old_categories)
+
+
+def _other_problem(fact: Fact, clause: Clause) -> bool:
+    """True when the clause's problem words, strong or weak, name only other categories than the fact's."""
+    said, before = {c for _, c, _s in clause.categories}, {c for _, c, _s in fact.categories}
+    return bool(said) and bool(before) and not said & before
 
 
 def _same_places(mentions: list[Mention], others: list[Mention]) -> bool:

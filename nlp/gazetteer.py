@@ -380,6 +380,9 @@ class Gazetteer:
             return not entry.weak or not entry.stem
         if self.household_context(text, start, end):
             return True
+        if before and before[-1].end == start and before[-1].level == "village" and any(
+                (p.township, p.village) == (h.township, h.village) for p in before[-1].options for h in entry.places):
+            return True  # 王家岔村王守仁: a head right after their own village (even one jieba knows as a word)
         if entry.weak:  # 乌云 (also "dark clouds"): at a clause's start, right before a thing of the ledger
             return (start == 0 or text[start - 1] in PUNCTUATION) and (
                 text.startswith(self._thing_words, end) or text.startswith("的", end)

@@ -78,6 +78,15 @@ _HEBEI_WHAT = re.compile(r"(?<=[有干做])嘛|嘛(?=时候|问题|事|情况|�
 _HEBEI_THIS = re.compile(r"(?<![中简媒])介(?=[事村镇乡户礼周个月回次会])")
 # 么样 is 怎么样 in Hubei (屋里么样哒, 搞得么样); 怎么样, 什么样, 这么样 stay
 _HUBEI_HOW = re.compile(r"(?<![怎什这那多要])么样")
+# 么 before a word is 没 in Gansu and Qinghai (还么发, 么人管, 低保么纳入); 什么, 怎么, 那么, 要么 and
+# 么样 / 么子 / 么事 stay, and 么 ending a question (开工了么) is 吗
+_NW_NOT = re.compile(r"(?<![什怎那这多要咋阿为干凭甚啥乜哪么])么(?=[\u4e00-\u9fff])(?![样子事时个么])")
+# 底时 is 什么时候 in Chaozhou and Shantou (底时会好); 月底时, 到底时 stay
+_MIN_WHEN = re.compile(r"(?<![月年到彻谷海心井箱底])底时(?!间)")
+# 浪 is 人 in Chaozhou after 无 / 派 / 有 / 个 (无浪管, 派浪在修); 浪费, 流浪 stay
+_MIN_PERSON = re.compile(r"(?<=[无没派有个])浪(?![费漫])")
+# 边个 is 谁 in Cantonese (边个负责); after a place word it is X边 + 个 (桥边个护栏, Chaozhou's 的)
+_YUE_WHO = re.compile(r"(?<![桥路河那这旁外里东西南北上下左右前后身海溪塘田山村屋门街井水江岸沟坡渠])边个")
 # 啦 after a word is 了 (没啦, 好啦); 啦啦队, 哗啦 stay
 _LA = re.compile(r"(?<=[\u4e00-\u9fff])(?<![啦哗呼噼稀])啦(?!啦)")
 # Spoken and regional forms read as the standard ones, in this order, after the dialect words
@@ -85,7 +94,8 @@ _SPOKEN_FORMS = ((_SPOKEN_LE, "了"), (_RESULT_LI, "了"), (_XIANG_LE, "了"), (
                  (_XI, "是"), (_WA, "说"), (_YUE_LE, "了"), (_YUE_ON, "着"), (_YUE_ALL, "了"), (_YUE_BACK, "回"),
                  (_YUE_STILL, "还"), (_YUE_DOWN, "下"), (_YUE_NOT, "不"), (_YUE_HOW, "怎么"),
                  (_YUE_HOW_END, "怎么样"), (_NW_GO, "去"), (_JIN_WHAT, "什么"), (_NORTH_DO, "弄"), (_SW_A_BIT, "一下"), (_LA, "了"), (_HUBEI_HOW, "怎么样"),
-                 (_HEBEI_WHAT, "什么"), (_HEBEI_THIS, "这"))
+                 (_HEBEI_WHAT, "什么"), (_HEBEI_THIS, "这"), (_NW_NOT, "没"), (_YUE_WHO, "谁"), (_MIN_WHEN, "什么时候"),
+                 (_MIN_PERSON, "人"))
 _SPACES = re.compile(r"\s+")
 _REPEATED_PUNCT = re.compile(r"([,、:;。!?])[,、:;。!?]*")
 _DIGIT_DOT = re.compile(r"(?<=\d)。(?=\d)")

@@ -88,6 +88,7 @@ class Parse:
     ack: bool = False  # only an acknowledgement (收到, 辛苦了, 👍): no reply needed in a group
     category_choices: tuple[str, ...] = ()  # the category is in doubt: the likely ones, likeliest first
     category_sure: bool = False  # the fact names its category (教育问题) or the item's own words
+    fact_span: tuple[int, int] | None = None  # where the fact written is said, when the message says more
 
     def fact_contract(self) -> dict:
         """One fact of the contract's ``facts`` list."""
@@ -214,7 +215,7 @@ class Parser:
         deadlines = _not_until(masked, deadlines)
         status_matches = _under_way_phrases(masked, _with_resultatives(masked, found_status, deadlines, clauses))
         category_matches = self._categories.find(masked)
-        intent_matches = self._intent.find(masked)
+        intent_matches = _with_county_name(masked, self._intent.find(masked))
 
         names = _marked([False] * len(masked), spans)
         # one character (哈, 发) may be part of a name said by sound (阿库日哈): it covers nothing
@@ -284,6 +285,12 @@ class Parser:
             result.confidence = min(result.confidence, 0.55)
             result.flags.add("undo_too")
             result.reasons.append("还说了撤回，撤回请单独发送")
+        if result.guess is not None and result.fact_span is not None:
+            # several facts: the second reader reads the one written, not the words of the others
+            start, end = result.fact_span
+            result.guess = self.reader.read(reader_text(
+                normalised[start:end], [(m.start - start, m.end - start, m.level) for m in mentions
+                                        if start <= m.start and m.end <= end and m.end > m.start]))
         if result.guess is not None:
             _second_opinion(result, result.guess, self.agree_at)
             _category_opinion(result, result.guess, self.category_agree_at)
@@ -315,7 +322,9 @@ class Parser:
         mention_at = _by_clause(clauses, mentions)
         status_at = _by_clause(clauses, status_matches)
         intent_at = _by_clause(clauses, intent_matches)
-        category_at = _by_clause(clauses, [m for m in category_matches if m.labels[0] != "ignore"])
+        category_at = _by_clause(clauses, [m for m in category_matches
+                                           if m.labels[0] != "ignore" and not _PARTY.match(masked, m.end)
+                                           or m.labels[0] != "ignore" and not _PARTY_BEFORE.search(masked[:m.start])])
         for index, clause in enumerate(clauses):
             clause.mentions = mention_at[index]
             clause.status = status_at[index]
@@ -380,27 +389,30 @@ class Parser:
         if labels & {"conditional", "ask_group", "send_request"}:
             return self._finish_simple(result, I.UNKNOWN)  # 通水的照片发群里一下: a request, no report
         if "overdue" in labels and not (specific and asserts):
-            return self._query(result, I.QUERY_OVERDUE, clauses, facts, scope, deadlines)
+            return self._query(result, I.QUERY_OVERDUE, clauses, facts, scope, deadlines, masked)
         if "due" in labels and not (specific and asserts) and (deadlines or "快到期" in masked
                                                               or "即将到期" in masked or not all_places):
-            return self._query(result, I.QUERY_DUE, clauses, facts, scope, deadlines)
+            return self._query(result, I.QUERY_DUE, clauses, facts, scope, deadlines, masked)
         if _how_much_is_left(masked, seen.category_matches) and not seen.quoted:
             # 罗汉乡还有好多问题没整改 / 全县档案问题还剩好多: how much is left, asked as a list
             intent = I.QUERY_HOUSEHOLD if _primary_is_household(all_places) else I.QUERY_AREA
-            return self._query(result, intent, clauses, facts, scope, deadlines)
+            return self._query(result, intent, clauses, facts, scope, deadlines, masked)
         if asking:
             about_ledger = all_places or categories or "county" in labels or mentions_ledger(masked)
+            if all_places and len(residue) > _MAX_QUERY_RESIDUE:
+                # 溪畔村青梅基地灌溉设施落实了未: the place's own items say what 青梅基地灌溉设施 is
+                residue = _without_described(residue, self._descriptions_at(all_places))
             # A question that is more than names, problem and question words is not for the
             # ledger: "东台村书记今天来开会了吗".
             if about_ledger and len(residue) <= _MAX_QUERY_RESIDUE:
                 intent = I.QUERY_HOUSEHOLD if _primary_is_household(all_places) else I.QUERY_AREA
-                return self._query(result, intent, clauses, facts, scope, deadlines)
+                return self._query(result, intent, clauses, facts, scope, deadlines, masked)
             return self._unknown_or_asked(result, facts, specific, seen)
         if ("group_address" in labels and not (specific and asserts)
                 and not ("query_cue" in labels and not statement_events and not residue)):
             return self._finish_simple(result, I.UNKNOWN)  # (茶寮镇各村问题清单, nothing else, asks for a list)
         if statement_events:
-            fact = fact_with_events[0]
+            fact = _first_matter(facts, fact_with_events)
             if "instruction" in labels and not specific:
                 return self._finish_simple(result, I.UNKNOWN)
             named = any(m.how != "unknown" and m.level in ("village", "household") for m in fact.mentions)
@@ -413,12 +425,12 @@ class Parser:
             return self._finish_simple(result, I.UNKNOWN)
         if all_places and (_is_bare(masked, seen.category_matches, all_places) or "query_cue" in labels):
             intent = I.QUERY_HOUSEHOLD if _primary_is_household(all_places) else I.QUERY_AREA
-            return self._query(result, intent, clauses, facts, scope, deadlines)
+            return self._query(result, intent, clauses, facts, scope, deadlines, masked)
         if "query_cue" in labels and ("county" in labels or categories) and "chat" not in labels:
-            return self._query(result, I.QUERY_AREA, clauses, facts, scope, deadlines)
+            return self._query(result, I.QUERY_AREA, clauses, facts, scope, deadlines, masked)
         county_words = [m for m in seen.intent_matches if "county" in m.labels]
         if county_words and categories and _is_bare(masked, seen.category_matches, county_words):
-            return self._query(result, I.QUERY_AREA, clauses, facts, scope, deadlines)  # 全县档案问题
+            return self._query(result, I.QUERY_AREA, clauses, facts, scope, deadlines, masked)  # 全县档案问题
         about = _about(facts)
         if about is not None and specific and "chat" not in labels and not seen.quoted:
             # 红日村路灯那个事: a place and a problem, no status the rules can read. Never a dead
@@ -444,7 +456,7 @@ class Parser:
         result.confidence = confidence
 
     def _query(self, result: Parse, intent: str, clauses: list[Clause], facts: list[Fact],
-               scope: ScopeFilter, deadlines: list[Deadline]) -> None:
+               scope: ScopeFilter, deadlines: list[Deadline], masked: str = "") -> None:
         result.intent = intent
         places = [m for c in clauses for m in c.places]
         if places:
@@ -460,6 +472,9 @@ class Parser:
             strong = [c for clause in clauses for _, c, s in clause.categories if s]
             weak = [c for clause in clauses for _, c, s in clause.categories if not s]
             picked = strong or weak
+            if not picked and places:  # 青梅基地灌溉设施落实了未: the place's item says which category
+                described = self._described_categories(place, masked)
+                picked = described if len(described) == 1 else []
             result.category = picked[0] if picked else None
         if intent == I.QUERY_DUE:
             bounded = [d for d in deadlines if d.bounded] or deadlines
@@ -470,6 +485,9 @@ class Parser:
         """A report or a new issue: the first fact, and every later fact listed beside it."""
         self._read_fact(result, fact, fact.mentions, seen)
         index = facts.index(fact)
+        if any(other is not fact and other.mentions and not _same_places_as(other.mentions, fact.mentions)
+               for other in facts):
+            result.fact_span = (fact.start, fact.end)  # another place's matter: the reader reads this one
         if any(f.categories and f.mentions and not f.has_events and not any(c.question for c in f.clauses)
                for f in facts[:index]):
             result.flags.add("unread")  # 水源井打深了 水够用了，刘淑芬低保也批下来了
@@ -830,7 +848,8 @@ class Parser:
 
     def _action_is_the_item(self, fact: Fact, mentions: list[Mention]) -> bool:
         """A step of work (公示, 上报, 审批) is what an item of the place says is not done (分配方案未公示)."""
-        words = {m.word for c in fact.clauses for m in c.status if "progress" in m.labels and len(m.word) >= 2}
+        words = {m.word for c in fact.clauses for m in c.status
+                 if "progress" in m.labels and len(m.word) >= 2 and m.word not in _STARTS}
         return any(f"{neg}{word}" in description for description in self._descriptions_at(mentions)
                    for word in words for neg in ("未", "没", "不"))
 
@@ -884,10 +903,14 @@ class Parser:
         matching: list[IssueRef] = []
         for option in place.options:
             matching += [i for i in self._issues_for(option) if i.category == result.category]
+        if problem and all(word in self._weak_words for word in problem) and not _topic_labels(problem, self._topics):
+            # 陈秀英个厝开工了 for 危房改造未开工: a weak word alone (厝, 房) names the whole house
+            problem = [label.split("/", 1)[1] for label in self.lexicon.wholes
+                       if label.startswith(f"{result.category}/")][:1] or problem
         if result.issue_code:
             matching = [self._issues_by_code[result.issue_code]]
         elif matching and (said_new or not any(_describes(problem, i.description, self._topics, self.lexicon.wholes)
-                                                         for i in matching)):
+                                             for i in matching)):
             # 村部屋顶漏水 where the ledger has 路灯损坏: a new problem, or that item? Ask.
             result.intent = I.NEW_ISSUE
             result.flags.add("new_problem")
@@ -1050,6 +1073,34 @@ def _only_a_visit(masked: str, clauses: Sequence[Clause]) -> bool:
         if not inside and (clause.events or clause.question):
             return False
     return True
+
+
+# 榕岭县还有什么问题: a county's own name (the ledger holds no county) said where a place goes is the county
+_COUNTY_NAME = re.compile(r"(?:^|(?<=[,。;!?\s问看]))[\u4e00-\u9fff]{2}县(?![里上城级委政长医局区域道])")
+
+
+def _with_county_name(masked: str, matches: list[Match]) -> list[Match]:
+    # 蓄水池做好了: done (做好了), not the instruction 做好防冻工作
+    matches = [m for m in matches if not ("instruction" in m.labels and m.word == "做好" and masked.startswith("了", m.end))]
+    taken = _marked([False] * len(masked), [(m.start, m.end) for m in matches])
+    found = [Match(m.start(), m.end(), m.group(0), ("county",)) for m in _COUNTY_NAME.finditer(masked)
+             if not any(taken[m.start():m.end()]) and MASK not in m.group(0)]
+    return sorted([*matches, *found], key=lambda m: m.start) if found else matches
+
+
+def _first_matter(facts: list[Fact], with_status: list[Fact]) -> Fact:
+    """The fact a write is about: the first one that names a problem or a village or household.
+    我跟茶岗镇社保所对接过了，曾佩玲公益岗下周三前能解决 is about 曾佩玲's job (the first clause says
+    whom the sender spoke to); 车道岭淀粉厂收益还么分；另外，苟文德水窖做好了 is about 车道岭's income
+    even when its status is a word the rules do not know (asked, with the second reader's guess
+    from its own clauses); the later fact is listed beside it."""
+    first_with_status = next((f for f in with_status if f.categories or any(
+        m.how != "unknown" and m.level in ("village", "household") for m in f.mentions)), with_status[0])
+    for fact in facts[:facts.index(first_with_status)]:
+        if (fact.categories and any(m.exact and m.level in ("village", "household") for m in fact.mentions)
+                and not any(c.question for c in fact.clauses)):
+            return fact
+    return first_with_status
 
 
 def _about(facts: list[Fact]) -> Fact | None:
@@ -1429,8 +1480,9 @@ def _fits(said: set[str], item: set[str], wholes: frozenset[str]) -> bool:
     """Topics that name one thing, or an item about a whole (危房改造) and a part of its category."""
     if said & item:
         return True
-    categories = {label.split("/", 1)[0] for label in item & wholes}
-    return any(label.split("/", 1)[0] in categories for label in said)
+    # 危房修好了 for an item "屋顶漏雨，墙体开裂": the whole house said, the item about its parts
+    categories = {label.split("/", 1)[0] for label in (item | said) & wholes}
+    return any(label.split("/", 1)[0] in categories for label in said | item)
 
 
 def _same_topic(words: Sequence[str], description: str, topics: KeywordMatcher | None,
@@ -1488,6 +1540,23 @@ def _by_clause(clauses: list[Clause], items) -> list[list]:
         if clauses[index].start <= item.start:
             buckets[index].append(item)
     return buckets
+
+
+# 开工了 for an item "危房改造未开工": work has begun, the house is not yet safe
+_STARTS = frozenset({"开工", "动工", "进场", "开始", "启动", "施工", "开挖", "破土"})
+# 我跟龙潭镇卫生院对接过了: 卫生院 is whom the sender spoke with, not the problem
+_PARTY_BEFORE = re.compile(r"(?:跟|和|与|同|向|找)[□]*$")
+_PARTY = re.compile(r"(?:对接|联系|沟通|协调|商量|说好|谈)")
+
+
+def _without_described(residue: str, descriptions: Sequence[str]) -> str:
+    """``residue`` without the characters of every two-character word an item's description holds."""
+    held = set().union(*(_bigrams(d) for d in descriptions)) if descriptions else set()
+    keep = [True] * len(residue)
+    for i in range(len(residue) - 1):
+        if residue[i:i + 2] in held:
+            keep[i] = keep[i + 1] = False
+    return "".join(ch for ch, k in zip(residue, keep) if k)
 
 
 def _residue(masked: str, matches) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from nlp.reader import WRITE, StatisticalReader
 
-MIN_COUNT = 2  # a feature seen once says more about that message than about wording
+MIN_COUNT = 3  # a feature seen once or twice says more about those messages than about wording (and costs RSS)
 REGULARISATION = 4.0  # scikit-learn's C
 MODEL_VERSION = 1
 

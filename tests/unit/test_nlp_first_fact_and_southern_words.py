@@ -1,0 +1,125 @@
+"""Round 29 (from h36 榕岭县 and h37 岘川县, development sets now): the fact a write is about is the
+first one that names a problem or a place, whatever its status words; the second reader reads that
+fact alone when a later one is about another place; a list item (另外, 再一个) naming another place
+starts another fact; the office the sender spoke with (跟卫生院对接) names who, not what; a head said
+right after their own village is found even when jieba knows the name as a word (王守仁); the
+county's own name is the county; the north-west's 么 (没) and the Chaoshan 底时 / 无浪 / 甚物 /
+好势 / 好似, and 边个 after a place word (桥边个护栏). Over a small ledger written for these tests;
+today is Tuesday 2026-12-01."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from nlp.normalise import Normaliser
+from nlp.parser import Parser
+from nlp.snapshot import HouseholdRef, IssueRef, LedgerSnapshot, PlaceRef
+from tests.corpus.evaluate import default_calendar
+
+TODAY = dt.date(2026, 12, 1)
+HILL, RIVER = "岘口镇", "金坑镇"
+
+
+@pytest.fixture(scope="module")
+def snapshot() -> LedgerSnapshot:
+    villages = (PlaceRef(HILL, "王家岔村"), PlaceRef(HILL, "柳湾村"), PlaceRef(HILL, "车道岭村"),
+                PlaceRef(RIVER, "赤水村"), PlaceRef(RIVER, "陈厝村"))
+    households = (HouseholdRef("H1", HILL, "王家岔村", "王守仁"), HouseholdRef("H2", HILL, "柳湾村", "蔺永平"),
+                  HouseholdRef("H3", RIVER, "陈厝村", "陈秀英"), HouseholdRef("H4", RIVER, "赤水村", "曾佩玲"))
+    issues = (IssueRef("I1", HILL, "王家岔村", "H1", "兜底保障", "未整改", "低保未纳入"),
+              IssueRef("I2", HILL, "柳湾村", None, "基础设施", "未整改", "田间路坑洼"),
+              IssueRef("I3", HILL, "柳湾村", "H2", "饮水", "未整改", "入户水管冻裂"),
+              IssueRef("I4", HILL, "车道岭村", None, "集体经济", "未整改", "淀粉厂收益未分配"),
+              IssueRef("I5", RIVER, "赤水村", None, "基础设施", "未整改", "桥边护栏缺失"),
+              IssueRef("I6", RIVER, "陈厝村", "H3", "住房", "未整改", "危房改造未开工"),
+              IssueRef("I7", RIVER, "陈厝村", "H3", "医疗", "未整改", "慢病卡未办理"),
+              IssueRef("I8", RIVER, "赤水村", "H4", "就业", "未整改", "公益岗未安排"),
+              IssueRef("I9", RIVER, "赤水村", None, "产业", "未整改", "青梅基地灌溉设施未修"))
+    return LedgerSnapshot((HILL, RIVER), villages, households, issues)
+
+
+@pytest.fixture(scope="module")
+def rules(snapshot: LedgerSnapshot) -> Parser:
+    return Parser(snapshot, default_calendar(), reader=None)
+
+
+@pytest.fixture(scope="module")
+def pair(snapshot: LedgerSnapshot) -> Parser:
+    return Parser(snapshot, default_calendar())
+
+
+def read(parser: Parser, text: str):
+    return parser.parse(text, TODAY)
+
+
+def test_a_list_item_naming_another_place_is_another_fact_and_the_first_is_written(rules: Parser) -> None:
+    got = read(rules, "柳湾村田间路还是烂的 另外蔺永平入户水管修好了")
+    assert (got.village, got.household, got.category) == ("柳湾村", None, "基础设施")
+    assert got.needs_confirmation
+    assert any(fact.household == "蔺永平" and fact.status == "resolved" for fact in got.facts)
+
+
+def test_the_first_matter_is_written_even_when_its_status_is_not_read(rules: Parser) -> None:
+    got = read(rules, "车道岭村淀粉厂收益那个事；另外，蔺永平入户水管修好了")
+    assert (got.village, got.category) == ("车道岭村", "集体经济")
+    assert got.status is None and got.needs_confirmation
+
+
+def test_the_second_reader_reads_only_the_fact_written(pair: Parser) -> None:
+    got = read(pair, "车道岭村淀粉厂收益还么分，赤水村护栏正在装")
+    assert got.guess is not None and got.guess.status != "in_progress"
+    assert (got.village, got.status) == ("车道岭村", "open")
+
+
+def test_whom_the_sender_spoke_with_is_not_the_problem(rules: Parser) -> None:
+    got = read(rules, "我跟金坑镇卫生院对接过了，陈厝村陈秀英慢病卡三日内能解决")
+    assert (got.household, got.category, got.status) == ("陈秀英", "医疗", "in_progress")
+    assert got.deadline == dt.date(2026, 12, 4)
+    got = read(rules, "我跟金坑镇社保所对接过了，曾佩玲公益岗下周三之前能解决")
+    assert (got.household, got.category, got.deadline) == ("曾佩玲", "就业", dt.date(2026, 12, 9))
+
+
+def test_a_head_right_after_their_village_is_found_even_when_jieba_knows_the_name(rules: Parser) -> None:
+    got = read(rules, "王家岔村王守仁低保在走程序呢")
+    assert (got.household, got.category, got.status) == ("王守仁", "兜底保障", "in_progress")
+
+
+@pytest.mark.parametrize("text, status", [("王守仁低保还么纳入", "open"), ("柳湾村田间路么人管", "open"),
+                                          ("王守仁低保咋么还么批下来", "open")])
+def test_northwestern_mo_before_a_verb_is_not(rules: Parser, text: str, status: str) -> None:
+    assert read(rules, text).status == status
+
+
+@pytest.mark.parametrize("said, read_as", [("开工了么", "开工了么"), ("怎么样了", "怎么样了"), ("那么多", "那么多"),
+                                           ("还么发", "还没发"), ("边个负责", "谁负责"), ("桥边个护栏", "桥边个护栏"),
+                                           ("低保底时会好", "低保什么时候会好"), ("月底时完成", "月底时完成"),
+                                           ("还无浪来验收", "还无人来验收"), ("浪费", "浪费")])
+def test_regional_readings_keep_the_standard_words(said: str, read_as: str) -> None:
+    assert Normaliser().clean(said) == read_as
+
+
+def test_a_chaoshan_when_is_a_question(rules: Parser) -> None:
+    got = read(rules, "赤水村护栏底时会好")
+    assert (got.intent, got.village, got.category) == ("query_area", "赤水村", "基础设施")
+
+
+def test_a_thing_only_the_places_item_names_is_understood_in_a_question(rules: Parser) -> None:
+    got = read(rules, "赤水村青梅基地喷灌进度怎样")
+    assert (got.intent, got.village, got.category) == ("query_area", "赤水村", "产业")
+
+
+def test_the_countys_own_name_is_the_county(rules: Parser) -> None:
+    got = read(rules, "榕岭县档案方面还有甚物问题")
+    assert (got.intent, got.township, got.category) == ("query_area", None, "档案")
+
+
+def test_a_weak_house_word_is_the_whole_house(rules: Parser) -> None:
+    got = read(rules, "陈厝村陈秀英个厝开工了在打地基")
+    assert (got.intent, got.category, got.status) == ("report", "住房", "in_progress")
+
+
+def test_a_done_thing_is_no_instruction(rules: Parser) -> None:
+    got = rules.parse("护栏做好了", TODAY, ("金坑镇/赤水村",))
+    assert (got.intent, got.village, got.status) == ("report", "赤水村", "resolved")
