@@ -63,7 +63,7 @@ _YUE_DOWN = re.compile(r"落(?=[来去])")
 _YUE_NOT = re.compile(r"唔(?=[\u4e00-\u9fff])")
 # 点 is 怎么 before a verb (点用, 点样查, 点撤回) and 怎么样 after a result at the end (办成点, 屋企点);
 # 一点, 重点, 教学点, 几点 stay
-_YUE_HOW = re.compile(r"(?<![一重几两三四五六七八九十要地站据终起焦观亮缺优特热])点(?:样)?(?=[用查撤报登改睇看做算办写发])")
+_YUE_HOW = re.compile(r"(?<![一重几两三四五六七八九十要地站据终起焦观亮缺优特热晚早快慢差有])点(?:样)?(?=[用查撤报登改睇看做算办写发])")
 _YUE_HOW_END = re.compile(r"(?<=[成得家企屋])点(?:样)?(?=[,。!?]|$)|点样")
 # 甚 is 什么 in Shanxi and western Inner Mongolia (有甚问题, 甚时候, 能闹甚); 甚至, 甚少, 太甚 stay
 _JIN_WHAT = re.compile(r"(?<![太更尤过])甚(?![至为少多好佳大远微嚣])")

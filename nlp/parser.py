@@ -517,7 +517,15 @@ class Parser:
             last_mentions = mentions
             if reading.category is None and reading.issue_code is None:
                 continue  # no identifiable problem: the chatter of a weekly report
-            if any(_same_fact(reading, known) for known in readings):
+            same = next((known for known in readings if _same_fact(reading, known)), None)
+            if same is not None:
+                if same is result and reading.status and result.status and reading.status != result.status:
+                    # 厕所改好了 厨房还在弄, one item "厨房和厕所未改造": part done, part not -- the less done, asked
+                    result.status = min(result.status, reading.status, key=_DONENESS.index)
+                    result.flags.add("mixed")
+                    result.needs_confirmation = True
+                    result.confidence = min(result.confidence, 0.55)
+                    result.reasons.append("有的办完了，有的还在办")
                 continue
             readings.append(reading)
         if len(readings) > 1:
@@ -802,6 +810,10 @@ class Parser:
             # holds the message's word (光伏收益 is not the item 户用光伏板损坏)
             return described[0], None
         if len(candidates) == 1:
+            holders = self._categories_holding(place, words)
+            if len(holders) > 1 and candidates[0] in holders:
+                # 合作社又运转起来了 where 合作社 is in an 产业 item and a 集体经济 item: which one? Ask.
+                return candidates[0], "问题类别不确定：" + "、".join(holders)
             return candidates[0], None
         if len(candidates) > 1:
             in_ledger = [c for c in candidates if c in open_categories]
@@ -833,6 +845,14 @@ class Parser:
         items = [issue for issue in self._issues_for(place.options[0]) if issue.category == category]
         return any(any(word in issue.description for word in words)
                    or _same_topic(words, issue.description, self._topics, self.lexicon.wholes) for issue in items)
+
+    def _categories_holding(self, place: _Place | None, words: Sequence[str]) -> list[str]:
+        """Categories of the place's items whose description holds one of ``words`` (two characters or more)."""
+        if place is None or len(place.options) != 1:
+            return []
+        said = [w for w in words if len(w) >= 2]
+        return list(dict.fromkeys(issue.category for issue in self._issues_for(place.options[0])
+                                  if any(w in issue.description for w in said)))
 
     def _holds_every_word(self, place: _Place | None, category: str, words: Sequence[str]) -> bool:
         """True when an item of ``category`` at the place has every one of ``words`` in its description."""
@@ -967,7 +987,7 @@ def _mask(text: str, spans: list[tuple[int, int]]) -> str:
 
 _ASSERTING = frozenset({"done", "done_plain", "no_problem", "problem", "relapse", "not_done", "lack", "ordered"})
 _HELP_HOW = re.compile(r"(?:怎么|咋|如何|怎样|怎么样才能)(?:查|撤|报|发|用|使|操作|填|上报|汇报|反馈|登记|问|使用|提交)")
-_FILLER = re.compile(r"[□,、:;。!?\s的呢啊呀吧嘛家户了]|那边|这边|那儿|这儿|那里|这里|情况|问题|现在|目前|怎么样|咋样")
+_FILLER = re.compile(r"[□,、:;。!?\s的呢啊呀吧嘛家户了]|屋里|屋下|那边|这边|那儿|这儿|那里|这里|情况|问题|现在|目前|怎么样|咋样")
 
 
 _MAX_QUERY_RESIDUE = 4
@@ -1497,6 +1517,9 @@ def _same_topic(words: Sequence[str], description: str, topics: KeywordMatcher |
 def _topic_labels(words: Sequence[str], topics: KeywordMatcher) -> set[str]:
     """The "category/topic" labels the lexicon's topics give ``words``."""
     return {label for word in words for m in topics.find(word) for label in m.labels}
+
+
+_DONENESS = (OPEN, IN_PROGRESS, RESOLVED)
 
 
 def _same_fact(one: Parse, other: Parse) -> bool:

@@ -123,3 +123,32 @@ def test_a_weak_house_word_is_the_whole_house(rules: Parser) -> None:
 def test_a_done_thing_is_no_instruction(rules: Parser) -> None:
     got = rules.parse("护栏做好了", TODAY, ("金坑镇/赤水村",))
     assert (got.intent, got.village, got.status) == ("report", "赤水村", "resolved")
+
+
+@pytest.fixture(scope="module")
+def hakka() -> Parser:
+    town = "龙坑镇"
+    villages = (PlaceRef(town, "茶园村"),)
+    households = (HouseholdRef("K1", town, "茶园村", "郭运来"), HouseholdRef("K2", town, "茶园村", "谢冬娣"))
+    issues = (IssueRef("J1", town, "茶园村", None, "产业", "未整改", "茶叶加工厂设备闲置，合作社未运转"),
+              IssueRef("J2", town, "茶园村", None, "集体经济", "未整改", "合作社分红未兑现到户"),
+              IssueRef("J3", town, "茶园村", "K1", "住房", "整改中", "厨房和厕所未改造"))
+    return Parser(LedgerSnapshot((town,), villages, households, issues), default_calendar(), reader=None)
+
+
+def test_one_item_half_done_is_the_less_done_and_asked(hakka: Parser) -> None:
+    got = read(hakka, "郭运来屋里厕所改好了 厨房还在弄")
+    assert (got.household, got.category, got.status) == ("郭运来", "住房", "in_progress")
+    assert got.needs_confirmation
+
+
+def test_a_word_two_categories_items_hold_is_asked(hakka: Parser) -> None:
+    got = read(hakka, "茶园村茶厂机器开动了 合作社又运转起来哩")
+    assert got.needs_confirmation
+    assert "问题类别不确定" in "".join(got.reasons)
+
+
+@pytest.mark.parametrize("text, intent", [("茶园村谢冬娣屋里", "query_household"), ("刚才该条撤掉", "undo"),
+                                          ("菜单", "help"), ("手机冇电了 晚点报", "unknown")])
+def test_hakka_wording_of_queries_undo_and_help(hakka: Parser, text: str, intent: str) -> None:
+    assert read(hakka, text).intent == intent
