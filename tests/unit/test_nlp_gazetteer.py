@@ -40,7 +40,7 @@ def gazetteer(snapshot) -> Gazetteer:
 
 @pytest.fixture(scope="module")
 def parser(snapshot) -> Parser:
-    return Parser(snapshot, WorkCalendar())
+    return Parser(snapshot, WorkCalendar(), reader=None)
 
 
 def names(gazetteer: Gazetteer, text: str) -> list[tuple[str, str, set[str | None]]]:

@@ -50,12 +50,12 @@ def test_county_words_extend_the_defaults(tmp_path: Path) -> None:
 def test_parser_reads_county_words(tmp_path: Path) -> None:
     snapshot = LedgerSnapshot(("东光镇",), (PlaceRef("东光镇", "东台村"),), (), ())
     calendar = WorkCalendar()
-    default = Parser(snapshot, calendar)
+    default = Parser(snapshot, calendar, reader=None)  # the county's words, read by the rules
     before = default.parse("东台村松茸收购还没落实", TODAY)
     # a named village with no category word: asked (the bot offers the categories), never written
     assert (before.intent, before.category, before.needs_confirmation) == ("new_issue", None, True)
     (tmp_path / "categories.yaml").write_text("产业:\n  words: [松茸]\n", encoding="utf-8")
-    county = Parser(snapshot, calendar, lexicon_dir=tmp_path)
+    county = Parser(snapshot, calendar, lexicon_dir=tmp_path, reader=None)
     parse = county.parse("东台村松茸收购还没落实", TODAY)
     assert (parse.intent, parse.category, parse.status) == ("new_issue", "产业", "open")
 
