@@ -97,6 +97,9 @@ def split_clauses(text: str) -> list[Clause]:
             listed = False
     if start < len(text):
         clauses.append(Clause(start, len(text), "", listed=listed or start in cuts))
+    for clause, following in zip(clauses, clauses[1:]):
+        if _ENUMERATION.fullmatch(text, clause.start, clause.end):
+            following.listed = True  # 田间路还是烂的，再一个，蔺永平家水管修好了: the connector said alone
     return clauses
 
 

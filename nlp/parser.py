@@ -431,17 +431,27 @@ class Parser:
         county_words = [m for m in seen.intent_matches if "county" in m.labels]
         if county_words and categories and _is_bare(masked, seen.category_matches, county_words):
             return self._query(result, I.QUERY_AREA, clauses, facts, scope, deadlines, masked)  # 全县档案问题
-        about = _about(facts)
+        about = _about(facts) or self._about_an_item(facts, seen.masked)
         if about is not None and specific and "chat" not in labels and not seen.quoted:
             # 红日村路灯那个事: a place and a problem, no status the rules can read. Never a dead
             # end: the bot offers 已整改 / 整改中 / 只是说明情况.
             return self._write(result, facts, about, seen)
         return self._unknown_or_asked(result, facts, specific, seen)
 
+    def _about_an_item(self, facts: list[Fact], masked: str) -> Fact | None:
+        """The first fact that names a place exactly and a thing only the place's items name
+        (岘口村社道两周内能清出来, item 社道塌方堵塞): the ledger's descriptions are the vocabulary."""
+        for fact in facts:
+            exact = [m for m in fact.mentions if m.exact and m.level in ("village", "household")]
+            if exact and self._described_categories(self._resolve_place(exact, ScopeFilter.from_names(())),
+                                                    masked[fact.start:fact.end]):
+                return fact
+        return None
+
     def _unknown_or_asked(self, result: Parse, facts: list[Fact], specific: bool, seen: _Seen) -> None:
         """Not a message the rules can read. When it names a place and a problem and the second
         reader reads a report, the readers disagree: ask about the report rather than drop it."""
-        about = _about(facts)
+        about = _about(facts) or self._about_an_item(facts, seen.masked)
         guess = result.guess
         if about is None or not specific or guess is None or not guess.writes or guess.intent_p < RESCUE_AT:
             return self._finish_simple(result, I.UNKNOWN)
@@ -566,6 +576,7 @@ class Parser:
             reasons.append("说办好了，又说“没…”，先确认")
         status_matches = [m for c in fact.clauses for m in c.status]
         # 说完工了，咋还漏风哩: the sender's own words stand against a relayed "done"
+        # 说是安好了，路灯一盏都没亮: the rules read it open although a clause says done
         contradicted = "ends_on_problem" in result.flags or any(
             c.rhetorical and any("problem" in m.labels for m in c.status) for c in fact.clauses)
         doubts = read_doubts(

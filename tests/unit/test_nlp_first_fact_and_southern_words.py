@@ -152,3 +152,15 @@ def test_a_word_two_categories_items_hold_is_asked(hakka: Parser) -> None:
                                           ("菜单", "help"), ("手机冇电了 晚点报", "unknown")])
 def test_hakka_wording_of_queries_undo_and_help(hakka: Parser, text: str, intent: str) -> None:
     assert read(hakka, text).intent == intent
+
+
+def test_a_connector_said_alone_lists_the_next_clause(rules: Parser) -> None:
+    got = read(rules, "柳湾村田间路还是烂的 再一个 赤水村护栏装好了")
+    assert (got.village, got.category) == ("柳湾村", "基础设施")
+    assert any(fact.village == "赤水村" and fact.status == "resolved" for fact in got.facts)
+
+
+def test_a_thing_only_the_places_item_names_makes_a_report(rules: Parser) -> None:
+    got = read(rules, "包村干部说车道岭村淀粉厂两周内能清出来")
+    assert (got.intent, got.village, got.category, got.status) == ("report", "车道岭村", "集体经济", "in_progress")
+    assert got.deadline == dt.date(2026, 12, 15)
