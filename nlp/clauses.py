@@ -165,8 +165,7 @@ def _other_problem(fact: Fact, clause: Clause) -> bool:
 def _same_places(mentions: list[Mention], others: list[Mention]) -> bool:
     """True when every mention names a place already named (or a place around it)."""
     return all(
-        any(set(m.options) <= set(o.options) or (m.level != "household" and _compatible(m, [o]))
-            for o in others)
+        any(set(m.options) <= set(o.options) for o in others) or (m.level != "household" and _compatible(m, others))
         for m in mentions
     )
 

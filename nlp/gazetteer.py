@@ -47,10 +47,10 @@ _SURNAMED = re.compile(r"的?姓([\u4e00-\u9fff])的?(?:那|这)?(?:一)?(?:户|
 # 依莫村阿呷莫的报销: two or three characters before 的/家/户 or a pause (a part of a name?)
 _GIVEN_NAME = re.compile(r"的?([\u4e00-\u9fff]{2,3}?)(?=的|家|户|屋里|[,、。 ])")
 _BARE_GIVEN_NAME = re.compile(r"([\u4e00-\u9fff]{2})")  # two characters right after the village
-_ETHNIC = re.compile(
-    "(?:彝|藏|苗|瑶|壮|回|土家|蒙古|朝鲜|满|侗|布依|白|哈尼|傣|黎|傈僳|佤|畲|羌|纳西|土|仡佬|锡伯|达斡尔|"
+_ETHNIC = re.compile(  # one or more peoples: 龙街苗族彝族乡 is also said 龙街
+    "(?:(?:彝|藏|苗|瑶|壮|回|土家|蒙古|朝鲜|满|侗|布依|白|哈尼|傣|黎|傈僳|佤|畲|羌|纳西|土|仡佬|锡伯|达斡尔|"
     "鄂伦春|鄂温克|赫哲|怒|独龙|景颇|拉祜|水|毛南|仫佬|京|撒拉|保安|东乡|裕固|门巴|珞巴|基诺|德昂|阿昌|普米|"
-    "布朗|塔吉克|乌孜别克|柯尔克孜|哈萨克|维吾尔|塔塔尔)族$")
+    "布朗|塔吉克|乌孜别克|柯尔克孜|哈萨克|维吾尔|塔塔尔)族)+$")
 _CONJUNCTIONS = frozenset("和与跟同及")
 # a conjunction, negator or adverb right before 村干部 / 村医 (老师和村干部, 都没村医, 也有村医)
 _BEFORE_VILLAGE_WORDS = _CONJUNCTIONS | frozenset("没不无未都也还又就才很有缺")
@@ -169,6 +169,7 @@ class Gazetteer:
         self._cun_words = tuple(sorted({w for category, words in lexicon.category_words.items() for w in words
                                         if w.startswith("村") and len(w) >= 2 and category != "集体经济"}))
         self.village_places: dict[str, list[Place]] = {}
+        self._township_stems: dict[str, list[str]] = {}  # township -> its stems (花山 for 花山乡)
         self._households_in: dict[tuple[str, str], list[Place]] = {}  # (township, village) -> households
         # (township, village, given name) -> households: 加岭村文光 is looked up, not searched for
         self._by_given_name: dict[tuple[str, str, str], list[Place]] = {}
@@ -195,9 +196,11 @@ class Gazetteer:
             stem = _strip_suffix(township, "镇乡") or _strip_suffix(township, "苏木")  # 赛汉塔拉苏木: 赛汉塔拉
             if stem:
                 self._add(stem, place, freq, common, stem=True)
+                self._township_stems.setdefault(township, []).append(stem.lower())
             bare = _ETHNIC.sub("", stem or "")  # 依果彝族乡 is also said 依果
             if len(bare) >= 2 and bare != stem:
                 self._add(bare, place, freq, common, stem=True)
+                self._township_stems.setdefault(township, []).append(bare.lower())
             self.place_index.add(township, place)
         for ref in snapshot.villages:
             place = Place(ref.township, ref.village)
@@ -272,7 +275,25 @@ class Gazetteer:
             mentions.append(
                 Mention(start, position, token, tuple(entry.places), "stem" if entry.stem else "exact")
             )
+        mentions = self._townships_before(text, mentions)
         return self._with_surnames(text, self._longer_by_sound(text, self._sharing_cun(text, mentions)))
+
+    def _townships_before(self, text: str, mentions: list[Mention]) -> list[Mention]:
+        """花山大寨村: a township's stem right before one of its villages is the township, even when
+        the stem is an ordinary word jieba does not cut as a name (it settles a same-name village)."""
+        found = []
+        for index, mention in enumerate(mentions):
+            before = found[-1].end if found else 0
+            if mention.level == "village" and mention.start > before:
+                for option in mention.options:
+                    stem = next((s for s in self._township_stems.get(option.township, ())
+                                 if text.startswith(s, mention.start - len(s)) and mention.start - len(s) >= before), None)
+                    if stem is not None:
+                        found.append(Mention(mention.start - len(stem), mention.start, stem,
+                                             (Place(option.township),), "stem"))
+                        break
+            found.append(mention)
+        return found
 
     def _longer_by_sound(self, text: str, mentions: list[Mention]) -> list[Mention]:
         """次仁朵吉 / 泽仁拉母: a head's name (次仁) said exactly, then characters that with it sound

@@ -215,6 +215,10 @@ class Parser:
         deadlines = _not_until(masked, deadlines)
         status_matches = _under_way_phrases(masked, _with_resultatives(masked, found_status, deadlines, clauses))
         category_matches = self._categories.find(masked)
+        # 通组路垮了: the 通 of a road's name (通组路, 村村通) is no completion
+        status_matches = [m for m in status_matches if not any(
+            c.start <= m.start and m.end <= c.end and (c.end - c.start) - (m.end - m.start) >= 2
+            for c in category_matches if c.labels[0] != "ignore")]
         intent_matches = _with_county_name(masked, self._intent.find(masked))
 
         names = _marked([False] * len(masked), spans)
@@ -828,8 +832,10 @@ class Parser:
             return candidates[0], None
         if len(candidates) > 1:
             in_ledger = [c for c in candidates if c in open_categories]
-            if len(in_ledger) == 1:
+            if len(in_ledger) == 1 and (self._holds_every_word(place, in_ledger[0], words) or not words):
                 return in_ledger[0], None
+            if len(in_ledger) == 1:  # 村部屋顶漏水 where the village's 住房 item is a household's house: asked
+                return in_ledger[0], "说到了几类问题：" + "、".join(candidates)
             filed = [c for c in in_ledger if self._holds_every_word(place, c, words)]
             if len(filed) == 1:  # 果园承包费: the item "村集体果园承包费未收缴" holds every word said
                 return filed[0], None  # (村部屋顶漏水 is not a household's 屋顶漏雨: 村部 is not in it)

@@ -164,3 +164,39 @@ def test_a_thing_only_the_places_item_names_makes_a_report(rules: Parser) -> Non
     got = read(rules, "包村干部说车道岭村淀粉厂两周内能清出来")
     assert (got.intent, got.village, got.category, got.status) == ("report", "车道岭村", "集体经济", "in_progress")
     assert got.deadline == dt.date(2026, 12, 15)
+
+
+@pytest.fixture(scope="module")
+def hills() -> Parser:
+    one, two, three = "以勒镇", "花山乡", "龙街苗族彝族乡"
+    villages = (PlaceRef(one, "大寨村"), PlaceRef(two, "大寨村"), PlaceRef(three, "龙街村"), PlaceRef(one, "白岩村"),
+                PlaceRef(one, "长潭村"))
+    households = (HouseholdRef("P1", one, "长潭村", "彭大山"),)
+    issues = (IssueRef("Q1", one, "大寨村", None, "饮水", "未整改", "蓄水池渗漏"),
+              IssueRef("Q2", two, "大寨村", None, "产业", "未整改", "中蜂蜂箱未发放"),
+              IssueRef("Q3", three, "龙街村", None, "医疗", "未整改", "卫生室缺药"),
+              IssueRef("Q4", one, "白岩村", None, "基础设施", "未整改", "路灯坏了一半"),
+              IssueRef("Q5", one, "长潭村", "P1", "住房", "未整改", "彭大山家木房子屋顶漏雨"))
+    return Parser(LedgerSnapshot((one, two, three), villages, households, issues), default_calendar(), reader=None)
+
+
+def test_a_township_said_as_a_word_before_its_village_is_another_fact(hills: Parser) -> None:
+    got = read(hills, "以勒大寨村蓄水池还在渗，花山大寨村蜂箱发完了")
+    assert (got.township, got.village, got.category, got.status) == ("以勒镇", "大寨村", "饮水", "open")
+    assert got.needs_confirmation
+    assert any(fact.township == "花山乡" and fact.status == "resolved" for fact in got.facts)
+
+
+def test_a_township_of_two_peoples_is_also_said_bare_and_asked(hills: Parser) -> None:
+    got = read(hills, "龙街卫生室的药在配了")
+    assert got.needs_confirmation and got.township == "龙街苗族彝族乡"
+
+
+def test_the_tong_of_a_road_name_is_no_completion(hills: Parser) -> None:
+    got = read(hills, "白岩村通组路垮了一截")
+    assert (got.category, got.status) == ("基础设施", "open")
+
+
+def test_two_categories_said_and_an_item_not_holding_the_words_is_asked(hills: Parser) -> None:
+    got = read(hills, "以勒镇长潭村村部屋顶漏水，开会都要打伞")
+    assert got.needs_confirmation
