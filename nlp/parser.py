@@ -1226,14 +1226,15 @@ def _said_as_question(masked: str, fact: Fact) -> str | None:
         if masked[clause.start:clause.end].rstrip("□ ").endswith("咯"):
             return "…咯"
         for match in clause.status:
-            asked = "completion" in match.labels and _K_QUESTION.search(masked, clause.start, match.start)
+            asked = bool({"completion", "progress", "problem"} & set(match.labels)) and _K_QUESTION.search(
+                masked, clause.start, match.start)  # 可修好了 / 可开工了 / 可还漏
             if asked:
                 return masked[asked.start():match.end]
     return None
 
 
 # 可 (格, 阿) before the verb, with at most 都 / 已 / 是 between, not 不可 / 就可 / 也可 (can)
-_K_QUESTION = re.compile(r"(?<![不就也才便方即许宁])[可格阿](?:都|已|是|已经)?$")
+_K_QUESTION = re.compile(r"(?<![不就也才便方即许宁])[可格阿](?:都|已|是|已经|还)?$")
 
 
 def _unknown_particle(seen: _Seen, fact: Fact) -> str | None:

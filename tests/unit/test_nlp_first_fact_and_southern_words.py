@@ -200,3 +200,9 @@ def test_the_tong_of_a_road_name_is_no_completion(hills: Parser) -> None:
 def test_two_categories_said_and_an_item_not_holding_the_words_is_asked(hills: Parser) -> None:
     got = read(hills, "以勒镇长潭村村部屋顶漏水，开会都要打伞")
     assert got.needs_confirmation
+
+
+@pytest.mark.parametrize("text", ["赤水村护栏可开工了", "陈厝村陈秀英家房子可还漏啊", "赤水村护栏可装了"])
+def test_ke_before_any_status_verb_may_ask(rules: Parser, text: str) -> None:
+    got = read(rules, text)
+    assert got.needs_confirmation and "是问还是说" in "".join(got.reasons)
