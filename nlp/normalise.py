@@ -87,6 +87,8 @@ _MIN_WHEN = re.compile(r"(?<![月年到彻谷海心井箱底])底时(?!间)")
 _MIN_PERSON = re.compile(r"(?<=[无没派有个])浪(?![费漫])")
 # 边个 is 谁 in Cantonese (边个负责); after a place word it is X边 + 个 (桥边个护栏, Chaozhou's 的)
 _YUE_WHO = re.compile(r"(?<![桥路河那这旁外里东西南北上下左右前后身海溪塘田山村屋门街井水江岸沟坡渠])边个")
+# 木 ending a question after 了 is 没 in the north (路灯修好了木); 木桥, 木头 stay
+_NORTH_NOT_END = re.compile(r"(?<=了)木(?=[,，。.!！?？\s]|$)")
 # 啦 after a word is 了 (没啦, 好啦); 啦啦队, 哗啦 stay
 _LA = re.compile(r"(?<=[\u4e00-\u9fff])(?<![啦哗呼噼稀])啦(?!啦)")
 # Spoken and regional forms read as the standard ones, in this order, after the dialect words
@@ -94,7 +96,7 @@ _SPOKEN_FORMS = ((_SPOKEN_LE, "了"), (_RESULT_LI, "了"), (_XIANG_LE, "了"), (
                  (_XI, "是"), (_WA, "说"), (_YUE_LE, "了"), (_YUE_ON, "着"), (_YUE_ALL, "了"), (_YUE_BACK, "回"),
                  (_YUE_STILL, "还"), (_YUE_DOWN, "下"), (_YUE_NOT, "不"), (_YUE_HOW, "怎么"),
                  (_YUE_HOW_END, "怎么样"), (_NW_GO, "去"), (_JIN_WHAT, "什么"), (_NORTH_DO, "弄"), (_SW_A_BIT, "一下"), (_LA, "了"), (_HUBEI_HOW, "怎么样"),
-                 (_HEBEI_WHAT, "什么"), (_HEBEI_THIS, "这"), (_NW_NOT, "没"), (_YUE_WHO, "谁"), (_MIN_WHEN, "什么时候"),
+                 (_HEBEI_WHAT, "什么"), (_HEBEI_THIS, "这"), (_NW_NOT, "没"), (_YUE_WHO, "谁"), (_NORTH_NOT_END, "没"), (_MIN_WHEN, "什么时候"),
                  (_MIN_PERSON, "人"))
 _SPACES = re.compile(r"\s+")
 _REPEATED_PUNCT = re.compile(r"([,、:;。!?])[,、:;。!?]*")

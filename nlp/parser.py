@@ -565,6 +565,8 @@ class Parser:
             events = as_done(events)  # 户档材料补齐了 / 方案交了 (item 方案未上报): the paper is the fix
         if "progress" in events and _perfective_said(seen.masked, fact) and self._action_is_the_item(fact, mentions):
             events = ["done" if e == "progress" else e for e in events]  # 方案公示了, item 方案未公示
+        if events == ["done_plain"] and _names_the_matter(seen.masked, fact, seen.category_matches):
+            events = []  # 杨家沟村光伏收益分配: the matter's name (收益分配), no status said
         if not events and _dated_promise(seen, fact):
             events = ["promise"]  # 下月5号前打成 / 两天内清出来: a date, then what will be done by it
         reading = decide(events)
@@ -618,6 +620,10 @@ class Parser:
                 doubt = True
                 result.flags.add("place")
                 reasons.extend(place.reasons)
+            if all(option.village is None for option in place.options):
+                doubt = True  # 柳沟镇档案问题还没有销号: the ledger's items are a village's or a household's
+                result.flags.add("place")
+                reasons.append("只说了乡镇，没说是哪个村")
             clipped = next((said for start, said in seen.clipped if fact.start <= start < fact.end), None)
             if clipped is not None:
                 doubt = True  # 黑圪崂村 where the ledger has 圪崂村: maybe a village it does not have
@@ -1117,12 +1123,23 @@ _COUNTY_NAME = re.compile(r"(?:^|(?<=[,。;!?\s问看]))[\u4e00-\u9fff]{2}县(?!
 
 
 def _with_county_name(masked: str, matches: list[Match]) -> list[Match]:
-    # 蓄水池做好了: done (做好了), not the instruction 做好防冻工作
-    matches = [m for m in matches if not ("instruction" in m.labels and m.word == "做好" and masked.startswith("了", m.end))]
+    # 蓄水池做好了: done (做好了), not the instruction 做好防冻工作; 逾期未销号的: not closed out, no close-out
+    matches = [m for m in matches if not ("instruction" in m.labels and m.word == "做好" and masked.startswith("了", m.end))
+               and not ("close_out" in m.labels and masked[max(0, m.start - 2):m.start].endswith(("未", "没", "不", "没有")))]
     taken = _marked([False] * len(masked), [(m.start, m.end) for m in matches])
     found = [Match(m.start(), m.end(), m.group(0), ("county",)) for m in _COUNTY_NAME.finditer(masked)
              if not any(taken[m.start():m.end()]) and MASK not in m.group(0)]
     return sorted([*matches, *found], key=lambda m: m.start) if found else matches
+
+
+def _names_the_matter(masked: str, fact: Fact, category_matches: Sequence[Match]) -> bool:
+    """True when the fact's only status word is a bare verb ending it, right after a thing of the
+    ledger, with no 了 / 已 anywhere: 光伏收益分配, 村道硬化 name the matter, they do not say it is done."""
+    words = [m for c in fact.clauses for m in c.status]
+    if len(words) != 1 or masked[words[0].end:fact.end].strip("□,。 "):
+        return False
+    return not re.search("[了已]", masked[fact.start:fact.end]) and any(
+        m.end == words[0].start for m in category_matches if fact.start <= m.start < fact.end)
 
 
 def _first_matter(facts: list[Fact], with_status: list[Fact]) -> Fact:

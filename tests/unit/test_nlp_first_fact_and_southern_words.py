@@ -206,3 +206,24 @@ def test_two_categories_said_and_an_item_not_holding_the_words_is_asked(hills: P
 def test_ke_before_any_status_verb_may_ask(rules: Parser, text: str) -> None:
     got = read(rules, text)
     assert got.needs_confirmation and "是问还是说" in "".join(got.reasons)
+
+
+def test_not_closed_out_is_no_close_out_and_a_township_alone_is_asked(hills: Parser) -> None:
+    got = read(hills, "以勒镇逾期未销号的饮水问题")
+    assert got.intent == "query_overdue"
+    got = read(hills, "以勒镇饮水问题还没有销号")
+    assert got.needs_confirmation and "没说是哪个村" in "".join(got.reasons)
+
+
+def test_a_bare_verb_after_the_thing_names_the_matter(rules: Parser) -> None:
+    got = read(rules, "车道岭村光伏收益分配")
+    assert got.status is None and got.needs_confirmation
+
+
+def test_the_village_committee_is_the_village_office(hills: Parser) -> None:
+    got = read(hills, "以勒镇长潭村村委会屋顶漏水")
+    assert got.needs_confirmation and "基础设施" in "".join(got.reasons)
+
+
+def test_mu_ending_a_question_is_not() -> None:
+    assert Normaliser().clean("路灯修好了木") == "路灯修好了没"
