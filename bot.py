@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import functools
 import importlib
 import logging
@@ -258,11 +259,9 @@ def _run_command(argv: list[str] | None) -> int:
 
 def _discard_stdout() -> None:
     """Point stdout at /dev/null, so that Python's final flush does not fail once more."""
-    try:
+    with contextlib.suppress(OSError, ValueError):  # stdout is not a file descriptor (tests capture it)
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):  # stdout is not a file descriptor (tests capture it)
-        pass
 
 
 if __name__ == "__main__":

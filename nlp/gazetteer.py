@@ -282,7 +282,7 @@ class Gazetteer:
         """花山大寨村: a township's stem right before one of its villages is the township, even when
         the stem is an ordinary word jieba does not cut as a name (it settles a same-name village)."""
         found = []
-        for index, mention in enumerate(mentions):
+        for mention in mentions:
             before = found[-1].end if found else 0
             if mention.level == "village" and mention.start > before:
                 for option in mention.options:

@@ -96,8 +96,8 @@ _SPOKEN_FORMS = ((_SPOKEN_LE, "了"), (_RESULT_LI, "了"), (_XIANG_LE, "了"), (
                  (_XI, "是"), (_WA, "说"), (_YUE_LE, "了"), (_YUE_ON, "着"), (_YUE_ALL, "了"), (_YUE_BACK, "回"),
                  (_YUE_STILL, "还"), (_YUE_DOWN, "下"), (_YUE_NOT, "不"), (_YUE_HOW, "怎么"),
                  (_YUE_HOW_END, "怎么样"), (_NW_GO, "去"), (_JIN_WHAT, "什么"), (_NORTH_DO, "弄"), (_SW_A_BIT, "一下"), (_LA, "了"), (_HUBEI_HOW, "怎么样"),
-                 (_HEBEI_WHAT, "什么"), (_HEBEI_THIS, "这"), (_NW_NOT, "没"), (_YUE_WHO, "谁"), (_NORTH_NOT_END, "没"), (_MIN_WHEN, "什么时候"),
-                 (_MIN_PERSON, "人"))
+                 (_HEBEI_WHAT, "什么"), (_HEBEI_THIS, "这"), (_NW_NOT, "没"), (_YUE_WHO, "谁"),
+                 (_NORTH_NOT_END, "没"), (_MIN_WHEN, "什么时候"), (_MIN_PERSON, "人"))
 _SPACES = re.compile(r"\s+")
 _REPEATED_PUNCT = re.compile(r"([,、:;。!?])[,、:;。!?]*")
 _DIGIT_DOT = re.compile(r"(?<=\d)。(?=\d)")

@@ -219,7 +219,7 @@ class Parser:
         status_matches = [m for m in status_matches if not any(
             c.start <= m.start and m.end <= c.end and (c.end - c.start) - (m.end - m.start) >= 2
             for c in category_matches if c.labels[0] != "ignore")]
-        intent_matches = _with_county_name(masked, self._intent.find(masked))
+        intent_matches = _intent_words(masked, self._intent.find(masked))
 
         names = _marked([False] * len(masked), spans)
         # one character (哈, 发) may be part of a name said by sound (阿库日哈): it covers nothing
@@ -327,8 +327,7 @@ class Parser:
         status_at = _by_clause(clauses, status_matches)
         intent_at = _by_clause(clauses, intent_matches)
         category_at = _by_clause(clauses, [m for m in category_matches
-                                           if m.labels[0] != "ignore" and not _PARTY.match(masked, m.end)
-                                           or m.labels[0] != "ignore" and not _PARTY_BEFORE.search(masked[:m.start])])
+                                           if m.labels[0] != "ignore" and not _spoken_with(masked, m)])
         for index, clause in enumerate(clauses):
             clause.mentions = mention_at[index]
             clause.status = status_at[index]
@@ -470,7 +469,7 @@ class Parser:
         result.confidence = confidence
 
     def _query(self, result: Parse, intent: str, clauses: list[Clause], facts: list[Fact],
-               scope: ScopeFilter, deadlines: list[Deadline], masked: str = "") -> None:
+               scope: ScopeFilter, deadlines: list[Deadline], masked: str) -> None:
         result.intent = intent
         places = [m for c in clauses for m in c.places]
         if places:
@@ -582,7 +581,6 @@ class Parser:
             reasons.append("说办好了，又说“没…”，先确认")
         status_matches = [m for c in fact.clauses for m in c.status]
         # 说完工了，咋还漏风哩: the sender's own words stand against a relayed "done"
-        # 说是安好了，路灯一盏都没亮: the rules read it open although a clause says done
         contradicted = "ends_on_problem" in result.flags or any(
             c.rhetorical and any("problem" in m.labels for m in c.status) for c in fact.clauses)
         doubts = read_doubts(
@@ -850,12 +848,14 @@ class Parser:
             return next(iter(open_categories)), "没说是哪类问题，按台账里唯一的一条"
         return None, "没说是哪类问题"
 
+    def _items_at(self, place: _Place | None) -> list[IssueRef]:
+        """The non-closed items of the place, when it is one place (none while it is in doubt)."""
+        return self._issues_for(place.options[0]) if place is not None and len(place.options) == 1 else []
+
     def _things_said(self, category: str | None, problem: Sequence[str], place: _Place | None) -> list[str]:
         """The things of ``category`` the problem words name (路灯, 道路), when the place has more
         than one item of that category (else the item is clear whatever was said)."""
-        if category is None or place is None or len(place.options) != 1:
-            return []
-        if sum(1 for issue in self._issues_for(place.options[0]) if issue.category == category) < 2:
+        if category is None or sum(1 for issue in self._items_at(place) if issue.category == category) < 2:
             return []
         return sorted(label.split("/", 1)[1] for label in _topic_labels(problem, self._topics)
                       if label.startswith(category + "/"))
@@ -863,26 +863,20 @@ class Parser:
     def _filed_with(self, place: _Place | None, category: str, words: Sequence[str]) -> bool:
         """True when an item of ``category`` at the place has one of ``words`` in its description,
         or names the same thing (教室暖气 ~ 教室取暖不足, by the lexicon's topics)."""
-        if place is None or len(place.options) != 1:
-            return False
-        items = [issue for issue in self._issues_for(place.options[0]) if issue.category == category]
+        items = [issue for issue in self._items_at(place) if issue.category == category]
         return any(any(word in issue.description for word in words)
                    or _same_topic(words, issue.description, self._topics, self.lexicon.wholes) for issue in items)
 
     def _categories_holding(self, place: _Place | None, words: Sequence[str]) -> list[str]:
         """Categories of the place's items whose description holds one of ``words`` (two characters or more)."""
-        if place is None or len(place.options) != 1:
-            return []
         said = [w for w in words if len(w) >= 2]
-        return list(dict.fromkeys(issue.category for issue in self._issues_for(place.options[0])
+        return list(dict.fromkeys(issue.category for issue in self._items_at(place)
                                   if any(w in issue.description for w in said)))
 
     def _holds_every_word(self, place: _Place | None, category: str, words: Sequence[str]) -> bool:
         """True when an item of ``category`` at the place has every one of ``words`` in its description."""
-        if place is None or len(place.options) != 1 or not words:
-            return False
-        return any(issue.category == category and all(word in issue.description for word in words)
-                   for issue in self._issues_for(place.options[0]))
+        return bool(words) and any(issue.category == category and all(word in issue.description for word in words)
+                                   for issue in self._items_at(place))
 
     def _step_is_the_item(self, fact: Fact, mentions: list[Mention]) -> bool:
         """The step's object (方案, 公告) is what an item of the place asks for (分红方案未公示)."""
@@ -904,16 +898,11 @@ class Parser:
     def _described_categories(self, place: _Place | None, text: str) -> list[str]:
         """Categories of the place's items whose description shares a two-character word with
         ``text`` (the fact, names masked)."""
-        if place is None or len(place.options) != 1 or not text:
-            return []
         said = _bigrams(text)
-        return list(dict.fromkeys(
-            issue.category for issue in self._issues_for(place.options[0]) if said & _bigrams(issue.description)))
+        return list(dict.fromkeys(issue.category for issue in self._items_at(place) if said & _bigrams(issue.description)))
 
     def _open_categories(self, place: _Place | None) -> set[str]:
-        if place is None or len(place.options) != 1:
-            return set()
-        return {issue.category for issue in self._issues_for(place.options[0])}
+        return {issue.category for issue in self._items_at(place)}
 
     def _issues_for(self, place: Place) -> list[IssueRef]:
         """Non-closed issues of a household, or of a village and its households."""
@@ -1122,8 +1111,9 @@ def _only_a_visit(masked: str, clauses: Sequence[Clause]) -> bool:
 _COUNTY_NAME = re.compile(r"(?:^|(?<=[,。;!?\s问看]))[\u4e00-\u9fff]{2}县(?![里上城级委政长医局区域道])")
 
 
-def _with_county_name(masked: str, matches: list[Match]) -> list[Match]:
-    # 蓄水池做好了: done (做好了), not the instruction 做好防冻工作; 逾期未销号的: not closed out, no close-out
+def _intent_words(masked: str, matches: list[Match]) -> list[Match]:
+    """The intent lexicon's matches, read in context: 做好了 is done, not the instruction 做好防冻工作;
+    未销号 is not closed out, no close-out command; a county's own name (榕岭县) is the county."""
     matches = [m for m in matches if not ("instruction" in m.labels and m.word == "做好" and masked.startswith("了", m.end))
                and not ("close_out" in m.labels and masked[max(0, m.start - 2):m.start].endswith(("未", "没", "不", "没有")))]
     taken = _marked([False] * len(masked), [(m.start, m.end) for m in matches])
@@ -1605,6 +1595,11 @@ _STARTS = frozenset({"开工", "动工", "进场", "开始", "启动", "施工",
 # 我跟龙潭镇卫生院对接过了: 卫生院 is whom the sender spoke with, not the problem
 _PARTY_BEFORE = re.compile(r"(?:跟|和|与|同|向|找)[□]*$")
 _PARTY = re.compile(r"(?:对接|联系|沟通|协调|商量|说好|谈)")
+
+
+def _spoken_with(masked: str, match: Match) -> bool:
+    """True when the word names whom the sender spoke with (跟卫生院对接过了), not a problem."""
+    return bool(_PARTY.match(masked, match.end)) and bool(_PARTY_BEFORE.search(masked, 0, match.start))
 
 
 def _without_described(residue: str, descriptions: Sequence[str]) -> str:
