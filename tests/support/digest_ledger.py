@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import time
 import uuid
 from zoneinfo import ZoneInfo
 
@@ -155,10 +156,12 @@ def add_subscription(
         return subscription.id
 
 
-def transaction_open(db_url: str) -> bool:
-    """True when some connection holds a transaction open on the ledger right now: on
-    SQLite another writer cannot start (one writer at a time: a report would wait), on
-    PostgreSQL a session sits idle inside a transaction."""
+def transaction_open(db_url: str, samples: int = 4, gap: float = 0.1) -> bool:
+    """True when some connection holds a transaction open on the ledger: on SQLite another
+    writer cannot start (one writer at a time: a report would wait); on PostgreSQL the same
+    session sits idle inside a transaction in every one of ``samples`` looks ``gap`` seconds
+    apart (another chat's turn is briefly idle between its statements; a transaction held
+    while a chart is drawn stays)."""
     url = make_url(db_url)
     if url.get_backend_name() == "sqlite":
         connection = sqlite3.connect(url.database, timeout=0, isolation_level=None)
@@ -172,12 +175,21 @@ def transaction_open(db_url: str) -> bool:
         finally:
             connection.close()
     engine = make_engine(db_url)
+    held: set | None = None
     try:
         with engine.connect() as connection:
-            return bool(connection.scalar(text(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                " AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'"
-            )))
+            for look in range(samples):
+                if look:
+                    time.sleep(gap)
+                pids = set(connection.scalars(text(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'"
+                )))
+                held = pids if held is None else held & pids
+                if not held:
+                    return False
+                connection.rollback()  # a fresh snapshot of pg_stat_activity for the next look
+            return True
     finally:
         engine.dispose()
 
