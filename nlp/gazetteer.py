@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import logging
 import re
+from pathlib import Path
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 import jieba
 from rapidfuzz import fuzz, process
 
-from nlp.lexicon import TOKENIZER_BASE, KeywordMatcher, Lexicon
+from nlp.lexicon import COMMON_WORDS, TOKENIZER_BASE, KeywordMatcher, Lexicon
 from nlp.pinyin_index import PinyinIndex
 from nlp.snapshot import LedgerSnapshot
 from vocab import CATEGORIES
@@ -154,8 +155,8 @@ class Gazetteer:
     def __init__(self, snapshot: LedgerSnapshot, lexicon: Lexicon) -> None:
         logging.getLogger("jieba").setLevel(logging.WARNING)
         # jieba's own 350,000-word dictionary takes ~0.6 s to load and is not needed to find
-        # names: the tokenizer holds only the ledger's names. The big dictionary is read once,
-        # as text, just to learn which names are also common words.
+        # names: the tokenizer holds only the ledger's names. Which names are also common words
+        # comes from a list drawn from it (nlp/lexicon/jieba_common_words.txt).
         self.tokenizer = jieba.Tokenizer(str(TOKENIZER_BASE))
         self.tokenizer.initialize()
         self._entries: dict[str, _Entry] = {}
@@ -188,27 +189,27 @@ class Gazetteer:
         candidates = {*snapshot.townships, *(v.village for v in snapshot.villages),
                       *(h.head for h in snapshot.households)}
         candidates |= {name[:-1] for name in candidates if len(name) >= 3}
-        freq = common_word_frequencies(candidates)
+        known = common_words() & candidates
         common = {}
         for township in snapshot.townships:
             place = Place(township)
-            self._add(township, place, freq, common)
+            self._add(township, place, known, common)
             stem = _strip_suffix(township, "镇乡") or _strip_suffix(township, "苏木")  # 赛汉塔拉苏木: 赛汉塔拉
             if stem:
-                self._add(stem, place, freq, common, stem=True)
+                self._add(stem, place, known, common, stem=True)
                 self._township_stems.setdefault(township, []).append(stem.lower())
             bare = _ETHNIC.sub("", stem or "")  # 依果彝族乡 is also said 依果
             if len(bare) >= 2 and bare != stem:
-                self._add(bare, place, freq, common, stem=True)
+                self._add(bare, place, known, common, stem=True)
                 self._township_stems.setdefault(township, []).append(bare.lower())
             self.place_index.add(township, place)
         for ref in snapshot.villages:
             place = Place(ref.township, ref.village)
             self.village_places.setdefault(ref.village, []).append(place)
-            self._add(ref.village, place, freq, common)
+            self._add(ref.village, place, known, common)
             stem = _strip_suffix(ref.village, "村")
             if stem and not stem.endswith("新"):  # 东光新村 -> 东光新 would swallow 东光新修的路
-                self._add(stem, place, freq, common, stem=True)
+                self._add(stem, place, known, common, stem=True)
             self.place_index.add(ref.village, place)
         self._village_names = list(self.village_places)
         for ref in snapshot.households:
@@ -217,7 +218,7 @@ class Gazetteer:
             self._households_in.setdefault((ref.township, ref.village), []).append(place)
             if _given_name(ref.head):
                 self._by_given_name.setdefault((ref.township, ref.village, _given_name(ref.head)), []).append(place)
-            self._add(ref.head, place, freq, common)
+            self._add(ref.head, place, known, common)
             self.head_index.add(ref.head, place)
         self._surnames = frozenset(ref.head[0] for ref in snapshot.households if ref.head)
         for issue in snapshot.issues:
@@ -238,14 +239,14 @@ class Gazetteer:
     def longest_name(self) -> int:
         return self._longest
 
-    def _add(self, word: str, place: Place, freq: dict, common: dict, stem: bool = False) -> None:
+    def _add(self, word: str, place: Place, known: frozenset[str], common: dict, stem: bool = False) -> None:
         word = word.lower()
         if not word:
             return
         entry = self._entries.get(word)
         if entry is None:
             if word not in common:
-                common[word] = freq.get(word, 0) >= COMMON_WORD_FREQ
+                common[word] = word in known
             entry = self._entries[word] = _Entry(weak=common[word], stem=stem)
         elif not stem:
             entry.stem = False
@@ -568,18 +569,32 @@ class Gazetteer:
         return None
 
 
-def common_word_frequencies(words: set[str]) -> dict[str, int]:
-    """jieba's dictionary frequency of each of ``words`` that it knows (one scan of its text)."""
-    wanted = {word.encode("utf-8"): word for word in words}
-    found: dict[str, int] = {}
+def common_words(path: Path = COMMON_WORDS) -> frozenset[str]:
+    """The words jieba's dictionary knows at least COMMON_WORD_FREQ times (a shipped list, one a line)."""
+    return frozenset(path.read_text(encoding="utf-8").split("\n")) - {""}
+
+
+def jieba_common_words() -> list[str]:
+    """The list :func:`common_words` reads, drawn afresh from jieba's dictionary (sorted).
+
+    The list is shipped because scanning the 5 MB dictionary costs ~60 ms per build, more than
+    the rest of the gazetteer for a small ledger. tests/unit/test_nlp_gazetteer.py checks that it
+    matches the installed jieba; to write it again::
+
+        python -c "from nlp.gazetteer import write_common_words; write_common_words()"
+    """
     with jieba.Tokenizer().get_dict_file() as handle:
-        data = handle.read()
-    for line in data.split(b"\n"):
-        word, _, rest = line.partition(b" ")
-        name = wanted.get(word)
-        if name is not None:
-            found[name] = int(rest.split(b" ", 1)[0] or 0)
-    return found
+        data = handle.read().decode("utf-8")
+    words = set()
+    for line in data.split("\n"):
+        word, _, rest = line.partition(" ")
+        if int(rest.split(" ", 1)[0] or 0) >= COMMON_WORD_FREQ:
+            words.add(word)
+    return sorted(words)
+
+
+def write_common_words(path: Path = COMMON_WORDS) -> None:
+    path.write_text("\n".join(jieba_common_words()) + "\n", encoding="utf-8")
 
 
 def _strip_suffix(name: str, suffixes: str) -> str | None:

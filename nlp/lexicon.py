@@ -21,6 +21,7 @@ INTENT_FILE = "intents.yaml"
 DOUBT_FILE = "doubts.yaml"
 REGIONAL_FILE = "regional.yaml"  # regional words read as standard ones before parsing
 TOKENIZER_BASE = DEFAULT_DIR / "jieba_base.txt"  # a one-word dictionary: names are added at start-up
+COMMON_WORDS = DEFAULT_DIR / "jieba_common_words.txt"  # jieba's words known >= 100 times (nlp/gazetteer.py)
 
 STATUS_GROUPS = (
     "completion", "progress", "problem", "negator", "no_longer", "problem_noun", "perfective",
