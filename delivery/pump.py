@@ -276,7 +276,7 @@ class ProcessTurns:
 class _Child:
     """The engine's process and the pipe to it (used from one worker thread at a time).
 
-    A plain ``python -m delivery.engine_main`` child on one end of a socket pair, not
+    A plain ``python -c`` child that runs :func:`child_main` on one end of a socket pair, not
     multiprocessing's "spawn": that would also start multiprocessing's resource tracker,
     a third process of the bot (12 MB) that the engine never uses, and import the bot's
     ``__main__`` module once more in the child. The bot's threads (database, HTTP) are
@@ -286,7 +286,7 @@ class _Child:
         ours, theirs = socket.socketpair()
         with theirs:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "delivery.engine_main", str(theirs.fileno())],
+                [sys.executable, "-c", _CHILD_CODE, str(theirs.fileno())],
                 pass_fds=(theirs.fileno(),),
                 env=_child_environment(),
             )
@@ -327,6 +327,21 @@ def _child_environment() -> dict[str, str]:
     project = str(Path(__file__).resolve().parent.parent)
     inherited = os.environ.get("PYTHONPATH")
     return {**os.environ, "PYTHONPATH": os.pathsep.join([project, inherited] if inherited else [project])}
+
+
+_CHILD_CODE = "import sys; from delivery.pump import child_main; sys.exit(child_main(int(sys.argv[1])))"
+
+
+def child_main(fd: int) -> int:
+    """The engine process's entry point: ``fd`` is its end of the socket pair, and the first
+    message on it is what :func:`serve` needs besides the pipe."""
+    pipe = Connection(fd)
+    try:
+        settings, bot_username, log_level, parent_pid = pipe.recv()
+    except (EOFError, OSError):  # the bot ended before it said what to serve
+        return 1
+    serve(pipe, settings, bot_username, log_level, parent_pid)
+    return 0
 
 
 def serve(pipe: Any, settings: Settings, bot_username: str | None, log_level: int, parent_pid: int) -> None:

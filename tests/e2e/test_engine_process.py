@@ -19,14 +19,14 @@ WAIT = 120.0  # upper bound for "eventually"; never a timing assertion
 
 
 def engine_processes() -> list[int]:
-    """This process's live engine children (``python -m delivery.engine_main``)."""
+    """This process's live engine children (``python -c ... child_main``, delivery/pump.py)."""
     found = []
     for pid in child_pids(os.getpid()):
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:
             continue
-        if b"delivery.engine_main" in cmdline and process_alive(pid):
+        if b"from delivery.pump import child_main" in cmdline and process_alive(pid):
             found.append(pid)
     return found
 
