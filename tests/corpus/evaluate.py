@@ -345,8 +345,10 @@ def _brief(values: dict) -> str:
     return " / ".join(parts) + (" / 确认" if confirm else "")
 
 
-def print_report(report: Report, show_errors: bool = False, out=sys.stdout) -> None:
-    """The figures, then the confident wrong writes and unnecessary confirmations."""
+def print_report(report: Report, show_errors: bool = False, out=None, show_items: bool = True) -> None:
+    """The figures, then (with ``show_items``) the confident wrong writes and unnecessary
+    confirmations."""
+    out = out or sys.stdout
     print(f"语料 {report.total} 条", file=out)
     for name in FIELDS:
         mark = "✓" if report.field_accuracy(name) >= GOALS["field"] else "✗"
@@ -358,6 +360,8 @@ def print_report(report: Report, show_errors: bool = False, out=sys.stdout) -> N
           f" (目标 ≤ {GOALS['unnecessary_confirmations']:.0%})", file=out)
     missed = [o for o in report.outcomes if o.missed_confirmation]
     print(f"  该确认而没确认 {len(missed)} 条", file=out)
+    if not show_items:
+        return
     if wrong:
         print("\n有把握的错误写入:", file=out)
         for outcome in wrong:
@@ -406,8 +410,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             snapshot = snapshot_from_county_yaml()
         else:
             snapshot = demo_snapshot()
+        # A held-out file scored alone shows its figures only, like the full run: its texts and
+        # errors are shown only when asked with --heldout-errors, and only once it is frozen.
+        held_out = HELDOUT_DIR in args.corpus.resolve().parents
+        if held_out:
+            try:
+                verify_frozen(args.corpus.resolve().parent)
+            except NotFrozen as refusal:
+                print(f"拒绝评分：{refusal}", file=sys.stderr)
+                return 2
+        show = args.heldout_errors or not held_out
         report = evaluate(Parser(snapshot, calendar), load_corpus(args.corpus))
-        print_report(report, show_errors=args.errors)
+        print_report(report, show_errors=args.errors and show, show_items=show)
         return 0 if report.meets_goals() else 1
 
     try:
