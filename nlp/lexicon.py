@@ -109,6 +109,13 @@ class Lexicon:
         return self.intents[group]
 
 
+def _with_regional_not(words: list[str], negators: list[str]) -> list[str]:
+    """Undo words said with another region's 不 (那条莫算, 唔算数): every one-character negator
+    that is not standard Mandarin stands in for 不."""
+    regional = [n for n in negators if len(n) == 1 and n not in "没无未不别"]
+    return [word.replace("不", n) for word in words if "不" in word for n in regional]
+
+
 def load_lexicon(extra_dir: Path | None = None) -> Lexicon:
     """The default lexicon, plus the words in ``extra_dir``'s files when given."""
     dirs = [DEFAULT_DIR]
@@ -138,6 +145,7 @@ def load_lexicon(extra_dir: Path | None = None) -> Lexicon:
         if required or path.exists():
             regional.update(read_regional(path))
             sources.append(str(path))
+    intents["undo"] += _with_regional_not(intents["undo"], status["negator"])
     return Lexicon(
         category_words={k: tuple(dict.fromkeys(v)) for k, v in category_words.items()},
         category_weak={k: tuple(dict.fromkeys(v)) for k, v in category_weak.items()},

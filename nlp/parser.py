@@ -240,7 +240,9 @@ class Parser:
         _mark_corrections(masked, mentions)
 
         labels = {label for match in intent_matches for label in match.labels}
-        if "send_request" in labels and not ("evidence" in labels and _asks_to_send(masked, intent_matches)):
+        if _SEND_TO_ME.search(masked) and not labels & {"query_cue", "overdue", "due"}:
+            labels.add("send_request")  # 光伏收益分配的表发1份给我 / 验收单拍1张给我: a request for a paper
+        elif "send_request" in labels and not ("evidence" in labels and _asks_to_send(masked, intent_matches)):
             labels.discard("send_request")  # 照片发过来了: it came; 逾期清单发我: a query
         residue = _residue(masked, (*mentions, *status_matches, *category_matches, *intent_matches, *deadlines))
         self._fill_clauses(masked, clauses, mentions, status_matches, category_matches, intent_matches, deadlines)
@@ -1202,9 +1204,13 @@ _RESULT_CHARS = tuple("完好齐通到上妥掉")  # 下周铺完, 明后天就�
 
 def _only_withdraws(masked: str, clauses: Sequence[Clause]) -> bool:
     """刚才发的吉克石布那条撤回: every clause with a status speaks of a message sent before (not
-    吉克石布家房子修好了，刚才那条撤回, which reports anew)."""
-    said = [c for c in clauses if c.events]
-    return bool(said) and all(_THAT_MESSAGE.search(masked, c.start, c.end) for c in said)
+    吉克石布家房子修好了，刚才那条撤回, which reports anew). A clause of the speaker's own next step
+    (撤回□那条，我再核实一下) says nothing of the problem; with no status left, the places and
+    things said describe the message withdrawn (撤回□饮水那条)."""
+    said = [c for c in clauses if c.events and not _SPEAKER_NEXT.match(masked, c.start)]
+    if not said:
+        return any(_THAT_MESSAGE.search(masked, c.start, c.end) for c in clauses)
+    return all(_THAT_MESSAGE.search(masked, c.start, c.end) for c in said)
 
 
 def _clipped(text: str, mentions: Sequence[Mention], explained: list[bool]) -> list[tuple[int, str]]:
@@ -1468,10 +1474,12 @@ _BUT = re.compile(r"(?<=[,。;])(?:可是|但是|可|但|不过)(?![以能是不
 _VISIT = re.compile(
     r"(?:^|(?<=[,。;]))(?:我们|我|咱们|咱|明天|明日|后天|今天|今儿|今日|下午|上午|周[一二三四五六日天]|"
     r"星期[一二三四五六日天]|礼拜[一二三四五六日天]|这周|这礼拜|下周|下礼拜|计划|准备|打算|抽时间|等会|等哈|回头)"
-    r"[^,。;!?]{0,10}?(?:去|到|上|陪)[^,。;!?]{0,12}?"
+    r"[^,。;!?]{0,10}?(?:去|到|上|陪|克)[^,。;!?]{0,12}?"  # 克: 去 in the south-west (明天克□瞧一下)
     r"(?:看看|看一下|看下|瞅瞅|瞧瞧|转转|走访|核实|核查|核对|检查|调查|督导|踏勘|一趟|开[\u4e00-\u9fff]{0,3}会|坐下|坐坐|"
-    r"拍[\u4e00-\u9fff]{0,3}照片?|看|□$)")
-_WAIT_THEN = re.compile(r"(?:^|[,。])等[^,。]{2,20}?(?:了|以后|之后)[,]?(?:我|你|咱|再|就)")
+    r"拍[\u4e00-\u9fff]{0,3}照片?|看|瞧(?![了过])|查(?![了过完])|□$)")
+_WAIT_THEN = re.compile(r"(?:^|[,。])等[^,。]{2,20}?(?:了|以后|之后)[,]?(?:我|你|咱|再|就|喊|叫|告诉|通知|跟我)")
+# a sending verb, a few characters (1份, 几张), then 给我 ending the clause: the sender asks for it
+_SEND_TO_ME = re.compile(r"(?:发|传|拍|整|弄|寄|转|扫|复印)[\u4e00-\u9fff0-9]{0,3}?给我(?:看看|看下|看一下|一下)?(?=$|[,。!;? ])")
 _PROMISE_REACH = 8  # 下月5号前把账目理清: the date and the verb, at most this far apart
 _AGAIN = re.compile(r"又(?!是|要|得|能|会|去|来|说|发现|检查|查|看|核|复查|试)[\u4e00-\u9fff]{1,8}?[了啦]")
 
@@ -1635,6 +1643,7 @@ def _is_bare(masked: str, category_matches: Sequence[Match], places: Sequence) -
 
 
 _THAT_MESSAGE = re.compile(r"(?:那|这|上一?|刚才那?)条|刚才(?:发|报|说)的")
+_SPEAKER_NEXT = re.compile(r"[, ]*(?:我们|我|咱们|咱)(?:再|先|去|来|回头|马上)")  # 我再核实一下: not done yet
 _THAT_MATTER = re.compile(MATTER.pattern + r"[,。!]?$")
 
 
