@@ -219,6 +219,9 @@ class Parser:
         status_matches = [m for m in status_matches if not any(
             c.start <= m.start and m.end <= c.end and (c.end - c.start) - (m.end - m.start) >= 2
             for c in category_matches if c.labels[0] != "ignore")]
+        # 解决得了 / 修得完: can be done (a potential complement), not done
+        status_matches = [m for m in status_matches
+                          if not ("completion" in m.labels and masked.startswith(_CAN_BE_DONE, m.end))]
         intent_matches = _intent_words(masked, self._intent.find(masked))
 
         names = _marked([False] * len(masked), spans)
@@ -660,6 +663,11 @@ class Parser:
         if result.intent == I.NEW_ISSUE and result.status == RESOLVED:
             doubt = True
             reasons.append("台账里没有这条问题，却说已经解决")
+        elif result.intent == I.NEW_ISSUE and result.household and _AGAIN.search(fact_text) and self._items_at(place):
+            # 黄国栋家仔又跑去打工了 where the household's item is 孩子辍学: "again" speaks of a problem
+            # known before, and the household has items, so a new one is not made without a question
+            doubt = True
+            reasons.append("说“又”，像是台账里已有的问题")
         kinds = list(dict.fromkeys(c for _, c, _ in fact.categories))
         if fact.categories and not any(strong for _, _, strong in fact.categories) and not result.category_sure:
             result.flags.add("weak_category")  # the category comes from a one-character word only
@@ -817,8 +825,13 @@ class Parser:
         described = self._described_categories(place, text)
         if not fact.categories and len(described) == 1:
             return described[0], None
-        strong = list(dict.fromkeys(c for _, c, s in fact.categories if s))
+        # 开裂 is said of any thing: as the only strong word it does not outrank the thing's own word
+        # (水柜开裂: 水 says 饮水), they are two readings
+        defects = {p for p, _, s in fact.categories if s and text.startswith(_DEFECTS_OF_ANY_THING, p - fact.start)}
+        strong = list(dict.fromkeys(c for p, c, s in fact.categories if s and p not in defects))
         weak = list(dict.fromkeys(c for _, c, s in fact.categories if not s))
+        if not strong and defects:
+            weak = list(dict.fromkeys([*weak, *(c for p, c, _ in fact.categories if p in defects)]))
         candidates = strong or weak
         open_categories = self._open_categories(place)
         if strong:  # 这个低保户的房顶漏雨: the person word says who, not which item (房顶 does);
@@ -835,6 +848,10 @@ class Parser:
             if len(holders) > 1 and candidates[0] in holders:
                 # 合作社又运转起来了 where 合作社 is in an 产业 item and a 集体经济 item: which one? Ask.
                 return candidates[0], "问题类别不确定：" + "、".join(holders)
+            if holders and candidates[0] not in holders and described == holders[:1] == holders:
+                # 砂糖橘基地滴灌管道接通 where the village's 产业 item is that very 管道 and its 饮水 item a
+                # household's tap: the ledger's filing is likelier than the lexicon's, but ask
+                return described[0], "问题类别不确定：" + "、".join((described[0], candidates[0]))
             return candidates[0], None
         if len(candidates) > 1:
             in_ledger = [c for c in candidates if c in open_categories]
@@ -1643,6 +1660,8 @@ def _is_bare(masked: str, category_matches: Sequence[Match], places: Sequence) -
 
 
 _THAT_MESSAGE = re.compile(r"(?:那|这|上一?|刚才那?)条|刚才(?:发|报|说)的")
+_CAN_BE_DONE = ("得了", "得完", "得成")
+_DEFECTS_OF_ANY_THING = ("开裂", "裂缝", "裂了")
 _SPEAKER_NEXT = re.compile(r"[, ]*(?:我们|我|咱们|咱)(?:再|先|去|来|回头|马上)")  # 我再核实一下: not done yet
 _THAT_MATTER = re.compile(MATTER.pattern + r"[,。!]?$")
 
