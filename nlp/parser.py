@@ -219,9 +219,11 @@ class Parser:
         status_matches = [m for m in status_matches if not any(
             c.start <= m.start and m.end <= c.end and (c.end - c.start) - (m.end - m.start) >= 2
             for c in category_matches if c.labels[0] != "ignore")]
-        # 解决得了 / 修得完: can be done (a potential complement), not done
+        # 解决得了 / 修得完: can be done (a potential complement), not done; 卡在乡上了 / 在路上了: 上 of
+        # a place after 在, not 装上了
         status_matches = [m for m in status_matches
-                          if not ("completion" in m.labels and masked.startswith(_CAN_BE_DONE, m.end))]
+                          if not ("completion" in m.labels and (masked.startswith(_CAN_BE_DONE, m.end)
+                                                                or m.word == "上了" and _AT_A_PLACE.search(masked, 0, m.start)))]
         intent_matches = _intent_words(masked, self._intent.find(masked))
 
         names = _marked([False] * len(masked), spans)
@@ -700,6 +702,11 @@ class Parser:
             result.status = IN_PROGRESS
             result.flags.add("mixed")
             reasons.append("有的办完了，有的还在办")
+        if result.status == RESOLVED and _promised_after_done(seen, fact):
+            doubt = True  # 租金跟老板谈妥了 下月5号前给: agreed, to be paid by a date: not done yet
+            result.status = IN_PROGRESS
+            result.flags.add("mixed")
+            reasons.append("说办好了，后面又说到期限前才办，先确认")
         if result.intent == I.NEW_ISSUE and result.status in (None, IN_PROGRESS) and not _under_way(events):
             result.status = OPEN  # a new item is open with its deadline unless work is under way
         if result.intent == I.REPORT and result.status is None:
@@ -1662,6 +1669,8 @@ def _is_bare(masked: str, category_matches: Sequence[Match], places: Sequence) -
 _THAT_MESSAGE = re.compile(r"(?:那|这|上一?|刚才那?)条|刚才(?:发|报|说)的")
 _CAN_BE_DONE = ("得了", "得完", "得成")
 _DEFECTS_OF_ANY_THING = ("开裂", "裂缝", "裂了")
+_AGREED = ("谈妥", "谈好", "说好", "讲好", "商量好", "约好", "答应", "妥了")
+_AT_A_PLACE = re.compile(r"在[\u4e00-\u9fff]{1,3}$")  # 卡在乡 + 上了
 _SPEAKER_NEXT = re.compile(r"[, ]*(?:我们|我|咱们|咱)(?:再|先|去|来|回头|马上)")  # 我再核实一下: not done yet
 _THAT_MATTER = re.compile(MATTER.pattern + r"[,。!]?$")
 
@@ -1793,11 +1802,23 @@ _PROMISED_AFTER = re.compile(r"[,，]?(?:就|能|会|可以|全部|都|一定|�
 _NO_PROMISE = re.compile(r"[没未不别甭莫把要得须请]")  # negated, or an order (下周五前把路灯换齐)
 
 
-def _dated_promise(seen: _Seen, fact: Fact) -> bool:
+def _promised_after_done(seen: _Seen, fact: Fact) -> bool:
+    """What was done is an agreement (谈妥, 说好, 答应) and a later clause with no status of its own
+    is a dated promise (跟老板谈妥了 下月5号前给): the thing itself comes by that date."""
+    done = next((c for c in fact.clauses if DONE_EVENTS & set(c.events)), None)
+    if done is None or not any(m.word.startswith(_AGREED) for m in done.status if "completion" in m.labels):
+        return False
+    return any(
+        not later.events and _dated_promise(seen, fact, later) for later in fact.clauses if later.start > done.start)
+
+
+def _dated_promise(seen: _Seen, fact: Fact, clause: Clause | None = None) -> bool:
     """A date said as a bound (前 / 内 / 后天) and then, to the clause's end, only what will be done
-    by it, no negation (下月5号前打成, 两天内清出来, 过两天就到): a promise, whatever the verb."""
+    by it, no negation (下月5号前打成, 两天内清出来, 过两天就到): a promise, whatever the verb. With
+    ``clause``, only a date in that clause counts."""
+    start, end = (clause.start, clause.end) if clause is not None else (fact.start, fact.end)
     for deadline in seen.deadlines:
-        if not (fact.start <= deadline.start < fact.end) or not deadline.bounded:
+        if not (start <= deadline.start < end) or not deadline.bounded:
             continue
         clause_end = next((c.end for c in fact.clauses if c.start <= deadline.start < c.end), fact.end)
         after = seen.masked[deadline.end:clause_end]

@@ -124,3 +124,37 @@ def test_again_at_a_household_with_items_does_not_make_a_new_one_silently(karst:
 def test_one_part_done_and_one_being_done_in_the_south_west_is_asked(karst: Parser) -> None:
     got = read(karst, "魏秀兰屋头厕所弄好了，灶房还在整")
     assert got.status == "in_progress" and got.needs_confirmation
+
+
+# Round 37 (from h52 陇南 and h53 承德, development sets now).
+
+@pytest.fixture(scope="module")
+def hills() -> Parser:
+    villages = (PlaceRef(GORGE, "松树台村"), PlaceRef(GORGE, "大湾村"))
+    households = (HouseholdRef("L1", GORGE, "大湾村", "李满仓"),)
+    issues = (IssueRef("M1", GORGE, "松树台村", None, "集体经济", "未整改", "扶贫车间租金未收"),
+              IssueRef("M2", GORGE, "大湾村", "L1", "兜底保障", "未整改", "低保年审未通过"),
+              IssueRef("M3", GORGE, "大湾村", None, "产业", "未整改", "加工厂建成未投产"))
+    return Parser(LedgerSnapshot((GORGE,), villages, households, issues), default_calendar(), reader=None)
+
+
+def test_an_agreement_then_a_dated_promise_is_not_done(hills: Parser) -> None:
+    got = read(hills, "松树台村车间租金 跟承租老板谈妥了 下月5号前给")
+    assert (got.status, got.deadline) == ("in_progress", dt.date(2027, 1, 5)) and got.needs_confirmation
+
+
+def test_done_and_a_next_step_with_a_date_stays_done(hills: Parser) -> None:
+    # only an agreement (谈妥, 说好) is a promise; 收齐了 is the thing done
+    assert read(hills, "松树台村车间租金收齐了，下礼拜就搬").status == "resolved"
+
+
+def test_shang_of_a_place_after_zai_is_no_completion(hills: Parser) -> None:
+    got = read(hills, "李满仓的低保年审卡在乡上了")
+    assert got.status != "resolved" and got.needs_confirmation
+    assert read(hills, "李满仓家低保卡办上了").status == "resolved"
+
+
+def test_put_into_production_is_done(hills: Parser) -> None:
+    got = read(hills, "大湾村加工厂投产了")
+    assert (got.category, got.status) == ("产业", "resolved")
+    assert read(hills, "大湾村加工厂还没投产").status == "open"
