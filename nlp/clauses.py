@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from nlp.gazetteer import Mention
+from nlp.gazetteer import SPOKEN_CONNECTORS, Mention
 from nlp.lexicon import Match
 
 MASK = "□"  # a ledger name, masked before clauses are cut
@@ -20,7 +20,7 @@ WEAK_STOPS = ",、:"
 # spoken connectors too (然后就是, 再一个, 还有 before a name): speech input has no punctuation
 # between facts (numerals are digits by now: 再一个 reads 再1个)
 _ENUMERATION = re.compile(
-    r"(?:[一二三四五六七八九十]是|另外|此外|其次|再者|还有就是|然后就是|然后|再就是|再[一1]个|还有(?=□)|"
+    r"(?:[一二三四五六七八九十]是|" + "|".join(SPOKEN_CONNECTORS) + r"|再[一1]个|还有(?=□)|"
     r"第[一二三四五六七八九十\d]+|(?<![\d.])\d+[、.)](?!\d))")
 
 

@@ -28,6 +28,8 @@ from vocab import CATEGORIES
 NAME_FREQ = 100_000
 COMMON_WORD_FREQ = 100  # a name that jieba's dictionary knows this well is also a common word
 PUNCTUATION = frozenset(",、:;。!?-/ ")
+# spoken connectors that begin a new matter, as a comma would (speech input has no punctuation)
+SPOKEN_CONNECTORS = ("还有就是", "然后就是", "再就是", "然后", "另外", "此外", "其次", "再者")
 _MAX_PLACE_WINDOWS = 40  # typo look-ups per message: keeps very long texts linear and cheap
 _HOUSEHOLD_CODE = re.compile(r"\d{6}-\d{3,6}")
 # 双河村老于家 / 四合村孔家 / 老营村的田家: a household by its head's surname, right after its village
@@ -406,7 +408,7 @@ class Gazetteer:
                 (p.township, p.village) == (h.township, h.village) for p in before[-1].options for h in entry.places):
             return True  # 王家岔村王守仁: a head right after their own village (even one jieba knows as a word)
         if entry.weak:  # 乌云 (also "dark clouds"): at a clause's start, right before a thing of the ledger
-            return (start == 0 or text[start - 1] in PUNCTUATION) and (
+            return (start == 0 or text[start - 1] in PUNCTUATION or text.endswith(SPOKEN_CONNECTORS, 0, start)) and (
                 text.startswith(self._thing_words, end) or text.startswith("的", end)
                 and text.startswith(self._thing_words, end + 1))
         if len(token) >= 3:

@@ -35,6 +35,9 @@ _XI = re.compile(r"系(?![统列数])")
 _WA = re.compile(r"(?<=[\u4e00-\u9fff])哇(?=[\u4e00-\u9fff])")
 # 哩 ending a clause after a result (发错哩, 清出来哩, 好哩) is 了 in the south; 正砌墙哩 (呢) stays
 _RESULT_LI = re.compile(r"(?<=[好完齐错过掉通到来去上下成定满新妥])哩(?=[,，。.!！?？\s]|$)")
+# 着 ending a clause right after a result (搞好着, 打好着, 公示出去着) is 了 in Huizhou and Jianghuai
+# speech: a result cannot go on; 亮着, 开着, 等着 (going on) stay
+_RESULT_ZHE = re.compile(r"(?:(?<=[好完齐掉妥])|(?<=出去|下来|上去|进去|过来))着(?=[,，。.!！?？\s]|$)")
 # 哒 after a word is 了 in Hunan (修好哒, 到账哒), 咧 in the north-west (垫平咧); 嘀嗒 and 咧嘴 stay
 _XIANG_LE = re.compile(r"(?<=[\u4e00-\u9fff])(?<![嘀滴嗒])哒|(?<=[\u4e00-\u9fff])咧(?!嘴)")
 # 嘞 is the spoken 了 after a verb (弄好嘞, 通水嘞); 好嘞 on its own is "OK" and stays.
@@ -92,7 +95,7 @@ _NORTH_NOT_END = re.compile(r"(?<=了)木(?=[,，。.!！?？\s]|$)")
 # 啦 after a word is 了 (没啦, 好啦); 啦啦队, 哗啦 stay
 _LA = re.compile(r"(?<=[\u4e00-\u9fff])(?<![啦哗呼噼稀])啦(?!啦)")
 # Spoken and regional forms read as the standard ones, in this order, after the dialect words
-_SPOKEN_FORMS = ((_SPOKEN_LE, "了"), (_RESULT_LI, "了"), (_XIANG_LE, "了"), (_SPOKEN_PAUSE, ","), (_SAY, "说"),
+_SPOKEN_FORMS = ((_SPOKEN_LE, "了"), (_RESULT_LI, "了"), (_RESULT_ZHE, "了"), (_XIANG_LE, "了"), (_SPOKEN_PAUSE, ","), (_SAY, "说"),
                  (_XI, "是"), (_WA, "说"), (_YUE_LE, "了"), (_YUE_ON, "着"), (_YUE_ALL, "了"), (_YUE_BACK, "回"),
                  (_YUE_STILL, "还"), (_YUE_DOWN, "下"), (_YUE_NOT, "不"), (_YUE_HOW, "怎么"),
                  (_YUE_HOW_END, "怎么样"), (_NW_GO, "去"), (_JIN_WHAT, "什么"), (_NORTH_DO, "弄"), (_SW_A_BIT, "一下"), (_LA, "了"), (_HUBEI_HOW, "怎么样"),

@@ -158,3 +158,36 @@ def test_put_into_production_is_done(hills: Parser) -> None:
     got = read(hills, "大湾村加工厂投产了")
     assert (got.category, got.status) == ("产业", "resolved")
     assert read(hills, "大湾村加工厂还没投产").status == "open"
+
+
+# Round 38 (from h55 皖南, a development set now).
+
+@pytest.fixture(scope="module")
+def huizhou() -> Parser:
+    villages = (PlaceRef(GORGE, "龙潭村"), PlaceRef(GORGE, "大坑村"))
+    households = (HouseholdRef("W1", GORGE, "龙潭村", "汪洋"), HouseholdRef("W2", GORGE, "大坑村", "鲍春来"))
+    issues = (IssueRef("N1", GORGE, "龙潭村", None, "基础设施", "未整改", "路灯不亮"),
+              IssueRef("N2", GORGE, "龙潭村", "W1", "住房", "整改中", "墙体加固未完成"),
+              IssueRef("N3", GORGE, "大坑村", None, "饮水", "未整改", "山泉水管被野猪拱断"),
+              IssueRef("N4", GORGE, "大坑村", "W2", "就业", "未整改", "务工交通补贴未发"))
+    return Parser(LedgerSnapshot((GORGE,), villages, households, issues), default_calendar(), reader=None)
+
+
+@pytest.mark.parametrize("text", ["汪洋家墙体加固搞好着", "汪洋家墙体加固弄完着"])
+def test_zhe_after_a_result_is_le(huizhou: Parser, text: str) -> None:
+    assert read(huizhou, text).status == "resolved"
+
+
+def test_zhe_of_something_going_on_stays(huizhou: Parser) -> None:
+    assert read(huizhou, "汪洋家墙体还在加固，工人守着").status != "resolved"
+
+
+def test_lights_on_said_by_another_is_asked(huizhou: Parser) -> None:
+    got = read(huizhou, "电工讲龙潭村路灯都亮着 我晚上冇去")
+    assert got.status == "resolved" and got.needs_confirmation
+
+
+def test_a_head_jieba_knows_as_a_word_after_a_spoken_connector_starts_a_new_matter(huizhou: Parser) -> None:
+    # 鲍春来 is in jieba's dictionary; after 然后就是 it is a household, and the message has two matters
+    got = read(huizhou, "大坑村水通了 然后就是鲍春来交通补贴下周到")
+    assert (got.village, got.category) == ("大坑村", "饮水") and got.needs_confirmation
