@@ -37,7 +37,9 @@ _WA = re.compile(r"(?<=[\u4e00-\u9fff])哇(?=[\u4e00-\u9fff])")
 _RESULT_LI = re.compile(r"(?<=[好完齐错过掉通到来去上下成定满新妥])哩(?=[,，。.!！?？\s]|$)")
 # 着 ending a clause right after a result (搞好着, 打好着, 公示出去着) is 了 in Huizhou and Jianghuai
 # speech: a result cannot go on; 亮着, 开着, 等着 (going on) stay
-_RESULT_ZHE = re.compile(r"(?:(?<=[好完齐掉妥])|(?<=出去|下来|上去|进去|过来))着(?=[,，。.!！?？\s]|$)")
+# (看好着, 盯好着, 拿好着: keep it so, an order, stay)
+_RESULT_ZHE = re.compile(r"(?:(?<=[^看盯管守拿收关记存放坐站待等留抓扶握]好)|(?<=[完齐掉妥])|(?<=出去|下来|上去|进去|过来))"
+                         r"着(?=[,，。.!！?？\s]|$)")
 # 哒 after a word is 了 in Hunan (修好哒, 到账哒), 咧 in the north-west (垫平咧); 嘀嗒 and 咧嘴 stay
 _XIANG_LE = re.compile(r"(?<=[\u4e00-\u9fff])(?<![嘀滴嗒])哒|(?<=[\u4e00-\u9fff])咧(?!嘴)")
 # 嘞 is the spoken 了 after a verb (弄好嘞, 通水嘞); 好嘞 on its own is "OK" and stays.

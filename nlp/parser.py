@@ -245,7 +245,7 @@ class Parser:
         _mark_corrections(masked, mentions)
 
         labels = {label for match in intent_matches for label in match.labels}
-        if _SEND_TO_ME.search(masked) and not labels & {"query_cue", "overdue", "due"}:
+        if _asks_for_a_paper(masked) and not labels & {"query_cue", "overdue", "due"}:
             labels.add("send_request")  # 光伏收益分配的表发1份给我 / 验收单拍1张给我: a request for a paper
         elif "send_request" in labels and not ("evidence" in labels and _asks_to_send(masked, intent_matches)):
             labels.discard("send_request")  # 照片发过来了: it came; 逾期清单发我: a query
@@ -253,7 +253,7 @@ class Parser:
         self._fill_clauses(masked, clauses, mentions, status_matches, category_matches, intent_matches, deadlines)
         corrected = _apply_correction(masked, clauses, mentions, intent_matches)
         facts = group_facts(clauses)
-        if _WAIT_THEN.search(masked):
+        if _WAIT_THEN.search(masked) or _TELL_ME_WHEN.search(masked):
             labels.add("conditional")  # 等房子修好了我再去验收: a plan, not a report
         if _only_a_visit(masked, clauses):
             labels.add("conditional")  # 明天去□看看塌方路 / 计划下周去核实□通水情况: the speaker's plan
@@ -1229,11 +1229,11 @@ _RESULT_CHARS = tuple("完好齐通到上妥掉")  # 下周铺完, 明后天就�
 def _only_withdraws(masked: str, clauses: Sequence[Clause]) -> bool:
     """刚才发的吉克石布那条撤回: every clause with a status speaks of a message sent before (not
     吉克石布家房子修好了，刚才那条撤回, which reports anew). A clause of the speaker's own next step
-    (撤回□那条，我再核实一下) says nothing of the problem; with no status left, the places and
-    things said describe the message withdrawn (撤回□饮水那条)."""
-    said = [c for c in clauses if c.events and not _SPEAKER_NEXT.match(masked, c.start)]
-    if not said:
-        return any(_THAT_MESSAGE.search(masked, c.start, c.end) for c in clauses)
+    (撤回□那条，我再核实一下; not 我去看了…已经修好了) says nothing of the problem; with no status
+    left, the places and things said describe the message withdrawn (撤回□饮水那条)."""
+    said = [c for c in clauses if c.events and not (_SPEAKER_NEXT.match(masked, c.start) and "done" not in c.events)]
+    if not said:  # 那条 said of the message, not of a thing (那条路的路灯取消了 is no withdrawal)
+        return any(_THAT_MESSAGE_ALONE.search(masked, c.start, c.end) for c in clauses)
     return all(_THAT_MESSAGE.search(masked, c.start, c.end) for c in said)
 
 
@@ -1500,10 +1500,20 @@ _VISIT = re.compile(
     r"星期[一二三四五六日天]|礼拜[一二三四五六日天]|这周|这礼拜|下周|下礼拜|计划|准备|打算|抽时间|等会|等哈|回头)"
     r"[^,。;!?]{0,10}?(?:去|到|上|陪|克)[^,。;!?]{0,12}?"  # 克: 去 in the south-west (明天克□瞧一下)
     r"(?:看看|看一下|看下|瞅瞅|瞧瞧|转转|走访|核实|核查|核对|检查|调查|督导|踏勘|一趟|开[\u4e00-\u9fff]{0,3}会|坐下|坐坐|"
-    r"拍[\u4e00-\u9fff]{0,3}照片?|看|瞧(?![了过])|查(?![了过完])|□$)")
-_WAIT_THEN = re.compile(r"(?:^|[,。])等[^,。]{2,20}?(?:了|以后|之后)[,]?(?:我|你|咱|再|就|喊|叫|告诉|通知|跟我)")
+    r"拍[\u4e00-\u9fff]{0,3}照片?|看(?![了过见到])|瞧(?![了过见])|查(?![了过完出到见明实])|□$)")
+_WAIT_THEN = re.compile(r"(?:^|[,。])等(?!了)[^,。]{2,20}?(?:了|以后|之后)[,]?(?:我|你|咱|再|就|喊我|告诉我|跟我)")
+# 修好了喊我一声 ending the message: tell me when it is done (not 老王刚告诉我一声，…: it was told)
+_TELL_ME_WHEN = re.compile(r"(?<!刚)(?<!已经)(?:告诉|喊|叫|通知|跟)我(?:说)?一声[啊哈吧嘛哦噻]?[,。!?]*$")
 # a sending verb, a few characters (1份, 几张), then 给我 ending the clause: the sender asks for it
 _SEND_TO_ME = re.compile(r"(?:发|传|拍|整|弄|寄|转|扫|复印)[\u4e00-\u9fff0-9]{0,3}?给我(?:看看|看下|看一下|一下)?(?=$|[,。!;? ])")
+_ALREADY_OR_NOT = re.compile(r"已|没|未|刚")
+
+
+def _asks_for_a_paper(masked: str) -> bool:
+    """表发1份给我 / 验收单拍1张给我: a sending verb + 给我 ending the clause, with no 已经 / 没 just
+    before it (补助款已经转给我, 钱还没转给我 say what happened to the money)."""
+    return any(not _ALREADY_OR_NOT.search(masked, max(0, m.start() - 4), m.start())
+               for m in _SEND_TO_ME.finditer(masked))
 _PROMISE_REACH = 8  # 下月5号前把账目理清: the date and the verb, at most this far apart
 _AGAIN = re.compile(r"又(?!是|要|得|能|会|去|来|说|发现|检查|查|看|核|复查|试)[\u4e00-\u9fff]{1,8}?[了啦]")
 
@@ -1671,6 +1681,8 @@ _CAN_BE_DONE = ("得了", "得完", "得成")
 _DEFECTS_OF_ANY_THING = ("开裂", "裂缝", "裂了")
 _AGREED = ("谈妥", "谈好", "说好", "讲好", "商量好", "约好", "答应", "妥了")
 _AT_A_PLACE = re.compile(r"在[\u4e00-\u9fff]{1,3}$")  # 卡在乡 + 上了
+_THAT_MESSAGE_ALONE = re.compile(r"刚才(?:那?条|发的|报的|说的)|上一条|(?:那|这)条(?:消息|信息|汇报|报告)?"
+                                 r"(?=$|[,。;!? ]|撤|删|作废|不算|不要|取消|莫|唔|别|不作数)")
 _SPEAKER_NEXT = re.compile(r"[, ]*(?:我们|我|咱们|咱)(?:再|先|去|来|回头|马上)")  # 我再核实一下: not done yet
 _THAT_MATTER = re.compile(MATTER.pattern + r"[,。!]?$")
 

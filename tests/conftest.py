@@ -28,6 +28,7 @@ from tests.support.backends import BACKENDS, PG_ADMIN_URL
 pytest_plugins = [
     "tests.support.engine_chat",  # the demo county and an engine to talk to (demo_database, engine, ...)
     "tests.support.fake_bot_api",  # the fake Bot API server (fake_bot_api)
+    "pytester",  # pytest's own, to run a probe suite (tests/integration/test_unit_tests_use_no_database.py)
 ]
 
 

@@ -54,6 +54,19 @@ def test_a_frozen_held_out_set_shows_figures_but_no_text(held_out: Path, capsys:
     evaluate.main(score(held_out, "--errors"))
     out = capsys.readouterr().out
     assert "语料 2 条" in out and "全部字段正确" in out
-    assert "河口村" not in out and "石门村" not in out  # the unfrozen intent error is not shown
+    assert "河口村" not in out and "石门村" not in out  # the mislabelled item's text is not shown
     evaluate.main(score(held_out, "--heldout-errors", "--errors"))
     assert "河口村饮水问题解决了吗" in capsys.readouterr().out  # asked for: shown
+
+
+def test_a_held_out_set_reached_through_a_link_or_copied_elsewhere_shows_no_text(
+        held_out: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    freeze(held_out)
+    link = tmp_path / "elsewhere"
+    link.symlink_to(held_out)
+    copy = tmp_path / "copy.yaml"
+    copy.write_bytes((held_out / "messages.yaml").read_bytes())
+    for corpus in (link / "messages.yaml", copy):
+        evaluate.main(["--corpus", str(corpus), "--ledger", str(held_out / "ledger.yaml"), "--errors"])
+        out = capsys.readouterr().out
+        assert "语料 2 条" in out and "河口村" not in out
