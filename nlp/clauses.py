@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from nlp.gazetteer import SPOKEN_CONNECTORS, Mention
-from nlp.lexicon import Match
+from nlp.gazetteer import Mention
+from nlp.lexicon import SPOKEN_CONNECTORS, Match
 
 MASK = "□"  # a ledger name, masked before clauses are cut
 STRONG_STOPS = "。;!?\n"

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import logging
 import re
-from pathlib import Path
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import jieba
 from rapidfuzz import fuzz, process
 
-from nlp.lexicon import COMMON_WORDS, TOKENIZER_BASE, KeywordMatcher, Lexicon
+from nlp.lexicon import COMMON_WORDS, SPOKEN_CONNECTORS, TOKENIZER_BASE, KeywordMatcher, Lexicon
 from nlp.pinyin_index import PinyinIndex
 from nlp.snapshot import LedgerSnapshot
 from vocab import CATEGORIES
@@ -28,8 +28,6 @@ from vocab import CATEGORIES
 NAME_FREQ = 100_000
 COMMON_WORD_FREQ = 100  # a name that jieba's dictionary knows this well is also a common word
 PUNCTUATION = frozenset(",、:;。!?-/ ")
-# spoken connectors that begin a new matter, as a comma would (speech input has no punctuation)
-SPOKEN_CONNECTORS = ("还有就是", "然后就是", "再就是", "然后", "另外", "此外", "其次", "再者")
 _MAX_PLACE_WINDOWS = 40  # typo look-ups per message: keeps very long texts linear and cheap
 _HOUSEHOLD_CODE = re.compile(r"\d{6}-\d{3,6}")
 # 双河村老于家 / 四合村孔家 / 老营村的田家: a household by its head's surname, right after its village

@@ -22,6 +22,9 @@ DOUBT_FILE = "doubts.yaml"
 REGIONAL_FILE = "regional.yaml"  # regional words read as standard ones before parsing
 TOKENIZER_BASE = DEFAULT_DIR / "jieba_base.txt"  # a one-word dictionary: names are added at start-up
 COMMON_WORDS = DEFAULT_DIR / "jieba_common_words.txt"  # jieba's words known >= 100 times (nlp/gazetteer.py)
+# spoken connectors that begin a new matter, as a comma would (speech input has no punctuation):
+# nlp/clauses.py cuts clauses at them, nlp/gazetteer.py reads a name after them as at a clause's start
+SPOKEN_CONNECTORS = ("还有就是", "然后就是", "再就是", "然后", "另外", "此外", "其次", "再者")
 
 STATUS_GROUPS = (
     "completion", "progress", "problem", "negator", "no_longer", "problem_noun", "perfective",

@@ -215,15 +215,7 @@ class Parser:
         deadlines = _not_until(masked, deadlines)
         status_matches = _under_way_phrases(masked, _with_resultatives(masked, found_status, deadlines, clauses))
         category_matches = self._categories.find(masked)
-        # 通组路垮了: the 通 of a road's name (通组路, 村村通) is no completion
-        status_matches = [m for m in status_matches if not any(
-            c.start <= m.start and m.end <= c.end and (c.end - c.start) - (m.end - m.start) >= 2
-            for c in category_matches if c.labels[0] != "ignore")]
-        # 解决得了 / 修得完: can be done (a potential complement), not done; 卡在乡上了 / 在路上了: 上 of
-        # a place after 在, not 装上了
-        status_matches = [m for m in status_matches
-                          if not ("completion" in m.labels and (masked.startswith(_CAN_BE_DONE, m.end)
-                                                                or m.word == "上了" and _AT_A_PLACE.search(masked, 0, m.start)))]
+        status_matches = [m for m in status_matches if _is_a_status(masked, m, category_matches)]
         intent_matches = _intent_words(masked, self._intent.find(masked))
 
         names = _marked([False] * len(masked), spans)
@@ -855,7 +847,7 @@ class Parser:
             if len(holders) > 1 and candidates[0] in holders:
                 # 合作社又运转起来了 where 合作社 is in an 产业 item and a 集体经济 item: which one? Ask.
                 return candidates[0], "问题类别不确定：" + "、".join(holders)
-            if holders and candidates[0] not in holders and described == holders[:1] == holders:
+            if len(holders) == 1 and described == holders and candidates[0] not in holders:
                 # 砂糖橘基地滴灌管道接通 where the village's 产业 item is that very 管道 and its 饮水 item a
                 # household's tap: the ledger's filing is likelier than the lexicon's, but ask
                 return described[0], "问题类别不确定：" + "、".join((described[0], candidates[0]))
@@ -1135,6 +1127,19 @@ def _only_a_visit(masked: str, clauses: Sequence[Clause]) -> bool:
 
 # 榕岭县还有什么问题: a county's own name (the ledger holds no county) said where a place goes is the county
 _COUNTY_NAME = re.compile(r"(?:^|(?<=[,。;!?\s问看]))[\u4e00-\u9fff]{2}县(?![里上城级委政长医局区域道])")
+
+
+def _is_a_status(masked: str, match: Match, category_matches: Sequence[Match]) -> bool:
+    """False for a status word that, read in context, says no status: the 通 of a longer thing's
+    name (通组路, 村村通); a potential complement (解决得了, 修得完: can be done); 上了 of a place
+    after 在 (卡在乡上了, 在路上了: not 装上了)."""
+    if any(c.start <= match.start and match.end <= c.end and (c.end - c.start) - (match.end - match.start) >= 2
+           for c in category_matches if c.labels[0] != "ignore"):
+        return False
+    if "completion" not in match.labels:
+        return True
+    return not (masked.startswith(_CAN_BE_DONE, match.end)
+                or match.word == "上了" and _AT_A_PLACE.search(masked, 0, match.start))
 
 
 def _intent_words(masked: str, matches: list[Match]) -> list[Match]:
@@ -1508,14 +1513,15 @@ _TELL_ME_WHEN = re.compile(r"(?<!刚)(?<!已经)(?:告诉|喊|叫|通知|跟)我
 _SEND_TO_ME = re.compile(r"(?:发|传|拍|整|弄|寄|转|扫|复印)[\u4e00-\u9fff0-9]{0,3}?给我(?:看看|看下|看一下|一下)?(?=$|[,。!;? ])")
 _ALREADY_OR_NOT = re.compile(r"已|没|未|刚")
 
+_PROMISE_REACH = 8  # 下月5号前把账目理清: the date and the verb, at most this far apart
+_AGAIN = re.compile(r"又(?!是|要|得|能|会|去|来|说|发现|检查|查|看|核|复查|试)[\u4e00-\u9fff]{1,8}?[了啦]")
+
 
 def _asks_for_a_paper(masked: str) -> bool:
     """表发1份给我 / 验收单拍1张给我: a sending verb + 给我 ending the clause, with no 已经 / 没 just
     before it (补助款已经转给我, 钱还没转给我 say what happened to the money)."""
     return any(not _ALREADY_OR_NOT.search(masked, max(0, m.start() - 4), m.start())
                for m in _SEND_TO_ME.finditer(masked))
-_PROMISE_REACH = 8  # 下月5号前把账目理清: the date and the verb, at most this far apart
-_AGAIN = re.compile(r"又(?!是|要|得|能|会|去|来|说|发现|检查|查|看|核|复查|试)[\u4e00-\u9fff]{1,8}?[了啦]")
 
 
 def _relapses(masked: str, fact: Fact) -> bool:

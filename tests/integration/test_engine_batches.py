@@ -12,6 +12,7 @@ from delivery.pump import take_turns
 from services import inbox
 from services.conversation.messages import Incoming
 from services.issues import issue_by_code
+from tests.support.backends import POSTGRESQL_ONLY
 from tests.support.engine_chat import TELEGRAM_IDS, issue_state
 from vocab import Role
 
@@ -141,12 +142,11 @@ def test_a_refused_digest_command_is_recorded_as_refused(engine, demo_database):
     assert inbox.load(demo_database, 21).outcome == "refused"
 
 
+@POSTGRESQL_ONLY  # another writer cannot change an issue while a SQLite batch holds the ledger
 def test_a_batched_write_refused_by_its_guard_runs_the_batch_again(engine, demo_database, monkeypatch):
     """PostgreSQL sends a batch's report writes together, each as if it had been made: when
     one is not (the issue changed after the batch read it), the batch runs again with its
     writes one by one, so every reply says what was written."""
-    if demo_database.dialect != "postgresql":
-        pytest.skip("another writer cannot change an issue while a SQLite batch holds the ledger")
     from services.conversation import engine as engine_module
 
     preload = engine_module.preload_village_issues
@@ -200,13 +200,12 @@ def test_a_batch_of_reports_sends_its_writes_together(engine, demo_database):
     assert user_events(demo_database, "ZG-0003") == 1 and user_events(demo_database, "ZG-0032") == 1
 
 
+@POSTGRESQL_ONLY  # a PostgreSQL server's connections
 def test_without_a_connection_check_a_dropped_connection_fails_one_batch_for_a_retry(
     demo_database, settings, clock, parser_provider
 ):
     """The engine process checks no connection before a batch (a round trip each): a batch
     on a connection the server dropped fails as a passing failure, and the next one works."""
-    if demo_database.dialect != "postgresql":
-        pytest.skip("a PostgreSQL server's connections")
     from sqlalchemy import text
 
     from db.session import Database

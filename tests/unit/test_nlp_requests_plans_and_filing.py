@@ -29,8 +29,12 @@ def rules() -> Parser:
               IssueRef("I2", GORGE, "岩脚村", None, "基础设施", "未整改", "路灯不亮"),
               IssueRef("I3", GORGE, "江边村", "H1", "住房", "整改中", "危房改造未完工"),
               IssueRef("I4", GORGE, "岩脚村", None, "集体经济", "未整改", "光伏收益未分配"))
-    snapshot = LedgerSnapshot((GORGE,), villages, households, issues)
-    return Parser(snapshot, default_calendar(), reader=None)
+    return rules_over(villages, households, issues)
+
+
+def rules_over(villages: tuple, households: tuple, issues: tuple) -> Parser:
+    """The rules alone, over one township's villages, households and items."""
+    return Parser(LedgerSnapshot((GORGE,), villages, households, issues), default_calendar(), reader=None)
 
 
 def read(parser: Parser, text: str):
@@ -111,7 +115,7 @@ def karst() -> Parser:
               IssueRef("J4", GORGE, "达乐村", "K2", "住房", "已整改", "房屋墙体开裂"),
               IssueRef("J5", GORGE, "达乐村", "K3", "教育", "未整改", "孩子辍学"),
               IssueRef("J6", GORGE, "红渡村", "K4", "住房", "整改中", "厕所灶房改造未完工"))
-    return Parser(LedgerSnapshot((GORGE,), villages, households, issues), default_calendar(), reader=None)
+    return rules_over(villages, households, issues)
 
 
 def test_a_thing_the_ledger_files_under_another_category_is_asked(karst: Parser) -> None:
@@ -151,7 +155,7 @@ def hills() -> Parser:
     issues = (IssueRef("M1", GORGE, "松树台村", None, "集体经济", "未整改", "扶贫车间租金未收"),
               IssueRef("M2", GORGE, "大湾村", "L1", "兜底保障", "未整改", "低保年审未通过"),
               IssueRef("M3", GORGE, "大湾村", None, "产业", "未整改", "加工厂建成未投产"))
-    return Parser(LedgerSnapshot((GORGE,), villages, households, issues), default_calendar(), reader=None)
+    return rules_over(villages, households, issues)
 
 
 def test_an_agreement_then_a_dated_promise_is_not_done(hills: Parser) -> None:
@@ -186,7 +190,7 @@ def huizhou() -> Parser:
               IssueRef("N2", GORGE, "龙潭村", "W1", "住房", "整改中", "墙体加固未完成"),
               IssueRef("N3", GORGE, "大坑村", None, "饮水", "未整改", "山泉水管被野猪拱断"),
               IssueRef("N4", GORGE, "大坑村", "W2", "就业", "未整改", "务工交通补贴未发"))
-    return Parser(LedgerSnapshot((GORGE,), villages, households, issues), default_calendar(), reader=None)
+    return rules_over(villages, households, issues)
 
 
 @pytest.mark.parametrize("text", ["汪洋家墙体加固搞好着", "汪洋家墙体加固弄完着"])
